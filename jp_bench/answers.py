@@ -1,0 +1,90 @@
+"""Read model answers written by lm-eval (``samples_*.jsonl`` with ``--log_samples``)."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from jp_bench.errors import InputFileError, JpBenchError
+from jp_bench.questions import iter_jsonl
+
+_SAMPLES_NAME = re.compile(r"^samples_(?P<task>.+)_(?P<stamp>\d{4}-\d{2}-\d{2}T[\d\-.]+)\.jsonl$")
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One model's answer to one question (``turns`` holds one string per turn)."""
+
+    model_id: str
+    question_id: int | str
+    category: str
+    turns: tuple[str, ...]
+    source: str = field(default="", compare=False)
+
+
+def _model_id_from_results(folder: Path) -> str | None:
+    """lm-eval writes ``results_*.json`` beside the samples; its ``model_name`` names the model."""
+    results = sorted(folder.glob("results_*.json"))
+    if not results:
+        return None
+    try:
+        data = json.loads(results[-1].read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return None
+    name = data.get("model_name")
+    return str(name) if name else None
+
+
+def latest_sample_files(folder: Path) -> list[Path]:
+    """The newest ``samples_<task>_<timestamp>.jsonl`` per task in ``folder``."""
+    newest: dict[str, tuple[str, Path]] = {}
+    for path in folder.glob("samples_*.jsonl"):
+        match = _SAMPLES_NAME.match(path.name)
+        if not match:
+            continue
+        task, stamp = match["task"], match["stamp"]
+        if task not in newest or stamp > newest[task][0]:
+            newest[task] = (stamp, path)
+    return [path for _, path in sorted(newest.values(), key=lambda item: item[1].name)]
+
+
+def read_sample_file(path: str | Path, model_id: str | None = None) -> list[Answer]:
+    """Answers in one lm-eval samples file (the filtered response is the answer)."""
+    source = Path(path)
+    model = model_id or _model_id_from_results(source.parent) or source.parent.name
+    answers = []
+    for line_number, record in iter_jsonl(source):
+        doc = record.get("doc")
+        if not isinstance(doc, dict) or "question_id" not in doc:
+            raise InputFileError(source, line_number, "expected an lm-eval sample with doc.question_id")
+        responses = record.get("filtered_resps") or record.get("resps") or []
+        text = responses[0] if responses else ""
+        while isinstance(text, list):  # `resps` nests one list per request
+            text = text[0] if text else ""
+        answers.append(
+            Answer(
+                model_id=model,
+                question_id=doc["question_id"],
+                category=str(doc.get("category", "")),
+                turns=(str(text),),
+                source=f"{source}:{line_number}",
+            )
+        )
+    return answers
+
+
+def read_lm_eval_output(path: str | Path) -> list[Answer]:
+    """Answers from an lm-eval output folder (searched recursively) or one samples file."""
+    root = Path(path)
+    if root.is_file():
+        return read_sample_file(root)
+    folders = sorted({p.parent for p in root.rglob("samples_*.jsonl")})
+    if not folders:
+        raise JpBenchError(f"{root}: no lm-eval samples_*.jsonl found (run lm-eval with --log_samples)")
+    answers: list[Answer] = []
+    for folder in folders:
+        for sample_file in latest_sample_files(folder):
+            answers.extend(read_sample_file(sample_file))
+    return answers

@@ -1,0 +1,160 @@
+"""The ``jp-bench`` command line: parsing and printing only; the work is done by the library.
+
+Imports are lazy so ``jp-bench --help`` starts instantly and never imports torch or lm-eval.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from jp_bench import __version__
+from jp_bench.errors import JpBenchError
+
+
+def _print_err(message: str) -> None:
+    print(f"jp-bench: error: {message}", file=sys.stderr)
+
+
+# ---------------------------------------------------------------------------------------- data
+def cmd_data_show(args: argparse.Namespace) -> int:
+    from jp_bench.benchmarks import BENCHMARKS, UpstreamBenchmark, load_questions
+    from jp_bench.questions import count_by_category
+    from jp_bench.text_table import render_table
+
+    questions = load_questions(args.benchmark)
+    counts = count_by_category(questions)
+    benchmark = BENCHMARKS.get(args.benchmark)
+    if isinstance(benchmark, UpstreamBenchmark):
+        origin = f"{benchmark.pin} ({benchmark.license})"
+    elif benchmark is not None:
+        origin = f"shipped with jp-bench ({benchmark.license})"
+    else:
+        origin = str(Path(args.benchmark).resolve())
+    with_reference = sum(1 for q in questions if q.reference)
+    print(f"{args.benchmark}: {len(questions)} questions, {len(counts)} categories, "
+          f"{with_reference} with reference answers — {origin}")
+    rows = [(category, count) for category, count in counts.items()]
+    rows.append(("total", len(questions)))
+    print(render_table(["category", "questions"], rows, align_right=[1]))
+    return 0
+
+
+def cmd_data_import(args: argparse.Namespace) -> int:
+    from jp_bench.benchmarks import get_benchmark, import_upstream
+
+    benchmark = get_benchmark(args.benchmark)
+    if not hasattr(benchmark, "repository"):
+        raise JpBenchError(f"{args.benchmark} ships with jp-bench; there is nothing to import")
+    written = import_upstream(args.path, benchmark)  # type: ignore[arg-type]
+    for relative, target in written.items():
+        print(f"verified and imported {relative} -> {target}")
+    return 0
+
+
+# ------------------------------------------------------------------------------------ lm-eval
+def cmd_tasks_path(_args: argparse.Namespace) -> int:
+    from jp_bench.paths import tasks_path
+
+    print(tasks_path())
+    return 0
+
+
+# --------------------------------------------------------------------------------------- demo
+def cmd_demo(args: argparse.Namespace) -> int:
+    from collections import defaultdict
+
+    from jp_bench.demo import run_demo
+    from jp_bench.text_table import clip, render_table
+
+    result = run_demo(
+        args.out,
+        per_category=args.per_category,
+        max_gen_toks=args.max_gen_toks,
+        backend=args.backend,
+        log=lambda message: print(message, flush=True),
+    )
+    by_category: dict[str, list] = defaultdict(list)
+    for answer in result.answers:
+        by_category[answer.category].append(answer)
+    rows = [
+        (category, len(items), round(sum(len(a.turns[0]) for a in items) / len(items)), clip(items[0].turns[0], 40))
+        for category, items in by_category.items()
+    ]
+    print()
+    print(render_table(["category", "answers", "mean chars", "first answer"], rows, align_right=[1, 2]))
+    print()
+    print(f"{len(result.answers)} answers from the packaged Gemma 3 270M ({result.backend}).")
+    print("This proves the pipeline, not model quality. Samples (lm-eval format):")
+    for path in result.sample_files:
+        print(f"  {path}")
+    return 0
+
+
+# ------------------------------------------------------------------------------------- parser
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="jp-bench",
+        description="Japanese LLM evaluation: lm-eval tasks, LLM judges, statistics and instruction data.",
+    )
+    parser.add_argument("--version", action="version", version=f"jp-bench {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    data = commands.add_parser("data", help="benchmark questions: show counts, import upstream data")
+    data_commands = data.add_subparsers(dest="data_command", metavar="ACTION", required=True)
+    show = data_commands.add_parser("show", help="print the number of questions per category")
+    show.add_argument("--benchmark", default="jp_bench",
+                      help="jp_bench (the paper's 80), jp_bench_fresh (ours), or a question.jsonl path")
+    show.set_defaults(func=cmd_data_show)
+    imp = data_commands.add_parser(
+        "import", help="verify and cache upstream data from a local checkout (offline use)"
+    )
+    imp.add_argument("path", help="a checkout of ku-nlp/ja-vicuna-qa-benchmark, or a folder like its data/jp_bench")
+    imp.add_argument("--benchmark", default="jp_bench")
+    imp.set_defaults(func=cmd_data_import)
+
+    tasks = commands.add_parser("tasks-path", help="print the folder to pass to lm-eval's --include_path")
+    tasks.set_defaults(func=cmd_tasks_path)
+
+    commands.add_parser(
+        "lm-eval",
+        help="run lm-eval with jp-bench's tasks included (arguments are lm-eval's own)",
+        add_help=False,
+    )
+
+    demo = commands.add_parser("demo", help="offline end-to-end run with a packaged model")
+    demo.add_argument("--out", default="jp_bench_demo", help="output folder (default: ./jp_bench_demo)")
+    demo.add_argument("--per-category", type=int, default=1, help="questions per category (default 1)")
+    demo.add_argument("--max-gen-toks", type=int, default=128, help="answer length cap in tokens (default 128)")
+    demo.add_argument("--backend", default="auto", choices=["auto", "transformers", "llama-cpp"],
+                      help="auto uses llama-cpp-python when installed, else transformers")
+    demo.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if arguments and arguments[0] == "lm-eval":
+            # Everything after `lm-eval` belongs to lm-eval's own parser, untouched.
+            from jp_bench.lm_eval_runner import run_lm_eval
+
+            return run_lm_eval(arguments[1:])
+        parser = build_parser()
+        args = parser.parse_args(arguments)
+        if not getattr(args, "func", None):
+            parser.print_help()
+            return 0
+        return args.func(args)
+    except JpBenchError as exc:
+        _print_err(str(exc))
+        return 1
+    except KeyboardInterrupt:
+        _print_err("interrupted")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Data shipped with jp-bench (the original question set)."""

@@ -1,0 +1,28 @@
+"""Errors that are meant for the person at the keyboard.
+
+Anything raised as :class:`JpBenchError` is printed by the CLI as one line (no traceback) and ends
+the command with a non-zero exit code. Messages name the file, the line and what was expected.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class JpBenchError(Exception):
+    """A problem with the user's input or environment, explained in one line."""
+
+
+class InputFileError(JpBenchError):
+    """A malformed input file: ``file:line: what is wrong``."""
+
+    def __init__(self, path: str | Path, line: int | None, message: str) -> None:
+        self.path = str(path)
+        self.line = line
+        self.message = message
+        where = f"{self.path}:{line}" if line is not None else self.path
+        super().__init__(f"{where}: {message}")
+
+
+class ChecksumError(JpBenchError):
+    """A downloaded or imported file does not match the pinned sha256."""

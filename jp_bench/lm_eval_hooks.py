@@ -1,0 +1,87 @@
+"""Functions that jp-bench's lm-eval task YAMLs name with ``!function``.
+
+Each subtask YAML passes ``benchmark`` and ``category`` through ``dataset_kwargs``; anything given
+with lm-eval's ``--metadata`` arrives here too, which is how users choose a prompt style::
+
+    lm_eval ... --tasks jp_bench --metadata '{"prompt_style": "alpaca-ja"}'
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jp_bench.errors import JpBenchError
+
+# Chat models get the question as the user message, exactly as written. Base models without a chat
+# template answer far better inside an instruction frame; `alpaca-ja` is the common Japanese
+# Alpaca-style frame that instruction-tuned base models are trained on.
+PROMPT_STYLES: dict[str, str] = {
+    "plain": "{question}",
+    "alpaca-ja": (
+        "以下は、ある作業を指示する文章です。指示に沿って、適切な応答を書いてください。\n\n"
+        "### 指示:\n{question}\n\n### 応答:\n"
+    ),
+}
+
+
+def render_prompt(question: str, prompt_style: str = "plain") -> str:
+    try:
+        template = PROMPT_STYLES[prompt_style]
+    except KeyError:
+        known = ", ".join(PROMPT_STYLES)
+        raise JpBenchError(f"unknown prompt_style {prompt_style!r} (known: {known})") from None
+    return template.format(question=question)
+
+
+def question_docs(
+    benchmark: str,
+    category: str | None = None,
+    prompt_style: str = "plain",
+    questions_file: str | None = None,
+) -> list[dict[str, Any]]:
+    """The documents one subtask evaluates: one per question of ``category`` (all when None)."""
+    from jp_bench.benchmarks import load_questions
+
+    questions = load_questions(questions_file or benchmark)
+    selected = [q for q in questions if category is None or q.category == category]
+    if not selected:
+        raise JpBenchError(f"benchmark {benchmark!r} has no questions in category {category!r}")
+    # datasets needs one type per column: keep ints when every id is an int, else use strings.
+    ids_are_ints = all(isinstance(q.question_id, int) for q in selected)
+    return [
+        {
+            "question_id": q.question_id if ids_are_ints else str(q.question_id),
+            "category": q.category,
+            "turns": list(q.turns),
+            "reference": list(q.reference or []),
+            "prompt": render_prompt(q.text, prompt_style),
+        }
+        for q in selected
+    ]
+
+
+def load_benchmark(
+    benchmark: str = "jp_bench",
+    category: str | None = None,
+    prompt_style: str = "plain",
+    questions_file: str | None = None,
+    **_metadata: Any,
+):
+    """``custom_dataset`` hook: a ``DatasetDict`` with one ``test`` split.
+
+    ``_metadata`` swallows lm-eval's task metadata (``version`` and whatever ``--metadata`` adds).
+    """
+    import datasets
+
+    docs = question_docs(benchmark, category, prompt_style, questions_file)
+    return datasets.DatasetDict({"test": datasets.Dataset.from_list(docs)})
+
+
+def process_results(doc: dict[str, Any], results: list[str]) -> dict[str, float]:
+    """In-harness metric: answer length in characters.
+
+    Quality is measured by ``jp-bench judge`` over the logged samples; this number only tells that
+    answers were produced (0 means empty answers) and how long they are.
+    """
+    answer = results[0] if results else ""
+    return {"answer_chars": float(len(answer))}

@@ -1,0 +1,1 @@
+"""Judge definitions shipped with jp-bench (one YAML file per judge)."""

@@ -1,0 +1,174 @@
+"""Benchmark sources: the pinned upstream set (import, env var, download, checksums) and our own set."""
+
+from __future__ import annotations
+
+import contextlib
+import http.server
+import json
+import re
+import shutil
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from functools import partial
+from pathlib import Path
+
+import pytest
+from conftest import SHARED, run_cli
+
+from jp_bench.benchmarks import JP_BENCH, import_upstream, load_questions
+from jp_bench.errors import ChecksumError, JpBenchError
+
+UPSTREAM_LABELS = {
+    "generic": 10, "knowledge": 10, "roleplay": 10, "common-sense": 10, "fermi": 10,
+    "counterfactual": 10, "coding": 7, "math": 3, "writing": 10,
+}
+
+
+def copy_upstream(checkout: Path, target: Path) -> Path:
+    """A folder laid out like the upstream repository root (data/jp_bench/...)."""
+    data = target / "data" / "jp_bench"
+    data.mkdir(parents=True)
+    shutil.copy(checkout / "jp_bench" / "question.jsonl", data / "question.jsonl")
+    shutil.copytree(checkout / "jp_bench" / "reference_answer", data / "reference_answer")
+    return target
+
+
+def test_import_from_data_folder_then_load(jp_home: Path, upstream_checkout: Path) -> None:
+    written = import_upstream(upstream_checkout)
+    assert set(written) == {"question.jsonl", "reference_answer/gpt-4/results.jsonl"}
+    questions = load_questions("jp_bench")
+    assert len(questions) == 80
+    assert Counter(q.category for q in questions) == UPSTREAM_LABELS
+    with_reference = {q.question_id for q in questions if q.reference}
+    assert with_reference == set(range(61, 71))  # coding and math carry reference answers
+
+
+def test_import_from_repository_checkout_layout(jp_home: Path, upstream_checkout: Path, tmp_path: Path) -> None:
+    repo = copy_upstream(upstream_checkout, tmp_path / "repo")
+    result = run_cli("jp-bench", "data", "import", str(repo))
+    assert result.returncode == 0, result.stderr
+    assert (jp_home / "data" / "jp_bench" / "question.jsonl").is_file()
+    show = run_cli("jp-bench", "data", "show", "--benchmark", "jp_bench")
+    assert show.returncode == 0, show.stderr
+    counts = dict(re.findall(r"^(\S+)\s+(\d+)$", show.stdout, flags=re.MULTILINE))
+    assert {k: int(v) for k, v in counts.items() if k != "total"} == UPSTREAM_LABELS
+    assert counts["total"] == "80"
+
+
+def test_checksum_mismatch_on_import_writes_nothing(jp_home: Path, upstream_checkout: Path, tmp_path: Path) -> None:
+    repo = copy_upstream(upstream_checkout, tmp_path / "repo")
+    question_file = repo / "data" / "jp_bench" / "question.jsonl"
+    question_file.write_text(question_file.read_text(encoding="utf-8").replace("時間", "時刻", 1), encoding="utf-8")
+    with pytest.raises(ChecksumError) as caught:
+        import_upstream(repo)
+    message = str(caught.value)
+    assert str(question_file) in message and "does not match the pinned" in message
+    assert "git checkout 128a862" in message  # says what to do
+    assert not (jp_home / "data").exists()
+
+    result = run_cli("jp-bench", "data", "import", str(repo))
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_env_var_points_at_checkout(jp_home: Path, upstream_checkout: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("JP_BENCH_DATA", str(upstream_checkout))
+    assert len(load_questions("jp_bench")) == 80
+    assert not (jp_home / "data").exists()  # read in place, nothing copied
+
+
+def test_env_var_with_wrong_data_is_a_checksum_error(
+    jp_home: Path, upstream_checkout: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "jp_bench"
+    folder.mkdir()
+    lines = (upstream_checkout / "jp_bench" / "question.jsonl").read_text(encoding="utf-8").splitlines()
+    (folder / "question.jsonl").write_text("\n".join(lines[:-1]) + "\n", encoding="utf-8")
+    monkeypatch.setenv("JP_BENCH_DATA", str(folder))
+    with pytest.raises(ChecksumError):
+        load_questions("jp_bench")
+
+
+@contextlib.contextmanager
+def serve_folder(folder: Path) -> Iterator[str]:
+    handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
+    handler.log_message = lambda *args, **kwargs: None  # type: ignore[method-assign]
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_download_once_from_pinned_mirror_then_offline(
+    jp_home: Path, upstream_checkout: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mirror = copy_upstream(upstream_checkout, tmp_path / "mirror")
+    with serve_folder(mirror) as url:
+        monkeypatch.setenv("JP_BENCH_UPSTREAM_URL", url)
+        assert len(load_questions("jp_bench")) == 80
+    # The server is gone: the verified cache answers.
+    monkeypatch.setenv("JP_BENCH_UPSTREAM_URL", "http://127.0.0.1:9")
+    assert len(load_questions("jp_bench")) == 80
+    assert (jp_home / "data" / "jp_bench" / "reference_answer" / "gpt-4" / "results.jsonl").is_file()
+
+
+def test_tampered_download_is_rejected_and_not_cached(
+    jp_home: Path, upstream_checkout: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mirror = copy_upstream(upstream_checkout, tmp_path / "mirror")
+    (mirror / "data" / "jp_bench" / "question.jsonl").write_text('{"question_id": 1}\n', encoding="utf-8")
+    with serve_folder(mirror) as url:
+        monkeypatch.setenv("JP_BENCH_UPSTREAM_URL", url)
+        with pytest.raises(ChecksumError):
+            load_questions("jp_bench")
+    assert not (jp_home / "data" / "jp_bench" / "question.jsonl").exists()
+
+
+def test_offline_without_data_says_what_to_do(jp_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("JP_BENCH_UPSTREAM_URL", "http://127.0.0.1:9")
+    with pytest.raises(JpBenchError, match=r"jp-bench data import PATH"):
+        load_questions("jp_bench")
+
+
+def test_pin_names_repository_commit_and_hashes() -> None:
+    assert JP_BENCH.repository == "ku-nlp/ja-vicuna-qa-benchmark"
+    assert re.fullmatch(r"[0-9a-f]{7,40}", JP_BENCH.commit)
+    assert re.fullmatch(r"[0-9a-f]{64}", JP_BENCH.questions.sha256)
+    assert JP_BENCH.references is not None and re.fullmatch(r"[0-9a-f]{64}", JP_BENCH.references.sha256)
+    assert JP_BENCH.url("question.jsonl").endswith("/128a862/data/jp_bench/question.jsonl")
+
+
+# ------------------------------------------------------------------------------ our own question set
+KANA = re.compile(r"[\u3040-\u30ff]")
+
+
+def test_shipped_set_has_eight_categories_of_ten(jp_home: Path) -> None:
+    questions = load_questions("jp_bench_fresh")
+    counts = Counter(q.category for q in questions)
+    assert len(questions) == 80
+    paper_categories = Counter({c: n for c, n in counts.items() if c not in ("coding", "math")})
+    paper_categories["coding+math"] = counts["coding"] + counts["math"]
+    assert len(paper_categories) == 8 and set(paper_categories.values()) == {10}
+    assert counts["coding"] > 0 and counts["math"] > 0
+    for question in questions:
+        assert KANA.search(question.text), question.question_id
+        has_reference = bool(question.reference)
+        assert has_reference == (question.category in ("coding", "math")), question.question_id
+
+
+def test_shipped_set_shares_no_question_with_published_sets(jp_home: Path) -> None:
+    """Contamination-free means none of our questions appears in the sets we know of."""
+    data = SHARED / "data"
+    published: set[str] = set()
+    for path in data.rglob("question*.jsonl"):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                published.update(str(turn).strip() for turn in json.loads(line).get("turns", []))
+    assert len(published) > 100
+    ours = {turn.strip() for q in load_questions("jp_bench_fresh") for turn in q.turns}
+    assert not ours & published
