@@ -81,3 +81,9 @@ def test_hook_documents_and_prompt_styles(jp_home: Path) -> None:
 def test_in_harness_metric_is_answer_length() -> None:
     assert process_results({}, ["あいう"]) == {"answer_chars": 3.0}
     assert process_results({}, [""]) == {"answer_chars": 0.0}
+
+
+def test_documented_schemas_match_the_models() -> None:
+    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "export_schemas.py"), "--check"],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr

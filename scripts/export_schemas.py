@@ -1,0 +1,39 @@
+"""Write docs/schemas/*.schema.json from the pydantic models (`--check` compares instead)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from jp_bench.questions import Question
+
+ROOT = Path(__file__).resolve().parents[1]
+SCHEMAS = {"question.schema.json": Question}
+
+
+def render(model: type) -> str:
+    schema = model.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    return json.dumps(schema, ensure_ascii=False, indent=2) + "\n"
+
+
+def main(argv: list[str]) -> int:
+    stale = []
+    for name, model in SCHEMAS.items():
+        path = ROOT / "docs" / "schemas" / name
+        text = render(model)
+        if "--check" in argv:
+            if not path.is_file() or path.read_text(encoding="utf-8") != text:
+                stale.append(name)
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+    if stale:
+        print("out of date: " + ", ".join(stale) + " (run python scripts/export_schemas.py)")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

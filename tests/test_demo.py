@@ -1,0 +1,39 @@
+"""The README's first command, end to end: packaged model -> lm-eval -> samples on disk."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import run_cli
+
+pytestmark = pytest.mark.slow
+
+
+def test_demo_answers_every_category_and_prints_samples(jp_home: Path, tmp_path: Path) -> None:
+    out = tmp_path / "demo"
+    result = run_cli("jp-bench", "demo", "--out", str(out), "--backend", "llama-cpp", "--max-gen-toks", "24",
+                     env={"JP_BENCH_HOME": str(jp_home)})
+    assert result.returncode == 0, result.stderr[-3000:]
+    samples = sorted(out.rglob("samples_jp_bench_fresh_*.jsonl"))
+    assert len(samples) == 9
+    for path in samples:
+        assert str(path) in result.stdout
+    assert "9 answers from the packaged Gemma 3 270M (llama-cpp)" in result.stdout
+    assert "not model quality" in result.stdout
+    assert (jp_home / "models" / "gemma-3-270m-q4_k_m.gguf").is_file()
+
+
+def test_demo_on_transformers_converts_the_gguf_once(jp_home: Path, tmp_path: Path) -> None:
+    """The path a fresh install takes (no llama-cpp-python): GGUF -> transformers folder -> lm-eval hf."""
+    out = tmp_path / "demo"
+    result = run_cli("jp-bench", "demo", "--out", str(out), "--backend", "transformers", "--max-gen-toks", "8",
+                     env={"JP_BENCH_HOME": str(jp_home)})
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "9 answers from the packaged Gemma 3 270M (transformers)" in result.stdout
+    assert len(sorted(out.rglob("samples_jp_bench_fresh_*.jsonl"))) == 9
+    converted = jp_home / "models" / "gemma-3-270m-hf"
+    assert (converted / "config.json").is_file() and (converted / "model.safetensors").is_file()
+    # The instruction frame for base models reached the model.
+    sample = next(out.rglob("samples_jp_bench_fresh_math_*.jsonl")).read_text(encoding="utf-8")
+    assert "### 指示:" in sample

@@ -1,0 +1,63 @@
+"""The built wheel carries the tasks, judges and question data, and works when installed."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+from conftest import ROOT
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("dist")
+    subprocess.run(
+        [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(out), str(ROOT)],
+        check=True, capture_output=True, text=True,
+    )
+    (built,) = out.glob("jp_bench-*.whl")
+    return built
+
+
+def test_wheel_contains_tasks_data_and_entry_points(wheel: Path) -> None:
+    names = set(zipfile.ZipFile(wheel).namelist())
+    task_files = {str(p.relative_to(ROOT / "tasks")) for p in (ROOT / "tasks").rglob("*")
+                  if p.is_file() and "__pycache__" not in p.parts}
+    for relative in task_files:
+        assert f"jp_bench/tasks/{relative}" in names, relative
+    assert "jp_bench/tasks/jp_bench/_jp_bench.yaml" in names
+    assert "jp_bench/data/fresh/question.jsonl" in names
+    assert "jp_bench/judges/__init__.py" in names
+    assert not any(name.startswith("tests/") for name in names)
+    (entry_points,) = [n for n in names if n.endswith(".dist-info/entry_points.txt")]
+    text = zipfile.ZipFile(wheel).read(entry_points).decode()
+    assert "[lm_eval.tasks]\njp_bench = jp_bench.tasks" in text
+    assert "jp-bench = jp_bench.cli:main" in text
+
+
+def test_installed_wheel_finds_its_own_tasks_and_questions(wheel: Path, tmp_path: Path) -> None:
+    target = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--quiet", "--target", str(target),
+                    str(wheel)], check=True)
+    script = (
+        "import jp_bench, jp_bench.paths as p\n"
+        "from jp_bench.benchmarks import load_questions\n"
+        "print(p.tasks_path())\n"
+        "print(len(load_questions('jp_bench_fresh')))\n"
+        "print(jp_bench.__file__)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(target), "JP_BENCH_HOME": str(tmp_path / "home")}
+    # Run from an empty folder so the source checkout cannot be imported by accident.
+    result = subprocess.run([sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, {str(target)!r})\n"
+                             + script], env=env, cwd=tmp_path, capture_output=True, text=True, check=True)
+    tasks_dir, count, module_file = result.stdout.split()
+    assert Path(tasks_dir) == target / "jp_bench" / "tasks"
+    assert (Path(tasks_dir) / "jp_bench_fresh" / "_jp_bench_fresh.yaml").is_file()
+    assert count == "80"
+    assert module_file.startswith(str(target))
