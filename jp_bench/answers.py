@@ -7,8 +7,10 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from jp_bench.errors import InputFileError, JpBenchError
-from jp_bench.questions import iter_jsonl
+from jp_bench.questions import Question, iter_jsonl
 
 _SAMPLES_NAME = re.compile(r"^samples_(?P<task>.+)_(?P<stamp>\d{4}-\d{2}-\d{2}T[\d\-.]+)\.jsonl$")
 
@@ -88,3 +90,25 @@ def read_lm_eval_output(path: str | Path) -> list[Answer]:
         for sample_file in latest_sample_files(folder):
             answers.extend(read_sample_file(sample_file))
     return answers
+
+
+def read_lm_eval_questions(path: str | Path) -> list[Question]:
+    """The questions embedded in lm-eval samples (our tasks log each document in full)."""
+    root = Path(path)
+    files = [root] if root.is_file() else [f for folder in sorted({p.parent for p in root.rglob("samples_*.jsonl")})
+                                           for f in latest_sample_files(folder)]
+    questions: dict[int | str, Question] = {}
+    for sample_file in files:
+        for _, record in iter_jsonl(sample_file):
+            doc = record.get("doc") or {}
+            if "question_id" not in doc or not doc.get("turns"):
+                continue
+            try:
+                question = Question.model_validate(
+                    {"question_id": doc["question_id"], "category": doc.get("category") or "unknown",
+                     "turns": doc["turns"], "reference": doc.get("reference") or None}
+                )
+            except ValidationError:
+                continue  # not one of our documents: the benchmark's question file must supply it
+            questions.setdefault(question.question_id, question)
+    return list(questions.values())

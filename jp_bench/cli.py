@@ -93,6 +93,73 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+
+# -------------------------------------------------------------------------------------- judges
+def cmd_judges(args: argparse.Namespace) -> int:
+    from jp_bench.judging.judges import available_judges
+    from jp_bench.text_table import render_table
+
+    judges = available_judges(args.judges_dir)
+    rows = []
+    for name, judge in sorted(judges.items()):
+        price = f"${judge.prices.input_per_mtok:g} / ${judge.prices.output_per_mtok:g}"
+        note = "smoke test, not a real judge" if judge.smoke_test else judge.description
+        rows.append((name, judge.provider, judge.model, price, note))
+    print(render_table(["judge", "provider", "model", "USD per M tokens in/out", "notes"], rows))
+    return 0
+
+
+def _print_progress_factory():
+    """A tqdm bar on stderr showing done/total, errors and spend."""
+    from tqdm import tqdm
+
+    state: dict[str, object] = {}
+
+    def update(report, total: int) -> None:
+        bar = state.get("bar")
+        if bar is None:
+            bar = state["bar"] = tqdm(total=total, desc="judging", unit="call", file=sys.stderr,
+                                      disable=total == 0)
+        bar.n = report.called  # type: ignore[attr-defined]
+        bar.set_postfix(errors=report.errors, spent=f"${report.spent_usd:.4f}", refresh=False)  # type: ignore[attr-defined]
+        bar.refresh()  # type: ignore[attr-defined]
+
+    def close() -> None:
+        bar = state.get("bar")
+        if bar is not None:
+            bar.close()  # type: ignore[attr-defined]
+
+    return update, close
+
+
+def cmd_judge(args: argparse.Namespace) -> int:
+    from jp_bench.judging.service import JudgeRequest, prepare, run_judging
+    from jp_bench.judging.summary import print_outcome, print_plan
+
+    request = JudgeRequest(
+        answers=args.answers, judge=args.judge, mode=args.mode, baseline=args.baseline,
+        out=Path(args.out) if args.out else None, benchmark=args.benchmark, prompts=args.prompts,
+        judges_dirs=args.judges_dir or (), workspace=Path(args.workspace) if args.workspace else None,
+        concurrency=args.concurrency, max_cost_usd=args.max_cost, dry_run=args.dry_run,
+        retry_errors=args.retry_errors, judge_model=args.judge_model, base_url=args.base_url,
+    )
+    if args.dry_run:
+        outcome = run_judging(request)
+        print_plan(outcome)
+        return 0
+    prepared = prepare(request)
+    print_plan(prepared, brief=True)
+    update, close = _print_progress_factory()
+    try:
+        outcome = run_judging(request, prepared=prepared, on_progress=update)
+    except KeyboardInterrupt:
+        close()
+        _print_err("interrupted: every finished judgment is stored; run the same command again to resume")
+        return 130
+    close()
+    print_outcome(outcome)
+    return 0 if outcome.complete else 1
+
 # ------------------------------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -123,6 +190,33 @@ def build_parser() -> argparse.ArgumentParser:
         help="run lm-eval with jp-bench's tasks included (arguments are lm-eval's own)",
         add_help=False,
     )
+
+    judges = commands.add_parser("judges", help="list the available judges")
+    judges.add_argument("--judges-dir", action="append", help="also read judge YAMLs from this folder")
+    judges.set_defaults(func=cmd_judges)
+
+    judge = commands.add_parser(
+        "judge", help="judge answers with an LLM judge (single scores or position-swapped pairwise)"
+    )
+    judge.add_argument("answers", nargs="+", metavar="ANSWERS",
+                       help="lm-eval output folders / samples_*.jsonl, or FastChat model_answer folders/files; "
+                            "NAME=PATH names the model")
+    judge.add_argument("--judge", required=True, help="a judge name (see `jp-bench judges`) or a judge YAML")
+    judge.add_argument("--mode", default="pairwise", choices=["single", "pairwise", "pairwise-all"])
+    judge.add_argument("--baseline", help="the model every other model is compared with (pairwise)")
+    judge.add_argument("--out", help="folder for judgments.jsonl and FastChat model_judgment files")
+    judge.add_argument("--benchmark", help="questions: jp_bench, jp_bench_fresh or a file "
+                                           "(default: taken from lm-eval samples, else jp_bench)")
+    judge.add_argument("--prompts", help="a prompt set: shipped name, our YAML, or a FastChat judge_prompts.jsonl")
+    judge.add_argument("--judges-dir", action="append", help="also read judge YAMLs from this folder")
+    judge.add_argument("--judge-model", help="override the judge's model name")
+    judge.add_argument("--base-url", help="override the judge's API base URL")
+    judge.add_argument("--workspace", help="SQLite store (default: $JP_BENCH_HOME/workspaces/default/store.sqlite)")
+    judge.add_argument("--concurrency", type=int, help="calls in flight at once (default: the judge's setting)")
+    judge.add_argument("--max-cost", type=float, metavar="USD", help="refuse to start, or stop, above this spend")
+    judge.add_argument("--dry-run", action="store_true", help="print the plan and the cost estimate; call nothing")
+    judge.add_argument("--retry-errors", action="store_true", help="call again for judgments stored as errors")
+    judge.set_defaults(func=cmd_judge)
 
     demo = commands.add_parser("demo", help="offline end-to-end run with a packaged model")
     demo.add_argument("--out", default="jp_bench_demo", help="output folder (default: ./jp_bench_demo)")

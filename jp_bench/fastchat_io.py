@@ -1,0 +1,554 @@
+"""Read and write FastChat ``llm_judge`` files, so published answers and judgments plug in.
+
+Answers (``model_answer/``), one JSON object per line::
+
+    {"question_id": 1, "model_id": "m", "choices": [{"index": 0, "turns": ["..."]}], "tstamp": ...}
+
+laid out either as FastChat's flat ``model_answer/<model>.jsonl`` or as the Japanese Vicuna QA
+benchmark's ``model_answer/<model>/results.jsonl`` with a ``config.json`` beside it.
+
+Pairwise judgments come in two layouts; both are read:
+
+* FastChat's own (``model_judgment/gpt-4_pair.jsonl``): ``"judge": [judge_model, prompt_name]``,
+  ``g1_user_prompt``/``g2_user_prompt`` and ``turn``;
+* the Japanese Vicuna QA benchmark's (``model_judgment/pairwise/gpt-4/pairwise:<m1>_<m2>.jsonl``):
+  ``judge_model`` and ``judge_prompt`` fields, the question and both answers copied in, no ``turn``.
+
+In both, game 1 shows ``model_1`` as assistant A and game 2 swaps the order; both winners are
+already expressed in model terms (``model_1``/``model_2``/``tie``/``error``).
+
+Here a judge is one string, ``"<judge_model>/<prompt_name>"`` (e.g. ``"gpt-4/pair"``), or just the
+judge model when the file names no prompt. A judge model may itself contain ``/``
+(``"openai/gpt-4o/pair"``); prompt names never do, so the prompt is whatever follows the last ``/``.
+
+Single-answer judgments (FastChat's ``gpt-4_single.jsonl``) carry ``model``, ``score`` and
+``judgment``; FastChat writes ``score: -1`` when the judge gave no rating, which is read as None.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, TypeGuard, TypeVar
+
+from jp_bench.answers import Answer, read_lm_eval_output
+from jp_bench.atomic import write_text_atomic
+from jp_bench.errors import InputFileError, JpBenchError
+from jp_bench.questions import iter_jsonl
+
+Winner = Literal["model_1", "model_2", "tie", "error"]
+JudgeType = Literal["pairwise", "single"]
+
+_RESULTS_NAME = "results.jsonl"
+_CONFIG_NAME = "config.json"
+_ANSWER_SHAPE = 'expected a FastChat answer {"question_id", "model_id", "choices": [{"turns": ["..."]}]}'
+# FastChat's marker for "the judge gave no usable rating".
+_NO_SCORE = -1
+
+
+# --------------------------------------------------------------------------------------------------
+# Answers
+# --------------------------------------------------------------------------------------------------
+
+
+def _config_model_id(folder: Path) -> str | None:
+    """``model_id`` from the benchmark's ``config.json`` beside ``results.jsonl``, if there is one."""
+    config = folder / _CONFIG_NAME
+    if not config.is_file():
+        return None
+    try:
+        data = json.loads(config.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise InputFileError(config, exc.lineno, f"not valid JSON ({exc.msg})") from None
+    name = data.get("model_id") if isinstance(data, dict) else None
+    return str(name) if name else None
+
+
+def _fallback_model_id(path: Path) -> str:
+    """Model id for records without ``model_id``: config.json, else the folder or file name."""
+    if path.name == _RESULTS_NAME:
+        return _config_model_id(path.parent) or path.parent.name
+    return path.stem
+
+
+def _first_record(path: Path) -> dict[str, Any] | None:
+    """The first non-blank line as a JSON object, or None when it is not one (used for sniffing)."""
+    try:
+        with path.open(encoding="utf-8") as handle:
+            for line in handle:
+                if line.strip():
+                    obj = json.loads(line)
+                    return obj if isinstance(obj, dict) else None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    return None
+
+
+def _looks_like_answer(record: dict[str, Any] | None) -> bool:
+    return record is not None and "question_id" in record and isinstance(record.get("choices"), list)
+
+
+def _is_question_id(value: object) -> TypeGuard[int | str]:
+    # bool is an int subclass; `true` is never a real question id.
+    return isinstance(value, int | str) and not isinstance(value, bool)
+
+
+def _answer_files(root: Path) -> list[Path]:
+    """The answer files behind ``root``: itself, ``root/results.jsonl``, or a ``model_answer/`` folder."""
+    if root.is_file():
+        return [root]
+    if (root / _RESULTS_NAME).is_file():
+        return [root / _RESULTS_NAME]
+    files = [path for path in sorted(root.glob("*.jsonl")) if path.is_file()]
+    files += [folder / _RESULTS_NAME for folder in sorted(root.iterdir()) if (folder / _RESULTS_NAME).is_file()]
+    return sorted(files)
+
+
+def _read_answer_file(path: Path) -> list[Answer]:
+    fallback: str | None = None  # config.json is read only when a record lacks model_id
+    answers: dict[tuple[str, int | str], Answer] = {}
+    for line_number, record in iter_jsonl(path):
+        question_id = record.get("question_id")
+        choices = record.get("choices")
+        if not _is_question_id(question_id):
+            raise InputFileError(path, line_number, f"field 'question_id' missing or not an id; {_ANSWER_SHAPE}")
+        if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+            raise InputFileError(path, line_number, f"field 'choices' must be a non-empty list; {_ANSWER_SHAPE}")
+        turns = choices[0].get("turns")
+        if not isinstance(turns, list) or not turns or not all(isinstance(turn, str) for turn in turns):
+            raise InputFileError(path, line_number, "field 'choices.0.turns': expected a non-empty list of strings")
+        model_id = record.get("model_id")
+        if model_id is None or model_id == "":
+            if fallback is None:
+                fallback = _fallback_model_id(path)
+            model_id = fallback
+        elif not isinstance(model_id, str):
+            raise InputFileError(path, line_number, "field 'model_id': expected a string")
+        answer = Answer(
+            model_id=model_id,
+            question_id=question_id,
+            category="",  # FastChat answer files carry no category; it comes from the question file
+            turns=tuple(turns),
+            source=f"{path}:{line_number}",
+        )
+        # FastChat appends re-generated answers to the same file and keeps the last one per question;
+        # do the same (the first occurrence's position is kept, so file order is stable).
+        answers[(model_id, question_id)] = answer
+    return list(answers.values())
+
+
+def read_fastchat_answers(path: str | Path) -> list[Answer]:
+    """Answers from a FastChat answer file, a ``<model>/`` folder with ``results.jsonl``, or a
+    ``model_answer/`` folder holding many of either.
+
+    The model id is the record's ``model_id``; for records without one, ``config.json``'s
+    ``model_id`` (folder layout), else the folder name (``<model>/results.jsonl``) or the file name
+    (``<model>.jsonl``). A model whose answers turn up in two files is an error rather than a guess.
+    """
+    root = Path(path)
+    if not root.exists():
+        raise JpBenchError(f"{root}: not found (expected a FastChat answer file or model_answer folder)")
+    files = _answer_files(root)
+    if not files:
+        raise JpBenchError(
+            f"{root}: no FastChat answers found (expected <model>.jsonl files or <model>/results.jsonl folders)"
+        )
+    answers: list[Answer] = []
+    owner: dict[str, Path] = {}
+    for file in files:
+        file_answers = _read_answer_file(file)
+        for model_id in dict.fromkeys(answer.model_id for answer in file_answers):
+            if model_id in owner:
+                raise JpBenchError(f"{file}: answers of model {model_id!r} are also in {owner[model_id]}")
+            owner[model_id] = file
+        answers.extend(file_answers)
+    return answers
+
+
+def is_fastchat_answer_path(path: str | Path) -> bool:
+    """Whether ``path`` looks like FastChat answers (sniffs the first record; never raises)."""
+    root = Path(path)
+    if root.is_file():
+        return root.suffix == ".jsonl" and _looks_like_answer(_first_record(root))
+    if not root.is_dir():
+        return False
+    try:
+        files = _answer_files(root)
+    except OSError:
+        return False
+    return any(_looks_like_answer(_first_record(file)) for file in files)
+
+
+def read_answers(path: str | Path) -> list[Answer]:
+    """Answers from lm-eval output (a folder or ``samples_*.jsonl``) or from FastChat answer files."""
+    root = Path(path)
+    if not root.exists():
+        raise JpBenchError(f"{root}: not found (expected lm-eval output or FastChat model answers)")
+    if root.is_file() and root.name.startswith("samples_"):
+        return read_lm_eval_output(root)
+    if is_fastchat_answer_path(root):
+        return read_fastchat_answers(root)
+    if root.is_dir() and any(root.rglob("samples_*.jsonl")):
+        return read_lm_eval_output(root)
+    raise JpBenchError(
+        f"{root}: neither lm-eval output (samples_*.jsonl) nor FastChat answers "
+        "(<model>.jsonl or <model>/results.jsonl with question_id and choices)"
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# Judgments
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PairwiseJudgmentRecord:
+    """One pairwise judgment: two games, the second with the answers' order swapped.
+
+    ``judge`` is ``"<judge_model>/<prompt_name>"`` (see the module docstring).
+    """
+
+    question_id: int | str
+    model_1: str
+    model_2: str
+    g1_winner: Winner
+    g2_winner: Winner
+    g1_judgment: str
+    g2_judgment: str
+    judge: str
+    turn: int = 1
+    g1_user_prompt: str | None = None
+    g2_user_prompt: str | None = None
+    tstamp: float | None = None
+
+
+@dataclass(frozen=True)
+class SingleJudgmentRecord:
+    """One single-answer grading. ``score`` is None when the judge gave no usable rating."""
+
+    question_id: int | str
+    model: str
+    score: float | None
+    judgment: str
+    judge: str
+    turn: int = 1
+    user_prompt: str | None = None
+    tstamp: float | None = None
+
+
+_WINNERS: tuple[Winner, ...] = ("model_1", "model_2", "tie", "error")
+
+
+def _winner(value: object, path: Path, line: int, field: str) -> Winner:
+    text = value.strip().lower() if isinstance(value, str) else ""
+    for winner in _WINNERS:
+        if text == winner:
+            return winner
+    # FastChat's result tables write "tie (inconsistent)" / "tie (opposite)"; they are still ties.
+    if text.startswith("tie"):
+        return "tie"
+    raise InputFileError(path, line, f"field '{field}': expected model_1, model_2, tie or error, got {value!r}")
+
+
+def _judge(record: dict[str, Any], path: Path, line: int) -> str:
+    judge = record.get("judge")
+    if isinstance(judge, list | tuple) and judge and all(isinstance(part, str) for part in judge):
+        return "/".join(judge)  # FastChat: [judge_model, prompt_name]
+    if isinstance(judge, str) and judge:
+        return judge  # what write_*_judgments writes
+    judge_model = record.get("judge_model")
+    if isinstance(judge_model, str) and judge_model:
+        prompt = record.get("judge_prompt")
+        return f"{judge_model}/{prompt}" if isinstance(prompt, str) and prompt else judge_model
+    raise InputFileError(path, line, "expected 'judge' ([judge_model, prompt_name]) or 'judge_model'")
+
+
+def _required_str(record: dict[str, Any], key: str, path: Path, line: int) -> str:
+    value = record.get(key)
+    if not isinstance(value, str):
+        raise InputFileError(path, line, f"field '{key}': expected a string")
+    return value
+
+
+def _optional_str(record: dict[str, Any], key: str, path: Path, line: int) -> str | None:
+    value = record.get(key)
+    if value is not None and not isinstance(value, str):
+        raise InputFileError(path, line, f"field '{key}': expected a string")
+    return value
+
+
+def _question_id(record: dict[str, Any], path: Path, line: int) -> int | str:
+    value = record.get("question_id")
+    if not _is_question_id(value):
+        raise InputFileError(path, line, "field 'question_id': expected an integer or string id")
+    return value
+
+
+def _turn(record: dict[str, Any], path: Path, line: int) -> int:
+    value = record.get("turn", 1)  # the benchmark's own layout is single-turn and omits it
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise InputFileError(path, line, f"field 'turn': expected a positive integer, got {value!r}")
+    return value
+
+
+def _tstamp(record: dict[str, Any], path: Path, line: int) -> float | None:
+    value = record.get("tstamp")
+    if value is None:
+        return None
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        raise InputFileError(path, line, "field 'tstamp': expected a number")
+    return float(value)
+
+
+def _pairwise_record(record: dict[str, Any], path: Path, line: int) -> PairwiseJudgmentRecord:
+    if "model_1" not in record or "model_2" not in record or "g1_winner" not in record:
+        raise InputFileError(
+            path, line, "expected a pairwise judgment with model_1, model_2, g1_winner, g2_winner, g1/g2_judgment"
+        )
+    return PairwiseJudgmentRecord(
+        question_id=_question_id(record, path, line),
+        model_1=_required_str(record, "model_1", path, line),
+        model_2=_required_str(record, "model_2", path, line),
+        g1_winner=_winner(record.get("g1_winner"), path, line, "g1_winner"),
+        g2_winner=_winner(record.get("g2_winner"), path, line, "g2_winner"),
+        g1_judgment=_required_str(record, "g1_judgment", path, line),
+        g2_judgment=_required_str(record, "g2_judgment", path, line),
+        judge=_judge(record, path, line),
+        turn=_turn(record, path, line),
+        g1_user_prompt=_optional_str(record, "g1_user_prompt", path, line),
+        g2_user_prompt=_optional_str(record, "g2_user_prompt", path, line),
+        tstamp=_tstamp(record, path, line),
+    )
+
+
+def _single_record(record: dict[str, Any], path: Path, line: int) -> SingleJudgmentRecord:
+    if "model" not in record or "score" not in record:
+        raise InputFileError(path, line, "expected a single-answer judgment with model, score, judgment, judge")
+    score = record["score"]
+    if score is not None and (not isinstance(score, int | float) or isinstance(score, bool)):
+        raise InputFileError(path, line, f"field 'score': expected a number, got {score!r}")
+    return SingleJudgmentRecord(
+        question_id=_question_id(record, path, line),
+        model=_required_str(record, "model", path, line),
+        score=None if score is None or score == _NO_SCORE else float(score),
+        judgment=_required_str(record, "judgment", path, line),
+        judge=_judge(record, path, line),
+        turn=_turn(record, path, line),
+        user_prompt=_optional_str(record, "user_prompt", path, line),
+        tstamp=_tstamp(record, path, line),
+    )
+
+
+def _looks_pairwise(record: dict[str, Any] | None) -> bool:
+    return record is not None and {"model_1", "model_2", "g1_winner"} <= record.keys()
+
+
+def _looks_single(record: dict[str, Any] | None) -> bool:
+    return record is not None and {"model", "score", "judgment"} <= record.keys()
+
+
+_Record = TypeVar("_Record", PairwiseJudgmentRecord, SingleJudgmentRecord)
+_Sniffer = Callable[[dict[str, Any] | None], bool]
+
+
+def _judgment_files(root: Path, name_patterns: tuple[str, ...], looks_right: _Sniffer) -> list[Path]:
+    """Files under ``root`` named like judgments of this kind, plus any other .jsonl whose first record
+    has the right shape. Named files are validated strictly later; others are only picked up by shape,
+    so answers or questions lying in the same tree are skipped."""
+    named = {path for pattern in name_patterns for path in root.rglob(pattern) if path.is_file()}
+    sniffed = {
+        path
+        for path in root.rglob("*.jsonl")
+        if path.is_file() and path not in named and looks_right(_first_record(path))
+    }
+    return sorted(named | sniffed)
+
+
+_PAIRWISE_NAMES = ("pairwise*.jsonl", "*_pair.jsonl")
+_SINGLE_NAMES = ("single*.jsonl", "*_single.jsonl")
+
+
+def _read_judgments(
+    path: str | Path,
+    kind: str,
+    names: tuple[str, ...],
+    looks_right: _Sniffer,
+    parse: Callable[[dict[str, Any], Path, int], _Record],
+) -> list[_Record]:
+    root = Path(path)
+    if not root.exists():
+        raise JpBenchError(f"{root}: not found (expected {kind} judgments: a .jsonl file or a folder of them)")
+    files = [root] if root.is_file() else _judgment_files(root, names, looks_right)
+    if not files:
+        raise JpBenchError(f"{root}: no {kind} judgment files found ({', '.join(names)} or matching records)")
+    return [parse(record, file, line) for file in files for line, record in iter_jsonl(file)]
+
+
+def read_pairwise_judgments(path: str | Path) -> list[PairwiseJudgmentRecord]:
+    """Pairwise judgments from a file, or from a folder searched recursively.
+
+    A folder contributes ``pairwise*.jsonl`` and ``*_pair.jsonl`` files and any other ``.jsonl`` whose
+    first record is a pairwise judgment. File names are informational only (``pairwise:<m1>_<m2>``
+    cannot be split reliably when model names contain ``_``); models are read from the records.
+    """
+    return _read_judgments(path, "pairwise", _PAIRWISE_NAMES, _looks_pairwise, _pairwise_record)
+
+
+def read_single_judgments(path: str | Path) -> list[SingleJudgmentRecord]:
+    """Single-answer judgments from a file or a folder (``single*.jsonl``, ``*_single.jsonl``, by shape)."""
+    return _read_judgments(path, "single-answer", _SINGLE_NAMES, _looks_single, _single_record)
+
+
+def _safe_name(model: str) -> str:
+    # Hub ids ("org/name") would otherwise become sub-folders; the benchmark spells them "org--name".
+    return model.replace("/", "--")
+
+
+def _sort_key(question_id: int | str, turn: int, judge: str) -> tuple[int, int, str, int, str]:
+    # Integer ids sort numerically and before string ids, so mixed files still sort deterministically.
+    if isinstance(question_id, int):
+        return (0, question_id, "", turn, judge)
+    return (1, 0, question_id, turn, judge)
+
+
+def _jsonl(rows: Iterable[dict[str, Any]]) -> str:
+    return "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+
+
+def _check_unique(keys: list[tuple[Any, ...]], what: str) -> None:
+    seen: set[tuple[Any, ...]] = set()
+    for key in keys:
+        if key in seen:
+            raise ValueError(f"duplicate {what} judgment for {key!r}")
+        seen.add(key)
+
+
+def write_pairwise_judgments(folder: str | Path, records: Iterable[PairwiseJudgmentRecord]) -> list[Path]:
+    """Write ``folder/pairwise:<model_1>_<model_2>.jsonl`` per model pair; returns the files written.
+
+    Each file is replaced atomically, rows sorted by question_id then turn. A record repeated for the
+    same pair, question, turn and judge is a caller bug (it would be counted twice) and raises.
+    """
+    groups: dict[tuple[str, str], list[PairwiseJudgmentRecord]] = {}
+    for record in records:
+        groups.setdefault((record.model_1, record.model_2), []).append(record)
+    written: list[Path] = []
+    for (model_1, model_2), group in sorted(groups.items()):
+        _check_unique([(model_1, model_2, r.question_id, r.turn, r.judge) for r in group], "pairwise")
+        group.sort(key=lambda r: _sort_key(r.question_id, r.turn, r.judge))
+        rows = []
+        for r in group:
+            row: dict[str, Any] = {
+                "question_id": r.question_id,
+                "model_1": r.model_1,
+                "model_2": r.model_2,
+                "g1_winner": r.g1_winner,
+                "g2_winner": r.g2_winner,
+                "g1_judgment": r.g1_judgment,
+                "g2_judgment": r.g2_judgment,
+                "judge": r.judge,
+                "turn": r.turn,
+                "tstamp": r.tstamp,
+            }
+            if r.g1_user_prompt is not None:
+                row["g1_user_prompt"] = r.g1_user_prompt
+            if r.g2_user_prompt is not None:
+                row["g2_user_prompt"] = r.g2_user_prompt
+            rows.append(row)
+        target = Path(folder) / f"pairwise:{_safe_name(model_1)}_{_safe_name(model_2)}.jsonl"
+        written.append(write_text_atomic(target, _jsonl(rows)))
+    return written
+
+
+def write_single_judgments(folder: str | Path, records: Iterable[SingleJudgmentRecord]) -> list[Path]:
+    """Write ``folder/single:<model>.jsonl`` per model; returns the files written.
+
+    A missing score is written as FastChat's ``-1`` so FastChat's own tools skip it too.
+    """
+    groups: dict[str, list[SingleJudgmentRecord]] = {}
+    for record in records:
+        groups.setdefault(record.model, []).append(record)
+    written: list[Path] = []
+    for model, group in sorted(groups.items()):
+        _check_unique([(model, r.question_id, r.turn, r.judge) for r in group], "single-answer")
+        group.sort(key=lambda r: _sort_key(r.question_id, r.turn, r.judge))
+        rows = []
+        for r in group:
+            row: dict[str, Any] = {
+                "question_id": r.question_id,
+                "model": r.model,
+                "score": _NO_SCORE if r.score is None else r.score,
+                "judgment": r.judgment,
+                "judge": r.judge,
+                "turn": r.turn,
+                "tstamp": r.tstamp,
+            }
+            if r.user_prompt is not None:
+                row["user_prompt"] = r.user_prompt
+            rows.append(row)
+        target = Path(folder) / f"single:{_safe_name(model)}.jsonl"
+        written.append(write_text_atomic(target, _jsonl(rows)))
+    return written
+
+
+# --------------------------------------------------------------------------------------------------
+# Judge prompts
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class JudgePrompt:
+    """One entry of FastChat's ``judge_prompts.jsonl``."""
+
+    name: str
+    type: JudgeType
+    system_prompt: str
+    prompt_template: str
+    output_format: str
+    category: str
+    description: str
+    multi_turn: bool
+    uses_reference: bool
+
+
+_PROMPT_REQUIRED = ("name", "type", "prompt_template", "output_format")
+# Multi-turn templates number the conversation's placeholders ({question_1}, {answer_a_2}, {answer_1}).
+# {ref_answer_1} is excluded: single-turn math prompts use it for the one reference answer.
+_TURN_PLACEHOLDER = re.compile(r"\{(?:question|answer|answer_a|answer_b)_\d+\}")
+
+
+def read_judge_prompts(path: str | Path) -> dict[str, JudgePrompt]:
+    """FastChat ``judge_prompts.jsonl`` keyed by prompt name, in file order."""
+    prompts: dict[str, JudgePrompt] = {}
+    for line, record in iter_jsonl(path):
+        for key in _PROMPT_REQUIRED:
+            if not isinstance(record.get(key), str) or not record[key]:
+                raise InputFileError(path, line, f"field '{key}': expected a non-empty string")
+        # FastChat reads system_prompt unconditionally, so it must be present, but it may be empty.
+        if not isinstance(record.get("system_prompt"), str):
+            raise InputFileError(path, line, "field 'system_prompt': expected a string (may be empty)")
+        for key in ("category", "description"):
+            if not isinstance(record.get(key, ""), str):
+                raise InputFileError(path, line, f"field '{key}': expected a string")
+        name, kind, template = record["name"], record["type"], record["prompt_template"]
+        if kind not in ("pairwise", "single"):
+            raise InputFileError(path, line, f"field 'type': expected 'pairwise' or 'single', got {kind!r}")
+        if name in prompts:
+            raise InputFileError(path, line, f"duplicate prompt name {name!r}")
+        prompts[name] = JudgePrompt(
+            name=name,
+            type=kind,
+            system_prompt=record["system_prompt"],
+            prompt_template=template,
+            output_format=record["output_format"],
+            category=record.get("category", ""),
+            description=record.get("description", ""),
+            multi_turn="multi-turn" in name or bool(_TURN_PLACEHOLDER.search(template)),
+            uses_reference="{ref_answer" in template,
+        )
+    if not prompts:
+        raise InputFileError(path, None, "no judge prompts found (expected one JSON object per line)")
+    return prompts

@@ -1,0 +1,1 @@
+"""LLM-as-a-judge: turning a judge model's replies into verdicts and scores."""

@@ -1,0 +1,123 @@
+"""Judges are data: one YAML file each, shipped in ``judges/`` or added from a user folder.
+
+```yaml
+name: gpt-4o
+description: GPT-4o through the OpenAI API
+provider: openai            # openai | anthropic | openai-compatible | embedded | a plugin provider
+model: gpt-4o-2024-08-06
+api_key_env: OPENAI_API_KEY # the variable's NAME; the key is read at call time, never stored
+temperature: 0
+max_tokens: 2048
+prompt_set: ja-v1           # a shipped set, or a path (our YAML or FastChat judge_prompts.jsonl)
+prices: {input_per_mtok: 2.5, output_per_mtok: 10.0}
+```
+"""
+
+from __future__ import annotations
+
+import os
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from jp_bench.errors import InputFileError, JpBenchError
+from jp_bench.llm.types import ModelSpec
+
+JUDGES_DIR_ENV = "JP_BENCH_JUDGES_DIR"
+
+
+class Prices(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    input_per_mtok: float = Field(0.0, ge=0)
+    output_per_mtok: float = Field(0.0, ge=0)
+
+
+class JudgeConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1)
+    description: str = ""
+    provider: str = Field(min_length=1)
+    model: str = Field(min_length=1)
+    base_url: str | None = None
+    api_key_env: str | None = None
+    temperature: float = 0.0
+    max_tokens: int = Field(2048, gt=0)
+    timeout_s: float = Field(120.0, gt=0)
+    prompt_set: str = "ja-v1"
+    prices: Prices = Prices()
+    expected_output_tokens: int = Field(400, gt=0)  # for cost estimates before a run
+    concurrency: int = Field(8, gt=0)
+    batch: bool = False  # whether the provider offers a half-price batch API
+    smoke_test: bool = False  # true for stand-ins that prove the pipeline, not quality
+    params: dict[str, Any] = Field(default_factory=dict)
+    source: str = ""
+
+    def model_spec(self, *, model: str | None = None, base_url: str | None = None) -> ModelSpec:
+        return ModelSpec(
+            provider=self.provider,
+            model=model or self.model,
+            base_url=base_url or self.base_url,
+            api_key_env=self.api_key_env,
+            temperature=self.temperature,
+            max_tokens=self.max_tokens,
+            timeout_s=self.timeout_s,
+            price_input_per_mtok=self.prices.input_per_mtok,
+            price_output_per_mtok=self.prices.output_per_mtok,
+            params=dict(self.params),
+        )
+
+
+def parse_judge_file(path: Path) -> JudgeConfig:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise InputFileError(path, None if mark is None else mark.line + 1, f"not valid YAML ({exc})") from None
+    if not isinstance(data, dict):
+        raise InputFileError(path, None, "expected a mapping of judge settings")
+    try:
+        return JudgeConfig.model_validate({**data, "source": str(path)})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise InputFileError(path, None, f"field '{where}': {first['msg']}") from None
+
+
+def _shipped_files() -> list[Path]:
+    folder = resources.files("jp_bench.judges")
+    return sorted(Path(str(p)) for p in folder.iterdir() if p.name.endswith(".yaml"))
+
+
+def judge_files(extra_dirs: list[str | Path] | None = None) -> list[Path]:
+    """Shipped judge files, then ``$JP_BENCH_JUDGES_DIR``, then ``extra_dirs`` (later ones win)."""
+    folders = [Path(d) for d in ([os.environ[JUDGES_DIR_ENV]] if os.environ.get(JUDGES_DIR_ENV) else [])]
+    folders += [Path(d) for d in (extra_dirs or [])]
+    files = _shipped_files()
+    for folder in folders:
+        if not folder.is_dir():
+            raise JpBenchError(f"{folder}: judges folder not found")
+        files += sorted(folder.glob("*.yaml")) + sorted(folder.glob("*.yml"))
+    return files
+
+
+def available_judges(extra_dirs: list[str | Path] | None = None) -> dict[str, JudgeConfig]:
+    judges: dict[str, JudgeConfig] = {}
+    for path in judge_files(extra_dirs):
+        config = parse_judge_file(path)
+        judges[config.name] = config
+    return judges
+
+
+def load_judge(name_or_path: str, extra_dirs: list[str | Path] | None = None) -> JudgeConfig:
+    candidate = Path(name_or_path).expanduser()
+    if candidate.suffix in (".yaml", ".yml") and candidate.is_file():
+        return parse_judge_file(candidate)
+    judges = available_judges(extra_dirs)
+    if name_or_path not in judges:
+        raise JpBenchError(f"unknown judge {name_or_path!r} (available: {', '.join(sorted(judges))}; "
+                           "or a path to a judge YAML)")
+    return judges[name_or_path]

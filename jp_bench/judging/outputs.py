@@ -1,0 +1,129 @@
+"""What a judging run writes: ``judgments.jsonl`` (ours) and FastChat ``model_judgment`` files.
+
+``judgments.jsonl`` has one line per question and order (game); its schema is documented in
+``docs/schemas/judgment.schema.json``. Files are written atomically, only from complete data.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from jp_bench.atomic import write_text_atomic
+from jp_bench.judging.outcomes import PairTally, combine_games, tally, winner_of_game
+from jp_bench.judging.plan import Plan
+from jp_bench.store import StoredCall
+
+JUDGMENT_SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class SingleSummary:
+    model: str
+    n: int
+    mean: float | None
+    errors: int
+
+
+def judgment_rows(plan: Plan, results: dict[str, StoredCall], judge: str, prompt_set: str,
+                  prompt_version: str) -> list[dict[str, Any]]:
+    rows = []
+    for task in plan.tasks:
+        call = results.get(task.key)
+        if call is None:
+            continue
+        row: dict[str, Any] = {
+            "schema_version": JUDGMENT_SCHEMA_VERSION,
+            "question_id": task.question.question_id,
+            "category": task.question.category,
+            "mode": task.kind,
+            "judge": judge,
+            "prompt_set": prompt_set,
+            "prompt_version": prompt_version,
+            "prompt": task.prompt_kind,
+            "key": task.key,
+            "status": call.status,
+            "error": call.error,
+            "reply": call.reply,
+            "attempts": call.attempts,
+            "input_tokens": call.input_tokens,
+            "output_tokens": call.output_tokens,
+            "cost_usd": call.cost_usd,
+        }
+        if task.kind == "pairwise":
+            verdict = call.parsed if call.ok else None
+            row.update({"model_1": task.model_1, "model_2": task.model_2, "game": task.game,
+                        "model_a": task.model_a, "model_b": task.model_b, "verdict": verdict,
+                        "winner": winner_of_game(verdict, task.game)})
+        else:
+            row.update({"model": task.model_1, "score": call.parsed if call.ok else None})
+        rows.append(row)
+    return rows
+
+
+def _games(rows: list[dict[str, Any]]) -> dict[tuple[str, str], dict[Any, dict[int, dict[str, Any]]]]:
+    games: dict[tuple[str, str], dict[Any, dict[int, dict[str, Any]]]] = defaultdict(lambda: defaultdict(dict))
+    for row in rows:
+        if row["mode"] == "pairwise":
+            games[(row["model_1"], row["model_2"])][row["question_id"]][row["game"]] = row
+    return games
+
+
+def pair_tallies(rows: list[dict[str, Any]]) -> list[PairTally]:
+    tallies = []
+    for (model_1, model_2), by_question in _games(rows).items():
+        outcomes = [combine_games(g.get(1, {}).get("winner", "error"), g.get(2, {}).get("winner", "error"))
+                    for g in by_question.values()]
+        tallies.append(tally(model_1, model_2, outcomes))
+    return tallies
+
+
+def single_summaries(rows: list[dict[str, Any]]) -> list[SingleSummary]:
+    scores: dict[str, list[float]] = defaultdict(list)
+    errors: dict[str, int] = defaultdict(int)
+    for row in rows:
+        if row["mode"] != "single":
+            continue
+        if row["score"] is None:
+            errors[row["model"]] += 1
+        else:
+            scores[row["model"]].append(float(row["score"]))
+    models = sorted(set(scores) | set(errors))
+    return [SingleSummary(m, len(scores[m]), sum(scores[m]) / len(scores[m]) if scores[m] else None, errors[m])
+            for m in models]
+
+
+def write_outputs(out: Path, rows: list[dict[str, Any]], judge: str) -> list[Path]:
+    from jp_bench.fastchat_io import (
+        PairwiseJudgmentRecord,
+        SingleJudgmentRecord,
+        write_pairwise_judgments,
+        write_single_judgments,
+    )
+
+    out.mkdir(parents=True, exist_ok=True)
+    written = [write_text_atomic(out / "judgments.jsonl",
+                                 "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))]
+    pairwise = []
+    for (model_1, model_2), by_question in _games(rows).items():
+        for question_id, games in by_question.items():
+            g1, g2 = games.get(1, {}), games.get(2, {})
+            pairwise.append(PairwiseJudgmentRecord(
+                question_id=question_id, model_1=model_1, model_2=model_2,
+                g1_winner=g1.get("winner", "error"), g2_winner=g2.get("winner", "error"),
+                g1_judgment=g1.get("reply") or "", g2_judgment=g2.get("reply") or "", judge=judge,
+            ))
+    single = [SingleJudgmentRecord(question_id=r["question_id"], model=r["model"],
+                                   score=r["score"] if r["score"] is not None else -1,
+                                   judgment=r.get("reply") or "", judge=judge)
+              for r in rows if r["mode"] == "single"]
+    folder = out / "model_judgment"
+    if pairwise:
+        written += write_pairwise_judgments(folder, pairwise)
+    if single:
+        written += write_single_judgments(folder, single)
+    return written
+

@@ -1,0 +1,142 @@
+"""Planning a judging run: which judgments are needed, with which prompt, under which store key."""
+
+from __future__ import annotations
+
+import itertools
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from jp_bench.answers import Answer
+from jp_bench.errors import JpBenchError
+from jp_bench.judging.prompts import PromptKind, PromptSet
+from jp_bench.llm.types import Message, ModelSpec
+from jp_bench.questions import Question
+from jp_bench.store import call_key
+
+Mode = Literal["single", "pairwise", "pairwise-all"]
+MODES: tuple[Mode, ...] = ("single", "pairwise", "pairwise-all")
+
+
+@dataclass(frozen=True)
+class JudgeTask:
+    """One call to the judge: a single score, or one order (game) of a pairwise comparison."""
+
+    kind: Literal["single", "pairwise"]
+    question: Question
+    model_1: str
+    model_2: str | None
+    game: int  # pairwise: 1 = model_1 shown as A, 2 = model_1 shown as B; single: 1
+    prompt_kind: PromptKind
+    messages: tuple[Message, ...]
+    key: str
+
+    @property
+    def model_a(self) -> str:
+        return self.model_1 if self.game == 1 or self.model_2 is None else self.model_2
+
+    @property
+    def model_b(self) -> str | None:
+        if self.model_2 is None:
+            return None
+        return self.model_2 if self.game == 1 else self.model_1
+
+
+@dataclass
+class Plan:
+    mode: Mode
+    tasks: list[JudgeTask]
+    pairs: list[tuple[str, str]]
+    models: list[str]
+    questions: list[Question]
+    skipped: dict[str, list] = field(default_factory=dict)  # model -> question ids without an answer
+
+
+def index_answers(answers: Sequence[Answer]) -> dict[str, dict[int | str, Answer]]:
+    by_model: dict[str, dict[int | str, Answer]] = defaultdict(dict)
+    for answer in answers:
+        if answer.question_id in by_model[answer.model_id]:
+            raise JpBenchError(
+                f"two answers of model {answer.model_id!r} to question {answer.question_id!r} "
+                f"({by_model[answer.model_id][answer.question_id].source} and {answer.source}); "
+                "pass each model's answers once, or name them apart with NAME=PATH"
+            )
+        by_model[answer.model_id][answer.question_id] = answer
+    return dict(by_model)
+
+
+def model_pairs(mode: Mode, models: Sequence[str], baseline: str | None) -> list[tuple[str, str]]:
+    if mode == "single":
+        return []
+    if mode == "pairwise":
+        if baseline is None:
+            raise JpBenchError(f"--mode pairwise needs --baseline (one of: {', '.join(models)})")
+        if baseline not in models:
+            raise JpBenchError(f"baseline {baseline!r} is not among the answers given ({', '.join(models)})")
+        others = [m for m in models if m != baseline]
+        if not others:
+            raise JpBenchError("pairwise judging needs answers of at least one model besides the baseline")
+        return [(model, baseline) for model in others]
+    if len(models) < 2:
+        raise JpBenchError("--mode pairwise-all needs answers of at least two models")
+    return list(itertools.combinations(sorted(models), 2))
+
+
+def build_plan(
+    mode: Mode,
+    questions: Sequence[Question],
+    answers: Sequence[Answer],
+    prompts: PromptSet,
+    spec: ModelSpec,
+    baseline: str | None = None,
+) -> Plan:
+    if mode not in MODES:
+        raise JpBenchError(f"unknown mode {mode!r} (choose from {', '.join(MODES)})")
+    by_model = index_answers(answers)
+    models = sorted(by_model)
+    if not models:
+        raise JpBenchError("no answers given")
+    pairs = model_pairs(mode, models, baseline)
+    skipped: dict[str, list] = {m: [q.question_id for q in questions if q.question_id not in by_model[m]]
+                                for m in models}
+    tasks: list[JudgeTask] = []
+
+    def add(kind: str, question: Question, model_1: str, model_2: str | None, game: int,
+            messages: list[Message], prompt_kind: PromptKind) -> None:
+        tasks.append(JudgeTask(kind, question, model_1, model_2, game, prompt_kind, tuple(messages),  # type: ignore[arg-type]
+                               call_key(spec, messages)))
+
+    for question in questions:
+        references = list(question.reference or [])
+        questions_text = list(question.turns)
+        if mode == "single":
+            kind = prompts.kind_for("single", bool(references))
+            for model in models:
+                answer = by_model[model].get(question.question_id)
+                if answer is None:
+                    continue
+                messages = prompts.render(kind, questions=questions_text, answers=_turns(answer, question),
+                                          references=references)
+                add("single", question, model, None, 1, messages, kind)
+            continue
+        kind = prompts.kind_for("pairwise", bool(references))
+        for model_1, model_2 in pairs:
+            first, second = by_model[model_1].get(question.question_id), by_model[model_2].get(question.question_id)
+            if first is None or second is None:
+                continue
+            for game, (a, b) in ((1, (first, second)), (2, (second, first))):
+                messages = prompts.render(kind, questions=questions_text, answers_a=_turns(a, question),
+                                          answers_b=_turns(b, question), references=references)
+                add("pairwise", question, model_1, model_2, game, messages, kind)
+    if not tasks:
+        raise JpBenchError("nothing to judge: no question has answers from the models compared "
+                           "(do the answers and the benchmark's question ids match?)")
+    return Plan(mode=mode, tasks=tasks, pairs=pairs, models=models, questions=list(questions),
+                skipped={m: ids for m, ids in skipped.items() if ids})
+
+
+def _turns(answer: Answer, question: Question) -> list[str]:
+    """One answer text per question turn (missing turns become empty answers)."""
+    turns = list(answer.turns)[: len(question.turns)]
+    return turns + [""] * (len(question.turns) - len(turns))

@@ -1,0 +1,193 @@
+"""Judge prompt sets: ours (jinja2 templates in YAML) and FastChat's ``judge_prompts.jsonl``.
+
+A prompt set provides up to four prompts: ``pairwise``, ``pairwise_reference``, ``single`` and
+``single_reference`` (the reference-guided ones are for math and coding). Every template renders in
+a jinja2 sandbox, so a prompt file from elsewhere cannot reach Python objects. The set's
+``version`` is a hash of its source text: a prompt change makes new store keys and re-judges.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+import yaml
+
+from jp_bench.errors import InputFileError, JpBenchError
+from jp_bench.llm.types import Message
+
+PromptKind = Literal["pairwise", "pairwise_reference", "single", "single_reference"]
+PROMPT_KINDS: tuple[PromptKind, ...] = ("pairwise", "pairwise_reference", "single", "single_reference")
+DEFAULT_PROMPT_SET = "ja-v1"
+
+# Our templates delimit answers with lines starting with these; an answer may not forge them.
+_DELIMITER_PREFIXES = ("【アシスタント", "【参考解答", "【ユーザーの質問")
+
+
+def fence(text: object) -> str:
+    """Neutralise delimiter look-alikes inside an answer (full-width bracket → 〔)."""
+    value = "" if text is None else str(text)
+    for prefix in _DELIMITER_PREFIXES:
+        value = value.replace(prefix, "〔" + prefix[1:])
+    return value
+
+
+def _sandbox():
+    from jinja2 import StrictUndefined
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    env = ImmutableSandboxedEnvironment(undefined=StrictUndefined, keep_trailing_newline=False, autoescape=False)
+    env.filters["fence"] = fence
+    return env
+
+
+@dataclass(frozen=True)
+class PromptTemplate:
+    system: str
+    user: str
+    style: Literal["jinja", "fastchat"] = "jinja"
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class PromptSet:
+    name: str
+    version: str
+    source: str
+    templates: dict[str, PromptTemplate]
+
+    def kind_for(self, mode: Literal["pairwise", "single"], has_reference: bool) -> PromptKind:
+        """The prompt to use; reference-guided when a reference exists and the set has one."""
+        if has_reference and f"{mode}_reference" in self.templates:
+            return f"{mode}_reference"  # type: ignore[return-value]
+        if mode not in self.templates:
+            raise JpBenchError(f"prompt set {self.name!r} ({self.source}) has no {mode} prompt")
+        return mode
+
+    def render(
+        self,
+        kind: PromptKind,
+        *,
+        questions: list[str],
+        answers_a: list[str] | None = None,
+        answers_b: list[str] | None = None,
+        answers: list[str] | None = None,
+        references: list[str] | None = None,
+    ) -> list[Message]:
+        template = self.templates[kind]
+        variables = {
+            "questions": list(questions),
+            "answers_a": list(answers_a or []),
+            "answers_b": list(answers_b or []),
+            "answers": list(answers or []),
+            "references": list(references or []),
+        }
+        if template.style == "fastchat":
+            system, user = _render_fastchat(template, variables)
+        else:
+            env = _sandbox()
+            system = env.from_string(template.system).render(**variables).strip()
+            user = env.from_string(template.user).render(**variables).strip()
+        messages = [Message("system", system)] if system else []
+        messages.append(Message("user", user))
+        return messages
+
+
+def _fastchat_variables(variables: dict[str, list[str]]) -> dict[str, str]:
+    """FastChat's placeholder names: question, answer_a, ref_answer_1, question_2, answer_b_2, ..."""
+    flat: dict[str, str] = {}
+    for index, question in enumerate(variables["questions"], start=1):
+        flat[f"question_{index}"] = question
+    for key, prefix in (("answers_a", "answer_a"), ("answers_b", "answer_b"), ("answers", "answer"),
+                        ("references", "ref_answer")):
+        for index, value in enumerate(variables[key], start=1):
+            flat[f"{prefix}_{index}"] = fence(value)
+    flat["question"] = variables["questions"][0] if variables["questions"] else ""
+    for key, name in (("answers_a", "answer_a"), ("answers_b", "answer_b"), ("answers", "answer")):
+        if variables[key]:
+            flat[name] = fence(variables[key][0])
+    return flat
+
+
+class _MissingPlaceholder(dict):
+    def __missing__(self, key: str) -> str:
+        raise JpBenchError(f"prompt template uses {{{key}}}, which this judgment cannot fill")
+
+
+def _render_fastchat(template: PromptTemplate, variables: dict[str, list[str]]) -> tuple[str, str]:
+    values = _MissingPlaceholder(_fastchat_variables(variables))
+    return template.system.format_map(values), template.user.format_map(values)
+
+
+def _version(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+
+
+def _load_yaml_set(path: Path, text: str) -> PromptSet:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        line = getattr(getattr(exc, "problem_mark", None), "line", None)
+        raise InputFileError(path, None if line is None else line + 1, f"not valid YAML ({exc})") from None
+    if not isinstance(data, dict) or "name" not in data:
+        raise InputFileError(path, None, "expected a mapping with 'name' and prompts (pairwise, single, ...)")
+    templates: dict[str, PromptTemplate] = {}
+    env = _sandbox()
+    for kind in PROMPT_KINDS:
+        entry = data.get(kind)
+        if entry is None:
+            continue
+        if not isinstance(entry, dict) or not isinstance(entry.get("user"), str):
+            raise InputFileError(path, None, f"'{kind}' needs a 'user' template (and optionally 'system')")
+        for part in ("system", "user"):
+            try:
+                env.parse(entry.get(part) or "")
+            except Exception as exc:  # jinja2.TemplateSyntaxError carries the template line
+                raise InputFileError(path, None, f"'{kind}.{part}' is not a valid jinja2 template ({exc})") from None
+        templates[kind] = PromptTemplate(system=entry.get("system") or "", user=entry["user"], name=kind)
+    if not templates:
+        raise InputFileError(path, None, f"no prompts found (expected some of {', '.join(PROMPT_KINDS)})")
+    return PromptSet(name=str(data["name"]), version=_version(text), source=str(path), templates=templates)
+
+
+def _load_fastchat_set(path: Path, text: str) -> PromptSet:
+    """FastChat ``judge_prompts.jsonl``: pick the single-turn pairwise/single prompts (+ reference)."""
+    from jp_bench.fastchat_io import read_judge_prompts
+
+    prompts = read_judge_prompts(path)
+    templates: dict[str, PromptTemplate] = {}
+    for prompt in prompts.values():
+        if prompt.multi_turn or prompt.type not in ("pairwise", "single"):
+            continue
+        kind = f"{prompt.type}_reference" if prompt.uses_reference else prompt.type
+        # Keep the first prompt of each kind, in file order (FastChat lists its defaults first).
+        templates.setdefault(kind, PromptTemplate(prompt.system_prompt, prompt.prompt_template, "fastchat",
+                                                  prompt.name))
+    if not templates:
+        raise InputFileError(path, None, "no single-turn pairwise or single prompts found")
+    return PromptSet(name=path.stem, version=_version(text), source=str(path), templates=templates)
+
+
+def load_prompt_set(name_or_path: str | Path = DEFAULT_PROMPT_SET) -> PromptSet:
+    """A shipped prompt set by name (``ja-v1``), or a file: our YAML format or FastChat JSONL."""
+    candidate = Path(name_or_path).expanduser()
+    if candidate.is_file():
+        text = candidate.read_text(encoding="utf-8")
+        if candidate.suffix == ".jsonl" or text.lstrip().startswith("{"):
+            return _load_fastchat_set(candidate, text)
+        return _load_yaml_set(candidate, text)
+    resource = resources.files("jp_bench.judges").joinpath("prompts", f"{name_or_path}.yaml")
+    if not resource.is_file():
+        known = ", ".join(sorted(p.name.removesuffix(".yaml") for p in shipped_prompt_files()))
+        raise JpBenchError(f"unknown prompt set {str(name_or_path)!r} (shipped: {known}; or a file path)")
+    with resources.as_file(resource) as path:
+        return _load_yaml_set(path, path.read_text(encoding="utf-8"))
+
+
+def shipped_prompt_files() -> list[Path]:
+    folder = resources.files("jp_bench.judges").joinpath("prompts")
+    return sorted(Path(str(p)) for p in folder.iterdir() if p.name.endswith(".yaml"))
+

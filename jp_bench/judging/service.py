@@ -1,0 +1,173 @@
+"""`jp-bench judge` as a library call: load answers, plan, estimate, run, write, summarise."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from jp_bench import paths
+from jp_bench.answers import Answer
+from jp_bench.errors import JpBenchError
+from jp_bench.judging.judges import JudgeConfig, load_judge
+from jp_bench.judging.outcomes import PairTally
+from jp_bench.judging.outputs import SingleSummary, judgment_rows, pair_tallies, single_summaries, write_outputs
+from jp_bench.judging.plan import Mode, Plan, build_plan
+from jp_bench.judging.prompts import PromptSet, load_prompt_set
+from jp_bench.judging.runner import CostEstimate, JudgeRunner, RunReport, estimate_cost
+from jp_bench.llm.types import ModelSpec
+from jp_bench.questions import Question
+from jp_bench.store import Store
+
+# For llama.cpp-served stand-in judges: constrain the reply so a tiny model always ends in a verdict.
+VERDICT_GRAMMARS = {
+    "pairwise": 'root ::= "理由: " [^\\[\\]\\n]{1,60} "\\n[[" [ABC] "]]"',
+    "single": 'root ::= "理由: " [^\\[\\]\\n]{1,60} "\\n[[" ([1-9] | "10") "]]"',
+}
+
+
+@dataclass
+class JudgeRequest:
+    answers: Sequence[str]
+    judge: str
+    mode: Mode = "pairwise"
+    baseline: str | None = None
+    out: Path | None = None
+    benchmark: str | None = None
+    prompts: str | None = None
+    judges_dirs: Sequence[str] = ()
+    workspace: Path | None = None
+    concurrency: int | None = None
+    max_cost_usd: float | None = None
+    dry_run: bool = False
+    retry_errors: bool = False
+    judge_model: str | None = None
+    base_url: str | None = None
+
+
+@dataclass
+class JudgeOutcome:
+    judge: JudgeConfig
+    spec: ModelSpec
+    prompts: PromptSet
+    plan: Plan
+    estimate: CostEstimate
+    report: RunReport | None = None
+    pairs: list[PairTally] = field(default_factory=list)
+    singles: list[SingleSummary] = field(default_factory=list)
+    written: list[Path] = field(default_factory=list)
+    complete: bool = False
+
+
+def parse_answer_source(value: str) -> tuple[str | None, Path]:
+    """``NAME=PATH`` names a model explicitly; a bare path keeps the name found in the files."""
+    name, sep, rest = value.partition("=")
+    if sep and name and not Path(value).exists():
+        return name, Path(rest).expanduser()
+    return None, Path(value).expanduser()
+
+
+def load_answers(sources: Sequence[str]) -> tuple[list[Answer], list[Question]]:
+    """Answers from every source, and the questions embedded in lm-eval samples (if any)."""
+    from jp_bench.answers import read_lm_eval_questions
+    from jp_bench.fastchat_io import is_fastchat_answer_path, read_answers
+
+    answers: list[Answer] = []
+    embedded: dict[object, Question] = {}
+    for source in sources:
+        name, path = parse_answer_source(source)
+        if not path.exists():
+            raise JpBenchError(f"{path}: no such file or folder")
+        found = read_answers(path)
+        if name:
+            found = [dataclasses.replace(a, model_id=name) for a in found]
+        answers.extend(found)
+        if not is_fastchat_answer_path(path):
+            for question in read_lm_eval_questions(path):
+                embedded.setdefault(question.question_id, question)
+    return answers, list(embedded.values())
+
+
+def resolve_questions(benchmark: str | None, embedded: list[Question], answers: list[Answer]) -> list[Question]:
+    from jp_bench.benchmarks import load_questions
+
+    if benchmark is None and embedded:
+        return embedded
+    return load_questions(benchmark or "jp_bench")
+
+
+def model_spec_for(judge: JudgeConfig, mode: Mode, model: str | None, base_url: str | None) -> ModelSpec:
+    spec = judge.model_spec(model=model, base_url=base_url)
+    if judge.provider == "embedded" or judge.params.get("verdict_grammar"):
+        params = {k: v for k, v in spec.params.items() if k != "verdict_grammar"}
+        params["grammar"] = VERDICT_GRAMMARS["single" if mode == "single" else "pairwise"]
+        spec = dataclasses.replace(spec, params=params)
+    return spec
+
+
+def prepare(request: JudgeRequest) -> JudgeOutcome:
+    judge = load_judge(request.judge, list(request.judges_dirs))
+    prompts = load_prompt_set(request.prompts or judge.prompt_set)
+    spec = model_spec_for(judge, request.mode, request.judge_model, request.base_url)
+    answers, embedded = load_answers(request.answers)
+    questions = resolve_questions(request.benchmark, embedded, answers)
+    plan = build_plan(request.mode, questions, answers, prompts, spec, request.baseline)
+    return JudgeOutcome(judge=judge, spec=spec, prompts=prompts, plan=plan,
+                        estimate=estimate_cost(plan.tasks, spec, judge.expected_output_tokens))
+
+
+def workspace_store(path: Path | None) -> Store:
+    return Store(path or paths.home() / "workspaces" / "default" / "store.sqlite")
+
+
+def run_judging(request: JudgeRequest, *, prepared: JudgeOutcome | None = None,
+                on_progress: Callable[[RunReport, int], None] | None = None,
+                client_factory: Callable[[ModelSpec, int], object] | None = None) -> JudgeOutcome:
+    """Judge what the store does not have yet; write outputs when every judgment is in."""
+    outcome = prepared or prepare(request)
+    with workspace_store(request.workspace) as store:
+        runner = JudgeRunner(spec=outcome.spec, store=store, client=None,
+                             purpose=f"judge:{outcome.judge.name}", prompt_version=outcome.prompts.version,
+                             max_cost_usd=request.max_cost_usd, retry_errors=request.retry_errors,
+                             on_progress=on_progress)
+        todo, _ = runner.pending(outcome.plan)
+        pending_estimate = estimate_cost(todo, outcome.spec, outcome.judge.expected_output_tokens)
+        outcome.estimate = pending_estimate
+        if request.dry_run:
+            return outcome
+        if request.max_cost_usd is not None and pending_estimate.cost_usd > request.max_cost_usd:
+            raise JpBenchError(
+                f"estimated cost ${pending_estimate.cost_usd:.2f} for {pending_estimate.calls} calls is above "
+                f"--max-cost ${request.max_cost_usd:.2f}; raise the limit or judge fewer models/questions"
+            )
+        concurrency = request.concurrency or outcome.judge.concurrency
+        outcome.report = asyncio.run(_run(runner, outcome, concurrency, client_factory))
+        rows = judgment_rows(outcome.plan, outcome.report.results, outcome.judge.name, outcome.prompts.name,
+                             outcome.prompts.version)
+        outcome.complete = len(rows) == len(outcome.plan.tasks)
+        outcome.pairs = pair_tallies(rows)
+        outcome.singles = single_summaries(rows)
+        if request.out is not None and outcome.complete:
+            outcome.written = write_outputs(Path(request.out), rows, outcome.judge.name)
+    return outcome
+
+
+async def _run(runner: JudgeRunner, outcome: JudgeOutcome, concurrency: int,
+               client_factory: Callable[[ModelSpec, int], object] | None) -> RunReport:
+    todo, _ = runner.pending(outcome.plan)
+    if not todo:  # nothing to call: never start a server or a client
+        return await runner.run(outcome.plan)
+    if client_factory is not None:
+        runner.client = client_factory(outcome.spec, concurrency)
+    else:
+        from jp_bench.llm import LLMClient
+
+        runner.client = LLMClient(outcome.spec, concurrency=concurrency)
+    try:
+        return await runner.run(outcome.plan)
+    finally:
+        close = getattr(runner.client, "aclose", None)
+        if close is not None:
+            await close()

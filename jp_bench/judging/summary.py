@@ -1,0 +1,51 @@
+"""Printing a judging plan and its result for people (the CLI's output)."""
+
+from __future__ import annotations
+
+from jp_bench.judging.service import JudgeOutcome
+from jp_bench.text_table import render_table
+
+
+def print_plan(outcome: JudgeOutcome, *, brief: bool = False) -> None:
+    plan, estimate, judge = outcome.plan, outcome.estimate, outcome.judge
+    print(f"judge {judge.name} ({judge.provider}:{outcome.spec.model}), prompts {outcome.prompts.name}"
+          f"@{outcome.prompts.version}, mode {plan.mode}")
+    if judge.smoke_test:
+        print("note: this judge is a pipeline smoke test; its verdicts say nothing about quality")
+    print(f"{len(plan.questions)} questions, models: {', '.join(plan.models)}; {len(plan.tasks)} judgments planned")
+    for model, missing in plan.skipped.items():
+        print(f"warning: {model} has no answer to {len(missing)} question(s) (e.g. {missing[:5]}); they are skipped")
+    print(f"to call now: {estimate.calls} (the rest are in the store); estimated ~{estimate.input_tokens:,} input + "
+          f"~{estimate.output_tokens:,} output tokens, ~${estimate.cost_usd:.2f}")
+    if brief:
+        return
+    rows = [(m1, m2) for m1, m2 in plan.pairs]
+    if rows:
+        print(render_table(["model", "compared with"], rows))
+
+
+def print_outcome(outcome: JudgeOutcome) -> None:
+    report = outcome.report
+    if report is None:
+        return
+    print(f"calls made: {report.called}, reused from the store: {report.reused}, errors this run: {report.errors}, "
+          f"spent: ${report.spent_usd:.4f}")
+    if report.stopped_at_cost_limit:
+        print("stopped at the --max-cost limit; run again with a higher limit to finish")
+    if outcome.pairs:
+        rows = []
+        for pair in outcome.pairs:
+            rate = "-" if pair.adjusted_win_rate is None else f"{pair.adjusted_win_rate:.3f}"
+            rows.append((pair.model_1, pair.model_2, pair.win, pair.loss, pair.tie, pair.inconsistent, pair.errors,
+                         rate))
+        print(render_table(["model", "vs", "win", "loss", "tie", "inconsistent", "errors", "adj. win rate"], rows,
+                           align_right=[2, 3, 4, 5, 6, 7]))
+    if outcome.singles:
+        rows = [(s.model, s.n, "-" if s.mean is None else f"{s.mean:.2f}", s.errors) for s in outcome.singles]
+        print(render_table(["model", "n", "mean score", "errors"], rows, align_right=[1, 2, 3]))
+    if outcome.written:
+        print("written:")
+        for path in outcome.written:
+            print(f"  {path}")
+    elif not outcome.complete:
+        print("incomplete: some judgments are missing; run the same command again to finish")

@@ -1,0 +1,109 @@
+"""What the vendor providers share: turning an HTTP failure into our error types, safely.
+
+Both SDKs raise exceptions that carry the server's response; we read the status and the retry
+headers from it and build our own message, so a request header (and the key in it) can never
+travel into an error, a log line or a traceback.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from collections.abc import Iterable, Mapping
+from email.utils import parsedate_to_datetime
+
+from jp_bench.llm.errors import PermanentError, TransientError
+
+# 408 request timeout, 409 lock conflict, 425 too early, 429 rate limited: the vendors' own SDKs
+# retry these too. Every 5xx (including Anthropic's 529 "overloaded") is worth another try.
+_TRANSIENT_4XX = frozenset({408, 409, 425, 429})
+
+# Key-shaped strings, redacted even when we do not know the key (a server echoing a header back).
+_KEY_PATTERNS = (
+    re.compile(r"\bsk-[A-Za-z0-9_\-]{6,}"),
+    re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._\-]{6,}"),
+)
+_MAX_MESSAGE_CHARS = 500
+
+
+def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
+    """``text`` with every known secret and anything shaped like an API key replaced by ``***``."""
+    for secret in secrets:
+        # Very short "secrets" (placeholders such as "x") would mangle ordinary words.
+        if secret and len(secret) >= 6:
+            text = text.replace(secret, "***")
+    for pattern in _KEY_PATTERNS:
+        text = pattern.sub("***", text)
+    return text
+
+
+def retry_after_seconds(headers: Mapping[str, str], *, now: float | None = None) -> float | None:
+    """The server's requested wait: ``retry-after-ms``, else ``Retry-After`` (seconds or HTTP-date)."""
+    lowered = {key.lower(): value for key, value in headers.items()}
+    millis = _parse_float(lowered.get("retry-after-ms"))
+    if millis is not None:
+        return max(millis / 1000, 0.0)
+    value = lowered.get("retry-after")
+    if value is None:
+        return None
+    seconds = _parse_float(value)
+    if seconds is not None:
+        return max(seconds, 0.0)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:  # RFC 9110 dates are GMT; a naive result means the zone was omitted
+        return None
+    return max(when.timestamp() - (time.time() if now is None else now), 0.0)
+
+
+def _parse_float(value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        number = float(value.strip())
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def is_transient_status(status: int, headers: Mapping[str, str]) -> bool:
+    """Whether an HTTP error status is worth retrying; the vendors' ``x-should-retry`` header wins."""
+    hint = {key.lower(): value for key, value in headers.items()}.get("x-should-retry", "").strip().lower()
+    if hint in ("true", "false"):
+        return hint == "true"
+    return status in _TRANSIENT_4XX or status >= 500
+
+
+def status_error(
+    label: str, status: int, detail: str, headers: Mapping[str, str], secrets: Iterable[str | None]
+) -> TransientError | PermanentError:
+    """Our error for an HTTP error response (``label`` names the provider and model)."""
+    message = f"{label}: HTTP {status}: {clip(redact(detail, secrets))}"
+    if is_transient_status(status, headers):
+        return TransientError(message, retry_after=retry_after_seconds(headers), status=status)
+    return PermanentError(message, status=status)
+
+
+def clip(text: str) -> str:
+    """One line of at most a few hundred characters: error bodies can be whole HTML pages."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= _MAX_MESSAGE_CHARS else flat[: _MAX_MESSAGE_CHARS - 1] + "…"
+
+
+def error_detail(body: object, fallback: str) -> str:
+    """The human part of a vendor error body: ``{"error": {"type", "message"}}`` or ``{"message"}``."""
+    if isinstance(body, Mapping):
+        inner = body.get("error", body)
+        if isinstance(inner, Mapping) and isinstance(inner.get("message"), str):
+            kind = inner.get("type")
+            return f"{kind}: {inner['message']}" if isinstance(kind, str) and kind else inner["message"]
+    return fallback
+
+
+def cause_name(exc: BaseException) -> str:
+    """The class of the transport error under an SDK error, e.g. ConnectError (its text may hold a URL)."""
+    cause = exc.__cause__ or exc.__context__
+    return type(cause).__name__ if cause is not None else type(exc).__name__

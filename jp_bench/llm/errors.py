@@ -1,0 +1,33 @@
+"""Errors of the model-call layer. Messages never include API keys or request headers."""
+
+from __future__ import annotations
+
+from jp_bench.errors import JpBenchError
+
+
+class LLMError(JpBenchError):
+    """A model call failed."""
+
+
+class TransientError(LLMError):
+    """Worth retrying: rate limits, server errors, timeouts, dropped connections, truncated bodies.
+
+    ``retry_after`` is the server's ``Retry-After`` in seconds when it sent one.
+    """
+
+    def __init__(self, message: str, *, retry_after: float | None = None, status: int | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.status = status
+
+
+class PermanentError(LLMError):
+    """Not worth retrying: authentication, permission, bad request, unknown model."""
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class RetriesExhausted(LLMError):
+    """Every attempt failed with a transient error."""

@@ -1,0 +1,130 @@
+"""OpenAI chat completions, on api.openai.com or any OpenAI-compatible server, through the official SDK.
+
+One ``complete`` call is one HTTP request: the SDK's own retries are off (``max_retries=0``)
+because :class:`jp_bench.llm.client.LLMClient` does the retrying, with one budget and one set of
+counters for every provider.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+import httpx2
+import openai
+from openai.types.chat import ChatCompletion
+
+from jp_bench.llm._http import cause_name, clip, error_detail, redact, status_error
+from jp_bench.llm.errors import PermanentError, TransientError
+from jp_bench.llm.types import Completion, Message, ModelSpec
+
+# Local servers (llama.cpp, vLLM without --api-key) ignore the key, but the SDK insists on one.
+PLACEHOLDER_KEY = "not-needed"
+
+
+class OpenAIProvider:
+    """Provider for ``openai`` and ``openai-compatible`` specs.
+
+    Connection settings (base URL, key, timeout) come from the ``spec`` given here; the ``spec``
+    passed to :meth:`complete` decides the model and the sampling parameters of each request.
+    ``http_client`` lets a caller (the tests) supply the transport.
+    """
+
+    def __init__(self, spec: ModelSpec, *, http_client: httpx2.AsyncClient | None = None) -> None:
+        self.spec = spec
+        self._http_client = http_client
+        self._sdk: openai.AsyncOpenAI | None = None
+
+    async def complete(self, messages: list[Message], spec: ModelSpec) -> Completion:
+        client = self._client()
+        label = f"{spec.provider} model {spec.model!r}"
+        try:
+            response = await client.chat.completions.create(**_request(messages, spec))
+        except openai.APIStatusError as exc:
+            detail = error_detail(exc.body, exc.message)
+            raise status_error(label, exc.status_code, detail, exc.response.headers, self._secrets()) from None
+        except openai.APITimeoutError:
+            raise TransientError(f"{label}: no answer within {spec.timeout_s:g}s") from None
+        except openai.APIConnectionError as exc:
+            raise TransientError(f"{label}: connection failed ({cause_name(exc)})") from None
+        except (openai.APIResponseValidationError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+            # A 200 whose body was cut off or is not JSON: a proxy or a dying server, worth a retry.
+            raise TransientError(f"{label}: unreadable response body ({type(exc).__name__})") from None
+        except openai.APIError as exc:
+            raise TransientError(f"{label}: {clip(redact(exc.message, self._secrets()))}") from None
+        return _parse(response, label)
+
+    async def aclose(self) -> None:
+        if self._sdk is not None:
+            await self._sdk.close()
+            self._sdk = None
+
+    def _client(self) -> openai.AsyncOpenAI:
+        # Built on first use, so the key is read when a call is made, not when a config is loaded.
+        if self._sdk is None:
+            try:
+                self._sdk = openai.AsyncOpenAI(
+                    api_key=_api_key(self.spec),
+                    base_url=self.spec.base_url,  # None: the SDK falls back to OPENAI_BASE_URL
+                    max_retries=0,
+                    timeout=self.spec.timeout_s,
+                    http_client=self._http_client,
+                )
+            except openai.OpenAIError as exc:  # e.g. no key anywhere
+                raise PermanentError(f"{self.spec.provider}: {clip(redact(str(exc)))}") from None
+        return self._sdk
+
+    def _secrets(self) -> list[str | None]:
+        key = self._sdk.api_key if self._sdk is not None else None
+        return [key if isinstance(key, str) else None]
+
+
+def _api_key(spec: ModelSpec) -> str | None:
+    """The key to send; ``None`` lets the SDK read OPENAI_API_KEY itself."""
+    if spec.api_key_env:
+        key = os.environ.get(spec.api_key_env)
+        if key:
+            return key
+        if spec.provider != "openai-compatible":
+            raise PermanentError(f"{spec.provider}: environment variable {spec.api_key_env} (the API key) is not set")
+    if spec.provider == "openai-compatible" and not os.environ.get("OPENAI_API_KEY"):
+        return PLACEHOLDER_KEY
+    return None
+
+
+def _request(messages: list[Message], spec: ModelSpec) -> dict[str, Any]:
+    # OpenAI's own API deprecated max_tokens (reasoning models reject it); compatible servers such
+    # as llama.cpp only understand max_tokens.
+    limit_name = "max_completion_tokens" if spec.provider == "openai" else "max_tokens"
+    request: dict[str, Any] = {
+        "model": spec.model,
+        "messages": [{"role": message.role, "content": message.content} for message in messages],
+        "temperature": spec.temperature,
+        limit_name: spec.max_tokens,
+        "timeout": spec.timeout_s,
+    }
+    if spec.params:
+        # Merged into the JSON body as given, so any server-specific parameter passes through.
+        request["extra_body"] = dict(spec.params)
+    return request
+
+
+def _parse(response: object, label: str) -> Completion:
+    # Without strict validation the SDK returns whatever the server sent: a str for a non-JSON
+    # body, a ChatCompletion with missing fields for JSON of another shape.
+    if not isinstance(response, ChatCompletion) or not response.choices:
+        raise TransientError(f"{label}: the response holds no choices")
+    try:
+        choice = response.choices[0]
+        text = choice.message.content or ""
+        usage = response.usage
+        return Completion(
+            text=text,
+            input_tokens=(usage.prompt_tokens or 0) if usage is not None else 0,
+            output_tokens=(usage.completion_tokens or 0) if usage is not None else 0,
+            finish_reason=choice.finish_reason,
+            model=response.model,
+        )
+    except (AttributeError, TypeError):
+        raise TransientError(f"{label}: malformed chat completion") from None

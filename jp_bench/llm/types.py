@@ -1,0 +1,73 @@
+"""The data every model call in jp-bench passes around: what to call, what was said, what came back.
+
+Judges, the self-instruct generator and the seed translator all speak these types, so retries,
+rate limits, caching and cost accounting are written once (``jp_bench.llm.client``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+Role = Literal["system", "user", "assistant"]
+
+
+@dataclass(frozen=True)
+class Message:
+    role: Role
+    content: str
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A model as configured (from a judge YAML or the command line). Never holds a secret.
+
+    ``api_key_env`` names the environment variable that holds the key; the key itself is read at
+    call time by the provider and never stored, logged or put in an error message.
+    """
+
+    provider: str  # "openai" | "anthropic" | "openai-compatible" | "embedded" | a plugin's name
+    model: str
+    base_url: str | None = None
+    api_key_env: str | None = None
+    temperature: float = 0.0
+    max_tokens: int = 2048
+    timeout_s: float = 120.0
+    price_input_per_mtok: float = 0.0  # USD per million input tokens
+    price_output_per_mtok: float = 0.0  # USD per million output tokens
+    params: dict[str, Any] = field(default_factory=dict)  # other sampling parameters (top_p, seed, ...)
+
+    def cost_usd(self, input_tokens: int, output_tokens: int) -> float:
+        return (input_tokens * self.price_input_per_mtok + output_tokens * self.price_output_per_mtok) / 1_000_000
+
+    def identity(self) -> dict[str, Any]:
+        """What determines a reply: part of every store key (no URL, no key, no prices)."""
+        return {
+            "provider": self.provider,
+            "model": self.model,
+            "temperature": self.temperature,
+            "max_tokens": self.max_tokens,
+            "params": dict(sorted(self.params.items())),
+        }
+
+
+@dataclass(frozen=True)
+class Completion:
+    text: str
+    input_tokens: int
+    output_tokens: int
+    finish_reason: str | None = None
+    model: str | None = None  # the model name the server reports
+
+
+class Provider(Protocol):
+    """One vendor's API. ``complete`` makes exactly one attempt; the client does the retrying.
+
+    Implementations raise :class:`jp_bench.llm.errors.TransientError` for what is worth retrying
+    (429, 5xx, timeouts, dropped connections, truncated or unparseable bodies) and
+    :class:`jp_bench.llm.errors.PermanentError` for the rest (bad key, bad request, unknown model).
+    """
+
+    async def complete(self, messages: list[Message], spec: ModelSpec) -> Completion: ...
+
+    async def aclose(self) -> None: ...

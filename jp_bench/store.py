@@ -1,0 +1,162 @@
+"""The workspace store: one SQLite file (WAL) holding every finished model call.
+
+A call's key is a hash of everything that determines its reply: the model's identity (provider,
+model, sampling parameters) and the exact messages sent. Re-running a command looks calls up by key,
+so nothing finished is paid for twice; changing the judge or the rendered prompt changes the key.
+Each call is committed the moment it finishes, so a crash loses at most the calls in flight.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from jp_bench.llm.types import Message, ModelSpec
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS calls (
+    key            TEXT PRIMARY KEY,
+    purpose        TEXT NOT NULL,          -- e.g. "judge:gpt-4o"
+    prompt_version TEXT,
+    model          TEXT NOT NULL,
+    request        TEXT NOT NULL,          -- JSON: model identity + messages (never a secret)
+    reply          TEXT,
+    parsed         TEXT,                   -- the verdict or score read from the reply, JSON
+    status         TEXT NOT NULL CHECK (status IN ('ok', 'error')),
+    error          TEXT,
+    attempts       INTEGER NOT NULL DEFAULT 1,
+    input_tokens   INTEGER NOT NULL DEFAULT 0,
+    output_tokens  INTEGER NOT NULL DEFAULT 0,
+    cost_usd       REAL NOT NULL DEFAULT 0,
+    started_at     REAL,
+    finished_at    REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS calls_purpose ON calls (purpose);
+"""
+
+
+def call_key(spec: ModelSpec, messages: Sequence[Message]) -> str:
+    payload = {"model": spec.identity(), "messages": [[m.role, m.content] for m in messages]}
+    canonical = json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class StoredCall:
+    key: str
+    purpose: str
+    prompt_version: str | None
+    model: str
+    reply: str | None
+    parsed: Any
+    status: str
+    error: str | None
+    attempts: int
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float
+    finished_at: float
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+
+class Store:
+    """A thin, synchronous wrapper; used from one thread (the event loop's)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # isolation_level=None: autocommit, so every finished call is durable immediately.
+        self._db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(_SCHEMA)
+        self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def get(self, key: str) -> StoredCall | None:
+        row = self._db.execute(
+            "SELECT key, purpose, prompt_version, model, reply, parsed, status, error, attempts, input_tokens,"
+            " output_tokens, cost_usd, finished_at FROM calls WHERE key = ?",
+            (key,),
+        ).fetchone()
+        return None if row is None else _row_to_call(row)
+
+    def get_many(self, keys: Iterable[str]) -> dict[str, StoredCall]:
+        found: dict[str, StoredCall] = {}
+        unique = list(dict.fromkeys(keys))
+        for start in range(0, len(unique), 500):  # stay under SQLite's host-parameter limit
+            chunk = unique[start : start + 500]
+            rows = self._db.execute(
+                "SELECT key, purpose, prompt_version, model, reply, parsed, status, error, attempts, input_tokens,"
+                f" output_tokens, cost_usd, finished_at FROM calls WHERE key IN ({','.join('?' * len(chunk))})",
+                chunk,
+            ).fetchall()
+            found.update({row[0]: _row_to_call(row) for row in rows})
+        return found
+
+    def put(
+        self,
+        key: str,
+        *,
+        purpose: str,
+        model: str,
+        request: dict[str, Any],
+        reply: str | None,
+        parsed: Any,
+        status: str,
+        error: str | None = None,
+        prompt_version: str | None = None,
+        attempts: int = 1,
+        input_tokens: int = 0,
+        output_tokens: int = 0,
+        cost_usd: float = 0.0,
+        started_at: float | None = None,
+    ) -> None:
+        """Record a finished call (replacing an earlier error for the same key, if any)."""
+        self._db.execute(
+            "INSERT OR REPLACE INTO calls (key, purpose, prompt_version, model, request, reply, parsed, status, error,"
+            " attempts, input_tokens, output_tokens, cost_usd, started_at, finished_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                key, purpose, prompt_version, model, json.dumps(request, ensure_ascii=False), reply,
+                json.dumps(parsed, ensure_ascii=False), status, error, attempts, input_tokens, output_tokens,
+                cost_usd, started_at, time.time(),
+            ),
+        )
+
+    def count(self, purpose: str | None = None) -> int:
+        if purpose is None:
+            return self._db.execute("SELECT COUNT(*) FROM calls").fetchone()[0]
+        return self._db.execute("SELECT COUNT(*) FROM calls WHERE purpose = ?", (purpose,)).fetchone()[0]
+
+    def total_cost(self, purpose: str | None = None) -> float:
+        query = "SELECT COALESCE(SUM(cost_usd), 0) FROM calls" + (" WHERE purpose = ?" if purpose else "")
+        return float(self._db.execute(query, (purpose,) if purpose else ()).fetchone()[0])
+
+
+def _row_to_call(row: Sequence[Any]) -> StoredCall:
+    return StoredCall(
+        key=row[0], purpose=row[1], prompt_version=row[2], model=row[3], reply=row[4],
+        parsed=json.loads(row[5]) if row[5] is not None else None, status=row[6], error=row[7],
+        attempts=row[8], input_tokens=row[9], output_tokens=row[10], cost_usd=row[11], finished_at=row[12],
+    )
