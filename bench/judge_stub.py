@@ -106,7 +106,7 @@ class JudgeStub:
                 self.end_headers()
                 self.wfile.write(body)
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = _Server(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
@@ -115,6 +115,12 @@ class JudgeStub:
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
+
+
+class _Server(ThreadingHTTPServer):
+    # socketserver's default listen backlog is 5: a burst of concurrent new connections would wait
+    # for SYN retransmits (about a second) and the stand-in, not the client, would set the pace.
+    request_queue_size = 256
 
 
 def _completion(request: dict[str, Any], text: str) -> dict[str, Any]:

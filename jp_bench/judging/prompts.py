@@ -8,6 +8,7 @@ a jinja2 sandbox, so a prompt file from elsewhere cannot reach Python objects. T
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass
 from importlib import resources
@@ -35,6 +36,7 @@ def fence(text: object) -> str:
     return value
 
 
+@functools.cache
 def _sandbox():
     from jinja2 import StrictUndefined
     from jinja2.sandbox import ImmutableSandboxedEnvironment
@@ -42,6 +44,12 @@ def _sandbox():
     env = ImmutableSandboxedEnvironment(undefined=StrictUndefined, keep_trailing_newline=False, autoescape=False)
     env.filters["fence"] = fence
     return env
+
+
+@functools.lru_cache(maxsize=256)
+def _compiled(source: str):
+    """Compiling a template costs milliseconds; a run renders the same few templates thousands of times."""
+    return _sandbox().from_string(source)
 
 
 @dataclass(frozen=True)
@@ -88,9 +96,8 @@ class PromptSet:
         if template.style == "fastchat":
             system, user = _render_fastchat(template, variables)
         else:
-            env = _sandbox()
-            system = env.from_string(template.system).render(**variables).strip()
-            user = env.from_string(template.user).render(**variables).strip()
+            system = _compiled(template.system).render(**variables).strip()
+            user = _compiled(template.user).render(**variables).strip()
         messages = [Message("system", system)] if system else []
         messages.append(Message("user", user))
         return messages
