@@ -24,9 +24,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from judge_stub import JudgeStub, always  # noqa: E402
+from judge_stub import JudgeStub, always
 
-from jp_bench.judging.service import JudgeRequest, run_judging  # noqa: E402
+from jp_bench.judging.service import JudgeRequest, run_judging
 
 QUESTIONS = 80
 

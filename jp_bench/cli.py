@@ -79,19 +79,26 @@ def cmd_demo(args: argparse.Namespace) -> int:
     by_category: dict[str, list] = defaultdict(list)
     for answer in result.answers:
         by_category[answer.category].append(answer)
-    rows = [
-        (category, len(items), round(sum(len(a.turns[0]) for a in items) / len(items)), clip(items[0].turns[0], 40))
-        for category, items in by_category.items()
-    ]
+    rows = []
+    for category, items in by_category.items():
+        scores = [result.scores[a.question_id] for a in items if result.scores.get(a.question_id) is not None]
+        mean_score = f"{sum(scores) / len(scores):.1f}" if scores else "-"
+        rows.append((category, len(items), mean_score, round(sum(len(a.turns[0]) for a in items) / len(items)),
+                     clip(items[0].turns[0], 36)))
     print()
-    print(render_table(["category", "answers", "mean chars", "first answer"], rows, align_right=[1, 2]))
+    print(render_table(["category", "answers", "score (1-10)", "mean chars", "first answer"], rows,
+                       align_right=[1, 2, 3]))
     print()
-    print(f"{len(result.answers)} answers from the packaged Gemma 3 270M ({result.backend}).")
+    print(f"{len(result.answers)} answers from the packaged Gemma 3 270M ({result.backend}); "
+          f"scores: {result.judged_with}.")
     print("This proves the pipeline, not model quality. Samples (lm-eval format):")
     for path in result.sample_files:
         print(f"  {path}")
+    if result.judgment_files:
+        print("Judgments:")
+        for path in result.judgment_files:
+            print(f"  {path}")
     return 0
-
 
 
 # -------------------------------------------------------------------------------------- judges

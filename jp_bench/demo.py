@@ -10,7 +10,7 @@ import contextlib
 import importlib.util
 import json
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from jp_bench import packaged_models
@@ -28,6 +28,9 @@ class DemoResult:
     sample_files: list[Path]
     answers: list[Answer]
     backend: str
+    scores: dict[int | str, float | None] = field(default_factory=dict)  # question_id -> judge score
+    judged_with: str | None = None  # why not, when judging was skipped
+    judgment_files: list[Path] = field(default_factory=list)
 
 
 def choose_backend(requested: str) -> str:
@@ -97,4 +100,21 @@ def run_demo(
         raise JpBenchError(f"lm-eval failed (exit code {code}); see the log above")
     answers = read_lm_eval_output(lm_eval_out)
     sample_files = sorted({Path(a.source.rsplit(":", 1)[0]) for a in answers})
-    return DemoResult(output_dir=out, sample_files=sample_files, answers=answers, backend=chosen)
+    scores, judged_with, files = _judge_answers(lm_eval_out, out, log)
+    return DemoResult(output_dir=out, sample_files=sample_files, answers=answers, backend=chosen, scores=scores,
+                      judged_with=judged_with, judgment_files=files)
+
+
+def _judge_answers(
+    lm_eval_out: Path, out: Path, log: Callable[[str], None]
+) -> tuple[dict[int | str, float | None], str, list[Path]]:
+    """Score every answer 1-10 with the embedded judge (needs llama-cpp-python)."""
+    if not importlib.util.find_spec("llama_cpp"):
+        return {}, "not judged: the embedded judge needs llama-cpp-python (pip install 'jp-bench[local]')", []
+    from jp_bench.judging.service import JudgeRequest, run_judging
+
+    log("Judging the answers (single 1-10 scores) with the embedded judge: a smoke test, not a real judge…")
+    outcome = run_judging(JudgeRequest(answers=[str(lm_eval_out)], judge="embedded", mode="single",
+                                       out=out / "judgments", workspace=out / "store.sqlite"))
+    scores = {row["question_id"]: row["score"] for row in outcome.rows}
+    return scores, "embedded judge (smoke test)", outcome.written

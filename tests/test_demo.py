@@ -19,8 +19,13 @@ def test_demo_answers_every_category_and_prints_samples(jp_home: Path, tmp_path:
     assert len(samples) == 9
     for path in samples:
         assert str(path) in result.stdout
-    assert "9 answers from the packaged Gemma 3 270M (llama-cpp)" in result.stdout
+    assert "9 answers from the packaged Gemma 3 270M (llama-cpp); scores: embedded judge" in result.stdout
     assert "not model quality" in result.stdout
+    judgments = (out / "judgments" / "judgments.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(judgments) == 9
+    assert (out / "judgments" / "model_judgment" / "single:gemma-3-270m.jsonl").is_file()
+    header = next(line for line in result.stdout.splitlines() if line.startswith("category"))
+    assert "score (1-10)" in header
     assert (jp_home / "models" / "gemma-3-270m-q4_k_m.gguf").is_file()
 
 

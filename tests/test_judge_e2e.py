@@ -19,6 +19,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from judge_stub import JudgeStub, always
 
 from jp_bench.fastchat_io import read_pairwise_judgments, read_single_judgments
+from jp_bench.judging.records import JudgmentLine
 
 ANSWERS = SHARED / "data" / "ja-vicuna-qa-benchmark" / "jp_bench" / "model_answer"
 CALM = ANSWERS / "cyberagent--calm2-7b-chat"
@@ -68,6 +69,8 @@ def test_always_a_judge_makes_every_question_a_tie_and_rerun_is_free(judge_env, 
     assert "calls made: 0, reused from the store: 160" in second.stdout
 
     rows = [json.loads(line) for line in (out / "judgments.jsonl").read_text(encoding="utf-8").splitlines()]
+    for row in rows:  # every line matches the documented schema
+        JudgmentLine.model_validate({"line": row})
     assert len(rows) == 160 and {(r["question_id"], r["game"]) for r in rows} == {(q, g) for q in range(1, 81)
                                                                                  for g in (1, 2)}
     assert {r["winner"] for r in rows if r["game"] == 1} == {"model_1"}
@@ -157,6 +160,8 @@ def test_single_scores_and_pairwise_all(judge_env, tmp_path: Path) -> None:
     records = read_single_judgments(tmp_path / "single" / "model_judgment")
     assert len(records) == 8 and {r.score for r in records} == {7.0}
     rows = [json.loads(x) for x in (tmp_path / "single" / "judgments.jsonl").read_text(encoding="utf-8").splitlines()]
+    for row in rows:
+        JudgmentLine.model_validate({"line": row})
     assert {r["prompt"] for r in rows if r["question_id"] in (61, 68)} == {"single_reference"}
     assert {r["prompt"] for r in rows if r["question_id"] in (1, 2)} == {"single"}
 

@@ -23,8 +23,8 @@ from jp_bench.store import Store
 
 # For llama.cpp-served stand-in judges: constrain the reply so a tiny model always ends in a verdict.
 VERDICT_GRAMMARS = {
-    "pairwise": 'root ::= "理由: " [^\\[\\]\\n]{1,60} "\\n[[" [ABC] "]]"',
-    "single": 'root ::= "理由: " [^\\[\\]\\n]{1,60} "\\n[[" ([1-9] | "10") "]]"',
+    "pairwise": 'root ::= "理由: " [^\\[\\]\\n]{1,24} "\\n[[" [ABC] "]]"',
+    "single": 'root ::= "理由: " [^\\[\\]\\n]{1,24} "\\n[[" ([1-9] | "10") "]]"',
 }
 
 
@@ -58,6 +58,7 @@ class JudgeOutcome:
     pairs: list[PairTally] = field(default_factory=list)
     singles: list[SingleSummary] = field(default_factory=list)
     written: list[Path] = field(default_factory=list)
+    rows: list[dict] = field(default_factory=list)  # judgments.jsonl rows of this run's plan
     complete: bool = False
 
 
@@ -146,6 +147,7 @@ def run_judging(request: JudgeRequest, *, prepared: JudgeOutcome | None = None,
         outcome.report = asyncio.run(_run(runner, outcome, concurrency, client_factory))
         rows = judgment_rows(outcome.plan, outcome.report.results, outcome.judge.name, outcome.prompts.name,
                              outcome.prompts.version)
+        outcome.rows = rows
         outcome.complete = len(rows) == len(outcome.plan.tasks)
         outcome.pairs = pair_tallies(rows)
         outcome.singles = single_summaries(rows)
