@@ -24,7 +24,7 @@ def test_help_does_not_import_heavy_libraries() -> None:
 def test_version_and_help() -> None:
     assert run_cli("jp-bench", "--version").stdout.strip() == f"jp-bench {__version__}"
     help_text = run_cli("jp-bench", "--help").stdout
-    for command in ("data", "tasks-path", "lm-eval", "demo"):
+    for command in ("data", "tasks-path", "lm-eval", "demo", "judge", "judges"):
         assert command in help_text
 
 
@@ -40,3 +40,12 @@ def test_unknown_benchmark_is_one_line() -> None:
     assert result.stderr.strip() == (
         "jp-bench: error: unknown benchmark 'nope' (known: jp_bench, jp_bench_fresh, or a path to a question.jsonl)"
     )
+
+
+def test_judges_lists_shipped_judges_and_user_folder(tmp_path) -> None:
+    (tmp_path / "mine.yaml").write_text("name: mine\nprovider: openai-compatible\nmodel: m\n", encoding="utf-8")
+    result = run_cli("jp-bench", "judges", "--judges-dir", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    names = {line.split()[0] for line in result.stdout.splitlines()[2:]}
+    assert {"gpt-4o", "claude-sonnet", "openai-compatible", "embedded", "mine"} <= names
+    assert "smoke test, not a real judge" in result.stdout
