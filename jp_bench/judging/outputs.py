@@ -57,9 +57,11 @@ def judgment_rows(plan: Plan, results: dict[str, StoredCall], judge: str, prompt
             verdict = call.parsed if call.ok else None
             row.update({"model_1": task.model_1, "model_2": task.model_2, "game": task.game,
                         "model_a": task.model_a, "model_b": task.model_b, "verdict": verdict,
-                        "winner": winner_of_game(verdict, task.game)})
+                        "winner": winner_of_game(verdict, task.game),
+                        "answer_1_chars": task.answer_chars[0], "answer_2_chars": task.answer_chars[1]})
         else:
-            row.update({"model": task.model_1, "score": call.parsed if call.ok else None})
+            row.update({"model": task.model_1, "score": call.parsed if call.ok else None,
+                        "answer_chars": task.answer_chars[0]})
         rows.append(row)
     return rows
 

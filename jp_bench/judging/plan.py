@@ -31,6 +31,7 @@ class JudgeTask:
     prompt_kind: PromptKind
     messages: tuple[Message, ...]
     key: str
+    answer_chars: tuple[int, int | None] = (0, None)  # lengths of model_1's and model_2's answers
 
     @property
     def model_a(self) -> str:
@@ -103,9 +104,9 @@ def build_plan(
     tasks: list[JudgeTask] = []
 
     def add(kind: str, question: Question, model_1: str, model_2: str | None, game: int,
-            messages: list[Message], prompt_kind: PromptKind) -> None:
+            messages: list[Message], prompt_kind: PromptKind, lengths: tuple[int, int | None]) -> None:
         tasks.append(JudgeTask(kind, question, model_1, model_2, game, prompt_kind, tuple(messages),  # type: ignore[arg-type]
-                               call_key(spec, messages)))
+                               call_key(spec, messages), lengths))
 
     for question in questions:
         references = list(question.reference or [])
@@ -118,7 +119,7 @@ def build_plan(
                     continue
                 messages = prompts.render(kind, questions=questions_text, answers=_turns(answer, question),
                                           references=references)
-                add("single", question, model, None, 1, messages, kind)
+                add("single", question, model, None, 1, messages, kind, (_chars(answer), None))
             continue
         kind = prompts.kind_for("pairwise", bool(references))
         for model_1, model_2 in pairs:
@@ -128,7 +129,7 @@ def build_plan(
             for game, (a, b) in ((1, (first, second)), (2, (second, first))):
                 messages = prompts.render(kind, questions=questions_text, answers_a=_turns(a, question),
                                           answers_b=_turns(b, question), references=references)
-                add("pairwise", question, model_1, model_2, game, messages, kind)
+                add("pairwise", question, model_1, model_2, game, messages, kind, (_chars(first), _chars(second)))
     if not tasks:
         raise JpBenchError("nothing to judge: no question has answers from the models compared "
                            "(do the answers and the benchmark's question ids match?)")
@@ -140,3 +141,7 @@ def _turns(answer: Answer, question: Question) -> list[str]:
     """One answer text per question turn (missing turns become empty answers)."""
     turns = list(answer.turns)[: len(question.turns)]
     return turns + [""] * (len(question.turns) - len(turns))
+
+
+def _chars(answer: Answer) -> int:
+    return sum(len(turn) for turn in answer.turns)

@@ -42,6 +42,8 @@ class PairwiseJudgment(_JudgmentBase):
     model_b: str
     verdict: Literal["A", "B", "C"] | None = Field(description="C is a tie; null when status is 'error'")
     winner: Literal["model_1", "model_2", "tie", "error"] = Field(description="the verdict in model terms")
+    answer_1_chars: int = Field(ge=0, description="length of model_1's answer in characters (all turns)")
+    answer_2_chars: int = Field(ge=0, description="length of model_2's answer in characters (all turns)")
 
 
 class SingleJudgment(_JudgmentBase):
@@ -50,6 +52,7 @@ class SingleJudgment(_JudgmentBase):
     mode: Literal["single"]
     model: str
     score: float | None = Field(ge=1, le=10, description="null when status is 'error'")
+    answer_chars: int = Field(ge=0, description="length of the answer in characters (all turns)")
 
 
 class JudgmentLine(BaseModel):
