@@ -36,6 +36,12 @@ def test_wheel_contains_tasks_data_and_entry_points(wheel: Path) -> None:
     assert "jp_bench/data/fresh/question.jsonl" in names
     assert "jp_bench/judges/__init__.py" in names
     assert not any(name.startswith("tests/") for name in names)
+    # Every module of the source tree is in the wheel (the package list in pyproject is explicit).
+    for module in (ROOT / "jp_bench").rglob("*.py"):
+        relative = module.relative_to(ROOT).as_posix()
+        assert relative in names, f"{relative} is missing from the wheel: add its package to pyproject.toml"
+    for prompt in (ROOT / "judges").rglob("*.yaml"):
+        assert f"jp_bench/judges/{prompt.relative_to(ROOT / 'judges').as_posix()}" in names
     (entry_points,) = [n for n in names if n.endswith(".dist-info/entry_points.txt")]
     text = zipfile.ZipFile(wheel).read(entry_points).decode()
     assert "[lm_eval.tasks]\njp_bench = jp_bench.tasks" in text

@@ -1,0 +1,1 @@
+"""Reports: judgment sources, summaries with confidence intervals, leaderboards."""

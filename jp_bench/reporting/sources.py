@@ -1,0 +1,115 @@
+"""Judgment sources for reports: our ``judgments.jsonl`` (or the folder holding it) and FastChat
+``model_judgment`` files of either layout, turned into the two tables the statistics work on.
+
+PAIRWISE: one row per (judge, question, model pair): question_id, category, model_1, model_2,
+g1_winner, g2_winner, len_1, len_2, judge, prompt_version.
+SINGLE: one row per (judge, question, model): question_id, category, model, score (NaN: no score),
+length, judge, prompt_version.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from jp_bench.errors import JpBenchError
+from jp_bench.questions import iter_jsonl
+
+PAIRWISE_COLUMNS = ["question_id", "category", "model_1", "model_2", "g1_winner", "g2_winner", "len_1", "len_2",
+                    "judge", "prompt_version"]
+SINGLE_COLUMNS = ["question_id", "category", "model", "score", "length", "judge", "prompt_version"]
+
+
+@dataclass
+class Judgments:
+    pairwise: pd.DataFrame
+    single: pd.DataFrame
+    sources: list[str] = field(default_factory=list)
+
+
+def _ours(path: Path) -> tuple[list[dict], list[dict]]:
+    games: dict[tuple, dict] = {}
+    single: list[dict] = []
+    for _, row in iter_jsonl(path):
+        if row.get("mode") == "single":
+            single.append({"question_id": row["question_id"], "category": row.get("category") or "unknown",
+                           "model": row["model"], "score": row.get("score"), "length": row.get("answer_chars"),
+                           "judge": row.get("judge", ""), "prompt_version": row.get("prompt_version")})
+            continue
+        key = (row.get("judge", ""), row["question_id"], row["model_1"], row["model_2"])
+        entry = games.setdefault(key, {
+            "question_id": row["question_id"], "category": row.get("category") or "unknown",
+            "model_1": row["model_1"], "model_2": row["model_2"], "g1_winner": "error", "g2_winner": "error",
+            "len_1": row.get("answer_1_chars"), "len_2": row.get("answer_2_chars"),
+            "judge": row.get("judge", ""), "prompt_version": row.get("prompt_version"),
+        })
+        entry[f"g{row['game']}_winner"] = row.get("winner", "error")
+    return list(games.values()), single
+
+
+def _fastchat(path: Path) -> tuple[list[dict], list[dict]]:
+    from jp_bench.fastchat_io import read_pairwise_judgments, read_single_judgments
+
+    pairwise = [{"question_id": r.question_id, "category": "unknown", "model_1": r.model_1, "model_2": r.model_2,
+                 "g1_winner": r.g1_winner, "g2_winner": r.g2_winner, "len_1": None, "len_2": None,
+                 "judge": r.judge, "prompt_version": None} for r in _quiet(read_pairwise_judgments, path)]
+    single = [{"question_id": r.question_id, "category": "unknown", "model": r.model, "score": r.score,
+               "length": None, "judge": r.judge, "prompt_version": None} for r in _quiet(read_single_judgments, path)]
+    return pairwise, single
+
+
+def _quiet(reader, path: Path) -> list:
+    """A folder may hold pairwise files only (or single only): an empty result is not an error."""
+    try:
+        return reader(path)
+    except JpBenchError as exc:
+        if "no" in str(exc).lower() and "found" in str(exc).lower():
+            return []
+        raise
+
+
+def _is_ours(path: Path) -> bool:
+    with path.open(encoding="utf-8") as handle:
+        for line in handle:
+            if line.strip():
+                try:
+                    first = json.loads(line)
+                except json.JSONDecodeError:
+                    return False
+                return isinstance(first, dict) and "mode" in first and "key" in first
+    return False
+
+
+def load_judgments(sources: Sequence[str | Path]) -> Judgments:
+    pairwise: list[dict] = []
+    single: list[dict] = []
+    for source in sources:
+        path = Path(source).expanduser()
+        if not path.exists():
+            raise JpBenchError(f"{path}: no such file or folder")
+        ours = path / "judgments.jsonl" if path.is_dir() else path
+        found = _ours(ours) if ours.is_file() and _is_ours(ours) else _fastchat(path)
+        if not found[0] and not found[1]:
+            raise JpBenchError(f"{path}: no judgments found (expected judgments.jsonl or FastChat judgment files)")
+        pairwise += found[0]
+        single += found[1]
+    pair_frame = pd.DataFrame(pairwise, columns=PAIRWISE_COLUMNS)
+    single_frame = pd.DataFrame(single, columns=SINGLE_COLUMNS)
+    for column in ("len_1", "len_2"):
+        pair_frame[column] = pd.to_numeric(pair_frame[column], errors="coerce")
+    single_frame["score"] = pd.to_numeric(single_frame["score"], errors="coerce")
+    single_frame["length"] = pd.to_numeric(single_frame["length"], errors="coerce")
+    return Judgments(pairwise=pair_frame, single=single_frame, sources=[str(s) for s in sources])
+
+
+def attach_categories(judgments: Judgments, categories: dict) -> None:
+    """Fill unknown categories from a question set (FastChat judgment files carry none)."""
+    for frame in (judgments.pairwise, judgments.single):
+        if frame.empty:
+            continue
+        unknown = frame["category"].isin(["", "unknown"]) | frame["category"].isna()
+        frame.loc[unknown, "category"] = frame.loc[unknown, "question_id"].map(categories).fillna("unknown")
