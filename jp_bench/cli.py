@@ -167,6 +167,27 @@ def cmd_judge(args: argparse.Namespace) -> int:
     print_outcome(outcome)
     return 0 if outcome.complete else 1
 
+
+# -------------------------------------------------------------------------------------- report
+def cmd_report(args: argparse.Namespace) -> int:
+    from jp_bench.reporting.formats import render
+    from jp_bench.reporting.report import build_report
+    from jp_bench.reporting.sources import attach_categories, load_judgments
+
+    judgments = load_judgments(args.sources)
+    if args.benchmark:
+        from jp_bench.benchmarks import load_questions
+
+        attach_categories(judgments, {q.question_id: q.category for q in load_questions(args.benchmark)})
+    report = build_report(judgments, baseline=args.baseline, n_boot=args.bootstrap, seed=args.seed)
+    sys.stdout.write(render(report, args.format))
+    if args.publish:
+        from jp_bench.reporting.publish import publish_report
+
+        for path in publish_report(report, judgments, results_dir=Path(args.results), benchmark=args.benchmark):
+            print(f"published {path}", file=sys.stderr)
+    return 0
+
 # ------------------------------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -224,6 +245,18 @@ def build_parser() -> argparse.ArgumentParser:
     judge.add_argument("--dry-run", action="store_true", help="print the plan and the cost estimate; call nothing")
     judge.add_argument("--retry-errors", action="store_true", help="call again for judgments stored as errors")
     judge.set_defaults(func=cmd_judge)
+
+    report = commands.add_parser("report", help="win rates with bootstrap CIs, rankings and judge diagnostics")
+    report.add_argument("sources", nargs="+", metavar="SOURCES",
+                        help="judging output folders or judgments.jsonl, or FastChat model_judgment files/folders")
+    report.add_argument("--format", default="table", choices=["table", "md", "csv", "json"])
+    report.add_argument("--bootstrap", type=int, default=1000, metavar="N", help="bootstrap resamples (default 1000)")
+    report.add_argument("--seed", type=int, default=0)
+    report.add_argument("--baseline", help="the baseline model (default: the model every comparison involves)")
+    report.add_argument("--benchmark", help="question set for categories (FastChat judgment files carry none)")
+    report.add_argument("--publish", action="store_true", help="write results/<benchmark>/<judge>/<model>.json")
+    report.add_argument("--results", default="results", help="results folder for --publish (default ./results)")
+    report.set_defaults(func=cmd_report)
 
     demo = commands.add_parser("demo", help="offline end-to-end run with a packaged model")
     demo.add_argument("--out", default="jp_bench_demo", help="output folder (default: ./jp_bench_demo)")

@@ -387,6 +387,16 @@ def _read_judgments(
     return [parse(record, file, line) for file in files for line, record in iter_jsonl(file)]
 
 
+def judge_model_name(judge: str) -> str:
+    """``"gpt-4/pair-math-v1"`` -> ``"gpt-4"``: the judge without its FastChat prompt name.
+
+    A FastChat judge switches prompts by question (``pair-v2``, ``pair-math-v1``, ``single-math-v1``,
+    ``...-multi-turn``); reports and agreement studies count all of them as one judge.
+    """
+    model, _, prompt = judge.rpartition("/")
+    return model if model and prompt.startswith(("pair", "single")) else judge
+
+
 def read_pairwise_judgments(path: str | Path) -> list[PairwiseJudgmentRecord]:
     """Pairwise judgments from a file, or from a folder searched recursively.
 

@@ -3,5 +3,5 @@
 # Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/bootstrap.sh "hf,local,judges,dev"
+scripts/bootstrap.sh "hf,local,judges,report,dev"
 exec .venv/bin/python -m pytest -q "$@"

@@ -19,7 +19,7 @@ from jp_bench.agreement.votes import (
     normalize_question_id,
 )
 from jp_bench.errors import InputFileError, JpBenchError
-from jp_bench.fastchat_io import PairwiseJudgmentRecord, read_pairwise_judgments
+from jp_bench.fastchat_io import PairwiseJudgmentRecord, judge_model_name, read_pairwise_judgments
 from jp_bench.questions import iter_jsonl
 
 
@@ -162,16 +162,6 @@ def _judge_votes(games: Iterable[_Games]) -> dict[str, JudgeVotes]:
             if game_winner is not None and game_winner != "error":
                 bucket.append(vote(game_winner))
     return {judge: JudgeVotes(tuple(c), tuple(g1), tuple(g2)) for judge, (c, g1, g2) in out.items()}
-
-
-def judge_model_name(judge: str) -> str:
-    """``"gpt-4/pair-math-v1"`` -> ``"gpt-4"``: the judge without its FastChat prompt name.
-
-    A FastChat judge switches prompts by question (``pair-v2``, ``pair-math-v1``, ``...-multi-turn``)
-    and FastChat's agreement study counts all of them as one judge; prompt names start with ``pair``.
-    """
-    model, _, prompt = judge.rpartition("/")
-    return model if model and prompt.startswith("pair") else judge
 
 
 def judge_votes_from_records(

@@ -52,36 +52,49 @@ def _ours(path: Path) -> tuple[list[dict], list[dict]]:
 
 
 def _fastchat(path: Path) -> tuple[list[dict], list[dict]]:
-    from jp_bench.fastchat_io import read_pairwise_judgments, read_single_judgments
+    from jp_bench.fastchat_io import judge_model_name, read_pairwise_judgments, read_single_judgments
 
+    kinds = _fastchat_kinds(path)
     pairwise = [{"question_id": r.question_id, "category": "unknown", "model_1": r.model_1, "model_2": r.model_2,
                  "g1_winner": r.g1_winner, "g2_winner": r.g2_winner, "len_1": None, "len_2": None,
-                 "judge": r.judge, "prompt_version": None} for r in _quiet(read_pairwise_judgments, path)]
+                 "judge": judge_model_name(r.judge), "prompt_version": None}
+                for r in (read_pairwise_judgments(path) if "pairwise" in kinds else [])]
     single = [{"question_id": r.question_id, "category": "unknown", "model": r.model, "score": r.score,
-               "length": None, "judge": r.judge, "prompt_version": None} for r in _quiet(read_single_judgments, path)]
+               "length": None, "judge": judge_model_name(r.judge), "prompt_version": None}
+              for r in (read_single_judgments(path) if "single" in kinds else [])]
     return pairwise, single
 
 
-def _quiet(reader, path: Path) -> list:
-    """A folder may hold pairwise files only (or single only): an empty result is not an error."""
-    try:
-        return reader(path)
-    except JpBenchError as exc:
-        if "no" in str(exc).lower() and "found" in str(exc).lower():
-            return []
-        raise
+def _fastchat_kinds(path: Path) -> set[str]:
+    """Which FastChat judgment kinds ``path`` holds, from the first record of each file."""
+    files = [path] if path.is_file() else sorted(path.rglob("*.jsonl"))
+    kinds: set[str] = set()
+    for file in files:
+        first = _first_record(file)
+        if first is None:
+            continue
+        if "g1_winner" in first:
+            kinds.add("pairwise")
+        elif "score" in first and "model" in first:
+            kinds.add("single")
+    return kinds
 
 
-def _is_ours(path: Path) -> bool:
+def _first_record(path: Path) -> dict | None:
     with path.open(encoding="utf-8") as handle:
         for line in handle:
             if line.strip():
                 try:
-                    first = json.loads(line)
+                    record = json.loads(line)
                 except json.JSONDecodeError:
-                    return False
-                return isinstance(first, dict) and "mode" in first and "key" in first
-    return False
+                    return None
+                return record if isinstance(record, dict) else None
+    return None
+
+
+def _is_ours(path: Path) -> bool:
+    first = _first_record(path)
+    return first is not None and "mode" in first and "key" in first
 
 
 def load_judgments(sources: Sequence[str | Path]) -> Judgments:

@@ -1,0 +1,47 @@
+"""Statistics of judged answers: pure functions over pandas tables, JSON-ready results.
+
+Input tables (built by the caller):
+
+- PAIRWISE: one row per (question, model pair): ``question_id``, ``category``, ``model_1``,
+  ``model_2``, ``g1_winner``, ``g2_winner`` (``"model_1"``/``"model_2"``/``"tie"``/``"error"``; game 1
+  shows model_1 as A, game 2 as B), optional ``len_1``, ``len_2``.
+- SINGLE: one row per (question, model): ``question_id``, ``category``, ``model``, ``score`` (NaN =
+  no score), optional ``length``.
+
+Every bootstrap resamples questions with ``numpy.random.default_rng(seed)`` and is paired: one draw
+serves every model. Results are plain Python types (NaN as None), ready for ``json.dumps``.
+"""
+
+from __future__ import annotations
+
+from jp_bench.stats.diagnostics import first_slot_preference, judge_diagnostics, length_effect, position_consistency
+from jp_bench.stats.length_control import fit_length_logistic, length_controlled_win_rate
+from jp_bench.stats.pairwise import pairwise_summary
+from jp_bench.stats.ratings import bradley_terry, bradley_terry_bootstrap, separability
+from jp_bench.stats.single import single_summary
+from jp_bench.stats.tables import (
+    expand_games,
+    orient_to_baseline,
+    question_outcomes,
+    validate_pairwise,
+    validate_single,
+)
+
+__all__ = [
+    "bradley_terry",
+    "bradley_terry_bootstrap",
+    "expand_games",
+    "first_slot_preference",
+    "fit_length_logistic",
+    "judge_diagnostics",
+    "length_controlled_win_rate",
+    "length_effect",
+    "orient_to_baseline",
+    "pairwise_summary",
+    "position_consistency",
+    "question_outcomes",
+    "separability",
+    "single_summary",
+    "validate_pairwise",
+    "validate_single",
+]

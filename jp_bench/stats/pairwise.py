@@ -1,0 +1,108 @@
+"""Win / loss / tie summaries of a PAIRWISE table with paired bootstrap intervals."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from jp_bench.stats._common import (
+    bootstrap_counts,
+    bootstrap_means,
+    check_bootstrap_args,
+    interval,
+    percentile_interval,
+    ratio,
+    sorted_unique,
+    to_plain,
+)
+from jp_bench.stats.tables import orient_to_baseline, question_outcomes
+
+
+def _counts(rows: pd.DataFrame) -> dict[str, Any]:
+    outcome = rows["outcome"]
+    win, loss, tie = int((outcome == "win").sum()), int((outcome == "loss").sum()), int((outcome == "tie").sum())
+    n = win + loss + tie
+    return {
+        "n": n,
+        "win": win,
+        "loss": loss,
+        "tie": tie,
+        "inconsistent": int(rows["inconsistent"].sum()),
+        "errors": int((outcome == "error").sum()),
+        "win_rate": ratio(win, n),
+        "loss_rate": ratio(loss, n),
+        "tie_rate": ratio(tie, n),
+        "adjusted_win_rate": ratio(win + 0.5 * tie, n),
+    }
+
+
+def _entry(model: Any, baseline: Any, rows: pd.DataFrame, lo: float, hi: float, sd: float,
+           ci: float) -> dict[str, Any]:
+    return {"model": model, "baseline": baseline, **_counts(rows), "ci95": interval(lo, hi), "ci_level": ci,
+            "stderr": sd}
+
+
+def pairwise_summary(df: pd.DataFrame, baseline: str | None = None, n_boot: int = 1000, seed: int | None = 0,
+                     ci: float = 0.95) -> list[dict[str, Any]]:
+    """Win/loss/tie counts, rates and a paired bootstrap interval per (model, baseline) pair.
+
+    Each row's two games are combined into one outcome from model_1's side (see
+    :func:`jp_bench.stats.tables.question_outcomes`). With ``baseline`` given, only rows involving it
+    are used and each is oriented so that the other model is ``model`` (:func:`orient_to_baseline`);
+    with ``baseline=None`` every (model_1, model_2) pair is reported as it appears (``model`` =
+    model_1, ``baseline`` = model_2). Pairs come in order of first appearance.
+
+    Per pair: ``n`` (questions with a usable outcome), ``win``, ``loss``, ``tie``, ``inconsistent``
+    (ties from two games that named different winners), ``errors`` (questions with an error in
+    either game, excluded from ``n``), ``win_rate = win/n``, ``loss_rate``, ``tie_rate``,
+    ``adjusted_win_rate = (win + 0.5·tie)/n`` (None when ``n == 0``), ``ci95``: the percentile
+    interval ``[lo, hi]`` at level ``ci`` (0.95 by default; also given as ``ci_level``) of
+    ``adjusted_win_rate`` over ``n_boot`` question-bootstrap replicates, ``stderr``: the standard
+    deviation of those replicates, and ``by_category``: ``{category: the same keys without
+    by_category}``.
+
+    The bootstrap is paired: one matrix of resampled question ids,
+    ``default_rng(seed).integers(0, Q, size=(n_boot, Q))`` over the Q distinct question ids of the
+    (oriented) table in sorted order, serves every pair and every category; a question with no usable
+    outcome for a pair (error or absent) is ignored in that pair's replicate mean. ``n_boot=0`` gives
+    ``ci95``/``stderr`` None. Returns plain Python types (NaN as None).
+    """
+    check_bootstrap_args(n_boot, ci)
+    table = orient_to_baseline(df, baseline) if baseline is not None else df
+    table = question_outcomes(table)
+    if table.empty:
+        return []
+
+    questions = sorted_unique(table["question_id"])
+    position = {q: i for i, q in enumerate(questions)}
+    table["q"] = table["question_id"].map(position).to_numpy(dtype=int)
+    table["pair"] = table.groupby(["model_1", "model_2"], sort=False).ngroup()
+    pairs = table.drop_duplicates("pair").sort_values("pair")[["model_1", "model_2"]].to_numpy().tolist()
+
+    scores = np.full((len(questions), len(pairs)), np.nan)
+    scores[table["q"].to_numpy(), table["pair"].to_numpy()] = table["score"].to_numpy()
+    category_of = table.drop_duplicates("q").set_index("q")["category"].reindex(range(len(questions)))
+    categories = sorted_unique(table["category"])
+
+    # One stacked matrix: all pairs overall, then all pairs restricted to each category.
+    blocks = [scores]
+    for category in categories:
+        in_category = (category_of == category).to_numpy()[:, None]
+        blocks.append(np.where(in_category, scores, np.nan))
+    counts = bootstrap_counts(len(questions), n_boot, seed)
+    replicates = bootstrap_means(counts, np.hstack(blocks))
+    lo, hi, sd = (a.reshape(len(blocks), len(pairs)) for a in percentile_interval(replicates, ci))
+
+    results = []
+    for p, (model, base) in enumerate(pairs):
+        rows = table[table["pair"] == p]
+        entry = _entry(model, base, rows, lo[0, p], hi[0, p], sd[0, p], ci)
+        entry["by_category"] = {}
+        for c, category in enumerate(categories, start=1):
+            in_category = rows[rows["category"] == category]
+            if len(in_category):
+                entry["by_category"][category] = _entry(model, base, in_category, lo[c, p], hi[c, p], sd[c, p], ci)
+        results.append(entry)
+    return to_plain(results)
