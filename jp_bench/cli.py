@@ -188,6 +188,14 @@ def cmd_report(args: argparse.Namespace) -> int:
             print(f"published {path}", file=sys.stderr)
     return 0
 
+def cmd_leaderboard(args: argparse.Namespace) -> int:
+    from jp_bench.reporting.leaderboard import build_leaderboard
+
+    for path in build_leaderboard(Path(args.results), Path(args.out)):
+        print(path)
+    return 0
+
+
 # ------------------------------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -257,6 +265,11 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--publish", action="store_true", help="write results/<benchmark>/<judge>/<model>.json")
     report.add_argument("--results", default="results", help="results folder for --publish (default ./results)")
     report.set_defaults(func=cmd_report)
+
+    board = commands.add_parser("leaderboard", help="build LEADERBOARD.md, a CSV, PNG plots and one HTML page")
+    board.add_argument("--results", default="results", help="published results folder (default ./results)")
+    board.add_argument("--out", default="results", help="where to write the views (default: the results folder)")
+    board.set_defaults(func=cmd_leaderboard)
 
     demo = commands.add_parser("demo", help="offline end-to-end run with a packaged model")
     demo.add_argument("--out", default="jp_bench_demo", help="output folder (default: ./jp_bench_demo)")

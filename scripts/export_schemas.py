@@ -10,6 +10,7 @@ from pydantic import TypeAdapter
 
 from jp_bench.judging.records import PairwiseJudgment, SingleJudgment
 from jp_bench.questions import Question
+from jp_bench.reporting.results_schema import render_result_json_schema
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMAS = {
@@ -26,9 +27,10 @@ def render(model: object) -> str:
 
 def main(argv: list[str]) -> int:
     stale = []
-    for name, model in SCHEMAS.items():
+    rendered = {name: render(model) for name, model in SCHEMAS.items()}
+    rendered["result.schema.json"] = render_result_json_schema()
+    for name, text in rendered.items():
         path = ROOT / "docs" / "schemas" / name
-        text = render(model)
         if "--check" in argv:
             if not path.is_file() or path.read_text(encoding="utf-8") != text:
                 stale.append(name)

@@ -4,4 +4,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh "hf,local,judges,report,dev"
+# The leaderboard page is tested in a real headless browser (Debian's Chromium).
+if ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "the leaderboard tests need Chromium: sudo apt-get install chromium" >&2
+  fi
+fi
 exec .venv/bin/python -m pytest -q "$@"

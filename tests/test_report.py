@@ -131,3 +131,28 @@ def test_report_bad_source_is_one_line(tmp_path: Path) -> None:
     (tmp_path / "x.jsonl").write_text('{"hello": 1}\n', encoding="utf-8")
     result = run_cli("jp-bench", "report", str(tmp_path / "x.jsonl"))
     assert result.returncode == 1 and result.stderr.startswith("jp-bench: error: ") and "Traceback" not in result.stderr
+
+
+def test_publish_then_leaderboard(tmp_path: Path, imported_home: Path) -> None:
+    results, site = tmp_path / "results", tmp_path / "site"
+    published = run_cli("jp-bench", "report", str(PUBLISHED), "--benchmark", "jp_bench", "--publish",
+                        "--results", str(results), "--bootstrap", "200", env={"JP_BENCH_HOME": str(imported_home)})
+    assert published.returncode == 0, published.stderr
+    files = sorted(p.relative_to(results).as_posix() for p in results.rglob("*.json"))
+    assert files == ["jp_bench/gpt-4/cyberagent--calm2-7b-chat.json",
+                     "jp_bench/gpt-4/rinna--japanese-gpt-neox-3.6b-instruction-ppo.json"]
+    calm = json.loads((results / files[0]).read_text(encoding="utf-8"))
+    assert calm["pairwise"]["adjusted_win_rate"] == pytest.approx(0.775)
+    assert calm["judge"]["name"] == "gpt-4" and calm["errors"] == 0
+    assert oct((results / files[0]).stat().st_mode & 0o777) != oct(0o600)  # readable by a web server
+    built = run_cli("jp-bench", "leaderboard", "--results", str(results), "--out", str(site))
+    assert built.returncode == 0, built.stderr
+    board = (site / "LEADERBOARD.md").read_text(encoding="utf-8")
+    assert board.index("cyberagent--calm2-7b-chat") < board.index("rinna--japanese-gpt-neox-3.6b-instruction-ppo")
+    assert "0.775" in board and (site / "leaderboard.html").is_file()
+
+
+def test_publish_needs_a_benchmark(tmp_path: Path) -> None:
+    result = run_cli("jp-bench", "report", str(CALM_FILE), "--publish", "--results", str(tmp_path / "r"))
+    assert result.returncode == 1 and "--publish needs --benchmark" in result.stderr
+    assert not (tmp_path / "r").exists()

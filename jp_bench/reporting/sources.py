@@ -29,12 +29,19 @@ class Judgments:
     pairwise: pd.DataFrame
     single: pd.DataFrame
     sources: list[str] = field(default_factory=list)
+    costs: dict[tuple[str, str], float] = field(default_factory=dict)  # (judge, judged model) -> USD
+    prompt_sets: dict[str, tuple[str, str]] = field(default_factory=dict)  # judge -> (prompt set, version)
 
 
-def _ours(path: Path) -> tuple[list[dict], list[dict]]:
+def _ours(path: Path, costs: dict, prompt_sets: dict) -> tuple[list[dict], list[dict]]:
     games: dict[tuple, dict] = {}
     single: list[dict] = []
     for _, row in iter_jsonl(path):
+        judge = row.get("judge", "")
+        # Pairwise cost is the judged model's (model_2 is the baseline in our pairwise mode).
+        judged = row.get("model") if row.get("mode") == "single" else row.get("model_1")
+        costs[(judge, str(judged))] = costs.get((judge, str(judged)), 0.0) + float(row.get("cost_usd") or 0.0)
+        prompt_sets.setdefault(judge, (row.get("prompt_set", ""), row.get("prompt_version", "")))
         if row.get("mode") == "single":
             single.append({"question_id": row["question_id"], "category": row.get("category") or "unknown",
                            "model": row["model"], "score": row.get("score"), "length": row.get("answer_chars"),
@@ -100,12 +107,14 @@ def _is_ours(path: Path) -> bool:
 def load_judgments(sources: Sequence[str | Path]) -> Judgments:
     pairwise: list[dict] = []
     single: list[dict] = []
+    costs: dict[tuple[str, str], float] = {}
+    prompt_sets: dict[str, tuple[str, str]] = {}
     for source in sources:
         path = Path(source).expanduser()
         if not path.exists():
             raise JpBenchError(f"{path}: no such file or folder")
         ours = path / "judgments.jsonl" if path.is_dir() else path
-        found = _ours(ours) if ours.is_file() and _is_ours(ours) else _fastchat(path)
+        found = _ours(ours, costs, prompt_sets) if ours.is_file() and _is_ours(ours) else _fastchat(path)
         if not found[0] and not found[1]:
             raise JpBenchError(f"{path}: no judgments found (expected judgments.jsonl or FastChat judgment files)")
         pairwise += found[0]
@@ -116,7 +125,8 @@ def load_judgments(sources: Sequence[str | Path]) -> Judgments:
         pair_frame[column] = pd.to_numeric(pair_frame[column], errors="coerce")
     single_frame["score"] = pd.to_numeric(single_frame["score"], errors="coerce")
     single_frame["length"] = pd.to_numeric(single_frame["length"], errors="coerce")
-    return Judgments(pairwise=pair_frame, single=single_frame, sources=[str(s) for s in sources])
+    return Judgments(pairwise=pair_frame, single=single_frame, sources=[str(s) for s in sources], costs=costs,
+                     prompt_sets=prompt_sets)
 
 
 def attach_categories(judgments: Judgments, categories: dict) -> None:

@@ -1,0 +1,71 @@
+"""`jp-bench report --publish`: one result file per (benchmark, judge, model) under ``results/``."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+from jp_bench.errors import JpBenchError
+from jp_bench.reporting.sources import Judgments
+
+_SUMMARY_KEYS_DROPPED = ("judge", "model", "ci_level", "length_controlled_win_rate")
+
+
+def _judge_info(judge: str, prompt_sets: dict[str, tuple[str, str]]) -> dict[str, str]:
+    """Name, model and prompt set of a judge: from its YAML when it is one of ours."""
+    from jp_bench.judging.judges import available_judges
+
+    if judge not in prompt_sets:  # judged elsewhere (FastChat files): all we know is the judge's name
+        return {"name": judge.replace("/", "--"), "model": judge, "prompt_set": "fastchat", "prompt_version": "unknown"}
+    config = available_judges().get(judge)
+    prompt_set, version = prompt_sets[judge]
+    return {"name": judge.replace("/", "--"), "model": config.model if config else judge,
+            "prompt_set": prompt_set or "unknown", "prompt_version": version or "unknown"}
+
+
+def _summary(entry: dict[str, Any]) -> dict[str, Any]:
+    summary = {k: v for k, v in entry.items() if k not in _SUMMARY_KEYS_DROPPED}
+    lc = entry.get("length_controlled_win_rate")
+    if lc is not None:
+        summary["length_controlled_win_rate"] = lc
+    return summary
+
+
+def publish_report(report: dict[str, Any], judgments: Judgments, *, results_dir: Path,
+                   benchmark: str | None, date: dt.date | None = None) -> list[Path]:
+    """Write the report's figures as published results; returns the files written."""
+    from pydantic import ValidationError
+
+    from jp_bench.reporting.leaderboard import write_result
+    from jp_bench.reporting.results_schema import PublishedResult, describe_validation_error
+
+    if not benchmark:
+        raise JpBenchError("--publish needs --benchmark (the results are filed under it)")
+    name = Path(benchmark).stem if Path(benchmark).suffix else benchmark
+    by_model: dict[tuple[str, str], dict[str, Any]] = {}
+    for kind in ("pairwise", "single"):
+        for entry in report[kind]:
+            record = by_model.setdefault((entry["judge"], str(entry["model"])), {"errors": 0})
+            record[kind] = _summary(entry)
+            record["errors"] += entry["errors"]
+    results = []
+    for (judge, model), figures in sorted(by_model.items()):
+        cost = judgments.costs.get((judge, model))
+        result = {
+            "schema_version": 1,
+            "benchmark": name,
+            "model": model,
+            "judge": _judge_info(judge, judgments.prompt_sets),
+            "answers": {"source": ", ".join(judgments.sources), "generation": {}},
+            "date": (date or dt.date.today()).isoformat(),
+            "pairwise": figures.get("pairwise"),
+            "single": figures.get("single"),
+            "errors": figures["errors"],
+            "cost_usd": cost,
+        }
+        try:
+            results.append(PublishedResult.model_validate(result))
+        except ValidationError as exc:  # checked before anything is written: all files or none
+            raise JpBenchError(f"cannot publish {model} judged by {judge}: {describe_validation_error(exc)}") from None
+    return [write_result(results_dir, result) for result in results]

@@ -1,0 +1,253 @@
+"""The published result file (``schema_version`` 1): one JSON file per (benchmark, judge, model).
+
+Results live at ``<results>/<benchmark>/<judge>/<model>.json`` (``/`` in a name becomes ``--``).
+A file holds the pairwise summary against a baseline, the single-answer score summary, or both::
+
+    {"schema_version": 1, "benchmark": "jp_bench", "model": "cyberagent--calm2-7b-chat",
+     "judge": {"name": "gpt-4", "model": "gpt-4-0613", "prompt_set": "ja-v1", "prompt_version": "0123abcd4567"},
+     "answers": {"source": "lm-eval run ...", "generation": {}},
+     "date": "2026-11-24",
+     "pairwise": {"baseline": "openai--text-davinci-003", "n": 80, "win": 56, "loss": 12, "tie": 12, ...},
+     "single": null,
+     "errors": 0, "cost_usd": 1.23}
+
+Rates are fractions in [0, 1]; scores are on the judges' 1-10 scale. Counts follow
+:func:`jp_bench.stats.pairwise.pairwise_summary`: ``n = win + loss + tie`` (questions with an error
+are counted in ``errors``, not in ``n``). ``docs/schemas/result.schema.json`` is generated from these
+models by :func:`result_json_schema`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+SCHEMA_VERSION = 1
+JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+# Rates in a published file may be rounded (to 3 decimals or finer); counts and rates must agree to this.
+RATE_TOLERANCE = 5e-4
+
+
+def safe_name(name: str) -> str:
+    """A name as it appears in a result path: ``/`` becomes ``--`` (``org/model`` -> ``org--model``)."""
+    return name.replace("/", "--")
+
+
+def _check_name(value: str) -> str:
+    if value != value.strip():
+        raise ValueError("must not start or end with whitespace")
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value) or "\\" in value:
+        raise ValueError("must not contain control characters or backslashes")
+    if safe_name(value) in ("", ".", ".."):
+        raise ValueError("is not usable as a file or folder name")
+    return value
+
+
+def _check_interval(value: tuple[float, float]) -> tuple[float, float]:
+    low, high = value
+    if low > high:
+        raise ValueError(f"interval [{low}, {high}] has its low end above its high end")
+    return value
+
+
+Name = Annotated[str, Field(min_length=1), AfterValidator(_check_name)]
+Count = Annotated[int, Field(ge=0)]
+Rate = Annotated[float, Field(ge=0.0, le=1.0)]
+Score = Annotated[float, Field(ge=1.0, le=10.0)]
+RateInterval = Annotated[tuple[Rate, Rate], AfterValidator(_check_interval)]
+ScoreInterval = Annotated[tuple[Score, Score], AfterValidator(_check_interval)]
+
+
+def _close(rate: float, count: float, n: int) -> bool:
+    return math.isclose(rate, count / n, rel_tol=0.0, abs_tol=RATE_TOLERANCE)
+
+
+class JudgeInfo(BaseModel):
+    """Which judge produced the figures: its name (a judges/*.yaml), model and prompt set."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: Name = Field(description="judge name (a judges/*.yaml); the <judge> folder of the result path")
+    model: str = Field(min_length=1, description="the judge's model as called, e.g. gpt-4-0613")
+    prompt_set: str = Field(min_length=1)
+    prompt_version: str = Field(min_length=1, description="hash of the prompt set's source")
+
+
+class AnswersInfo(BaseModel):
+    """Where the judged answers came from."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    source: str = Field(description="free text: where the answers came from (lm-eval run, FastChat model_answer)")
+    generation: dict[str, Any] = Field(default_factory=dict, description="generation settings, free form")
+
+
+class PairwiseCategory(BaseModel):
+    """Pairwise figures for one question category; more keys (counts, rates, stderr) may follow."""
+
+    model_config = ConfigDict(extra="allow", frozen=True, allow_inf_nan=False)
+
+    n: Count
+    adjusted_win_rate: Rate | None = Field(description="(win + tie/2) / n; null only when n is 0")
+    ci95: RateInterval | None = None
+    win: Count | None = None
+    loss: Count | None = None
+    tie: Count | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> PairwiseCategory:
+        if self.adjusted_win_rate is None and self.n > 0:
+            raise ValueError("adjusted_win_rate is null although n > 0")
+        if self.win is not None and self.loss is not None and self.tie is not None:
+            total = self.win + self.loss + self.tie
+            if total != self.n:
+                raise ValueError(f"win + loss + tie = {total} but n = {self.n}")
+        return self
+
+
+class SingleCategory(BaseModel):
+    """Single-answer score figures for one question category; more keys may follow."""
+
+    model_config = ConfigDict(extra="allow", frozen=True, allow_inf_nan=False)
+
+    n: Count
+    mean: Score | None = Field(description="mean score; null only when n is 0")
+    ci95: ScoreInterval | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> SingleCategory:
+        if self.mean is None and self.n > 0:
+            raise ValueError("mean is null although n > 0")
+        return self
+
+
+class PairwiseSummary(BaseModel):
+    """Win / loss / tie of the model against ``baseline`` with a bootstrap interval."""
+
+    model_config = ConfigDict(extra="allow", frozen=True, allow_inf_nan=False)
+
+    baseline: Name = Field(description="the model compared against")
+    n: int = Field(ge=1, description="questions with a usable outcome: win + loss + tie")
+    win: Count
+    loss: Count
+    tie: Count
+    inconsistent: Count = Field(description="ties from two position-swapped games naming different winners")
+    errors: Count = Field(description="questions with a judging error, not counted in n")
+    win_rate: Rate
+    loss_rate: Rate
+    tie_rate: Rate
+    adjusted_win_rate: Rate = Field(description="(win + tie/2) / n: the headline figure")
+    ci95: RateInterval = Field(description="95% bootstrap interval of adjusted_win_rate")
+    stderr: float = Field(ge=0.0, description="bootstrap standard error of adjusted_win_rate")
+    by_category: dict[str, PairwiseCategory] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> PairwiseSummary:
+        total = self.win + self.loss + self.tie
+        if total != self.n:
+            raise ValueError(f"win + loss + tie = {total} but n = {self.n}")
+        if self.inconsistent > self.tie:
+            raise ValueError(f"inconsistent = {self.inconsistent} exceeds tie = {self.tie}")
+        for rate_name, count in (("win_rate", self.win), ("loss_rate", self.loss), ("tie_rate", self.tie)):
+            if not _close(getattr(self, rate_name), count, self.n):
+                raise ValueError(f"{rate_name} = {getattr(self, rate_name)} does not match {count}/{self.n}")
+        if not _close(self.adjusted_win_rate, self.win + 0.5 * self.tie, self.n):
+            raise ValueError(f"adjusted_win_rate = {self.adjusted_win_rate} does not match "
+                             f"(win + tie/2)/n = {(self.win + 0.5 * self.tie) / self.n:.4f}")
+        for category, entry in self.by_category.items():
+            if entry.n > self.n:
+                raise ValueError(f"by_category[{category!r}].n = {entry.n} exceeds n = {self.n}")
+        return self
+
+
+class SingleSummary(BaseModel):
+    """Mean single-answer score (1-10) with a bootstrap interval."""
+
+    model_config = ConfigDict(extra="allow", frozen=True, allow_inf_nan=False)
+
+    n: int = Field(ge=1, description="answers with a score")
+    mean: Score = Field(description="mean score: the headline figure")
+    ci95: ScoreInterval = Field(description="95% bootstrap interval of mean")
+    stderr: float = Field(ge=0.0)
+    errors: Count = Field(description="answers the judge gave no score, not counted in n")
+    by_category: dict[str, SingleCategory] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> SingleSummary:
+        for category, entry in self.by_category.items():
+            if entry.n > self.n:
+                raise ValueError(f"by_category[{category!r}].n = {entry.n} exceeds n = {self.n}")
+        return self
+
+
+class PublishedResult(BaseModel):
+    """One published result: a model's figures on one benchmark from one judge."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    schema_version: Literal[1] = Field(description="1 for this layout")
+    benchmark: Name = Field(description="benchmark name; the <benchmark> folder of the result path")
+    model: Name = Field(description="the judged model; '/' becomes '--' in the file name")
+    judge: JudgeInfo
+    answers: AnswersInfo
+    date: dt.date = Field(description="when the figures were computed (YYYY-MM-DD)")
+    pairwise: PairwiseSummary | None = None
+    single: SingleSummary | None = None
+    errors: Count = Field(description="judging errors in all")
+    cost_usd: float | None = Field(default=None, ge=0.0, description="judging cost in US dollars, if known")
+
+    @model_validator(mode="after")
+    def _has_figures(self) -> PublishedResult:
+        if self.pairwise is None and self.single is None:
+            raise ValueError("a result needs 'pairwise' or 'single' figures (both are null)")
+        if self.pairwise is not None and safe_name(self.pairwise.baseline) == safe_name(self.model):
+            raise ValueError(f"pairwise.baseline is the model itself ({self.model!r})")
+        return self
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        """``(benchmark, judge name, model)``: what makes a result unique."""
+        return (self.benchmark, self.judge.name, self.model)
+
+    @property
+    def relative_path(self) -> str:
+        """Where the result lives under a results folder: ``<benchmark>/<judge>/<model>.json``."""
+        return f"{safe_name(self.benchmark)}/{safe_name(self.judge.name)}/{safe_name(self.model)}.json"
+
+    def to_json(self) -> str:
+        """The file text: indented JSON in field order, non-ASCII kept, trailing newline."""
+        return json.dumps(self.model_dump(mode="json"), ensure_ascii=False, indent=2) + "\n"
+
+
+def describe_validation_error(error: ValidationError) -> str:
+    """``field 'a.b[0]': message`` for the first problem, with a count of the others."""
+    problems = error.errors()
+    first = problems[0]
+    location = ""
+    for part in first["loc"]:
+        location += f"[{part}]" if isinstance(part, int) else (f".{part}" if location else str(part))
+    message = first["msg"].removeprefix("Value error, ")
+    text = f"field '{location}': {message}" if location else message
+    if len(problems) > 1:
+        text += f" (and {len(problems) - 1} more problem{'s' if len(problems) > 2 else ''})"
+    return text
+
+
+def result_json_schema() -> dict[str, Any]:
+    """The JSON Schema of a published result file (what ``docs/schemas/result.schema.json`` holds).
+
+    Built like ``scripts/export_schemas.py`` builds the others, so ``PublishedResult`` can join its
+    ``SCHEMAS`` table: ``TypeAdapter(PublishedResult).json_schema()`` plus ``$schema``.
+    """
+    schema = PublishedResult.model_json_schema()
+    schema["$schema"] = JSON_SCHEMA_DIALECT
+    return schema
+
+
+def render_result_json_schema() -> str:
+    """:func:`result_json_schema` as the file text (indented, trailing newline)."""
+    return json.dumps(result_json_schema(), ensure_ascii=False, indent=2) + "\n"
