@@ -196,6 +196,44 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_agreement(args: argparse.Namespace) -> int:
+    import json
+
+    from jp_bench.agreement import agreement_report, read_human_votes, read_judge_votes
+    from jp_bench.text_table import render_table
+
+    humans = [vote for path in (args.human or []) for vote in read_human_votes(path)]
+    judges: dict = {}
+    for source in args.judgments or []:
+        for name, votes in read_judge_votes(source).items():
+            if name in judges:
+                raise JpBenchError(f"judge {name!r} appears in more than one --judgments source")
+            judges[name] = votes
+    if not humans and not judges:
+        raise JpBenchError("nothing to compare: give --human votes and/or --judgments")
+    categories = None
+    if args.benchmark:
+        from jp_bench.benchmarks import load_questions
+
+        categories = {q.question_id: q.category for q in load_questions(args.benchmark)}
+    entries = agreement_report(humans, judges, n_boot=args.bootstrap, seed=args.seed, categories=categories)
+    if args.format == "json":
+        print(json.dumps(entries, ensure_ascii=False, indent=2))
+        return 0
+
+    def cell(stats: dict) -> list[str]:
+        ci = stats.get("ci95") or [None, None]
+        rate = "-" if stats.get("agreement") is None else f"{stats['agreement']:.3f}"
+        kappa = "-" if stats.get("kappa") is None else f"{stats['kappa']:.3f}"
+        interval = "-" if ci[0] is None else f"[{ci[0]:.3f}, {ci[1]:.3f}]"
+        return [rate, interval, kappa, str(stats.get("n", 0))]
+
+    rows = [[e["pair"], *cell(e["with_ties"]), *cell(e["without_ties"])] for e in entries]
+    print(render_table(["comparison", "agree (w/ ties)", "95% CI", "kappa", "n", "agree (w/o ties)", "95% CI",
+                        "kappa", "n"], rows))
+    return 0
+
+
 # ------------------------------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -270,6 +308,17 @@ def build_parser() -> argparse.ArgumentParser:
     board.add_argument("--results", default="results", help="published results folder (default ./results)")
     board.add_argument("--out", default="results", help="where to write the views (default: the results folder)")
     board.set_defaults(func=cmd_leaderboard)
+
+    agree = commands.add_parser("agreement", help="judge-human, human-human, judge-judge and swapped-order agreement")
+    agree.add_argument("--human", action="append", help="human votes: lmsys mt_bench_human_judgments layout "
+                                                        "(JSONL or CSV) or our annotation export; repeatable")
+    agree.add_argument("--judgments", action="append", help="judging output (judgments.jsonl or folder) or FastChat "
+                                                            "pairwise files; repeatable")
+    agree.add_argument("--benchmark", help="question set, for per-category agreement")
+    agree.add_argument("--format", default="table", choices=["table", "json"])
+    agree.add_argument("--bootstrap", type=int, default=1000, metavar="N")
+    agree.add_argument("--seed", type=int, default=0)
+    agree.set_defaults(func=cmd_agreement)
 
     demo = commands.add_parser("demo", help="offline end-to-end run with a packaged model")
     demo.add_argument("--out", default="jp_bench_demo", help="output folder (default: ./jp_bench_demo)")
