@@ -234,6 +234,22 @@ def cmd_agreement(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_annotate(args: argparse.Namespace) -> int:
+    from jp_bench.annotate import default_store_path, export_votes, run_annotation
+
+    store = Path(args.workspace) if args.workspace else default_store_path()
+    if args.export:
+        count = export_votes(store, Path(args.export))
+        print(f"exported {count} votes to {args.export}")
+        return 0
+    if not args.pairs:
+        raise JpBenchError("give the answers to compare with --pairs (or --export FILE to export votes)")
+    run_annotation(args.pairs, args.benchmark, store, args.port, args.open, seed=args.seed,
+                   echo=lambda message: print(message, flush=True))
+    print("export the votes with `jp-bench annotate --export votes.jsonl`", flush=True)
+    return 0
+
+
 # ------------------------------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -319,6 +335,18 @@ def build_parser() -> argparse.ArgumentParser:
     agree.add_argument("--bootstrap", type=int, default=1000, metavar="N")
     agree.add_argument("--seed", type=int, default=0)
     agree.set_defaults(func=cmd_agreement)
+
+    annotate = commands.add_parser("annotate", help="a local page for human A/B/tie votes on pairs of answers")
+    annotate.add_argument("--pairs", nargs="+", metavar="ANSWERS",
+                          help="answers of two or more models (lm-eval outputs or FastChat model_answer); "
+                               "every question x pair of models becomes a task")
+    annotate.add_argument("--benchmark", help="questions (default: from lm-eval samples, else jp_bench)")
+    annotate.add_argument("--workspace", help="SQLite store for the votes (default: the workspace store)")
+    annotate.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
+    annotate.add_argument("--seed", type=int, default=0, help="task order and A/B placement")
+    annotate.add_argument("--open", action="store_true", help="open the page in a browser")
+    annotate.add_argument("--export", metavar="FILE", help="write the stored votes as JSONL and exit")
+    annotate.set_defaults(func=cmd_annotate)
 
     demo = commands.add_parser("demo", help="offline end-to-end run with a packaged model")
     demo.add_argument("--out", default="jp_bench_demo", help="output folder (default: ./jp_bench_demo)")

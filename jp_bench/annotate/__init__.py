@@ -1,0 +1,33 @@
+"""Human pairwise annotation: people vote on two anonymised answers, for judge–human agreement.
+
+* :func:`build_tasks`: every question × unordered pair of models that both answered it, each with a
+  stable id (a hash of the question id and the two sorted model ids), in an order shuffled by a seed;
+* :func:`serve`: a small local web server (stdlib ``http.server``, 127.0.0.1 only) that shows each
+  annotator the tasks they have not voted on, with the answers as 回答A / 回答B in an order fixed per
+  annotator and task, and stores each vote at once in the ``votes`` table of the workspace SQLite file;
+* :func:`export_votes`: the votes as JSONL in the layout :func:`jp_bench.agreement.read_human_votes`
+  reads (``model_a``/``model_b`` as shown, ``winner`` relative to them);
+* :func:`run_annotation`: all of the above from answer files, until Ctrl-C.
+
+Modules: :mod:`~jp_bench.annotate.tasks`, :mod:`~jp_bench.annotate.votes`, :mod:`~jp_bench.annotate.pages`
+(jinja2 templates in ``templates/``), :mod:`~jp_bench.annotate.server` and :mod:`~jp_bench.annotate.app`.
+"""
+
+from jp_bench.annotate.app import default_store_path, run_annotation
+from jp_bench.annotate.server import AnnotationServer, serve
+from jp_bench.annotate.tasks import AnnotationTask, build_tasks, shown_order, task_id_for
+from jp_bench.annotate.votes import HumanVote, VoteStore, export_votes
+
+__all__ = [
+    "AnnotationServer",
+    "AnnotationTask",
+    "HumanVote",
+    "VoteStore",
+    "build_tasks",
+    "default_store_path",
+    "export_votes",
+    "run_annotation",
+    "serve",
+    "shown_order",
+    "task_id_for",
+]
