@@ -1,0 +1,233 @@
+"""Japanese self-instruct generation: new tasks from a strong model, seeds as demonstrations.
+
+Each request ``i`` samples its demonstrations with a generator seeded by ``(seed, i)`` and asks for
+a batch of tasks. Replies are processed in request order and filtered against the growing pool of
+accepted instructions, so the result is a pure function of the stored replies: a re-run (after a
+crash or Ctrl-C, or with a larger ``--num``) replays every finished request from the store for
+free and continues where it stopped, and nothing is paid for twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import random
+import re
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from jp_bench.errors import JpBenchError
+from jp_bench.llm.errors import LLMError, PermanentError
+from jp_bench.llm.types import Message, ModelSpec
+from jp_bench.store import Store, call_key
+
+DEFAULT_PROMPT = "generate-ja-v1"
+
+
+@dataclass(frozen=True)
+class GenerationPrompt:
+    name: str
+    version: str
+    system: str
+    user: str
+
+    def render(self, demonstrations: Sequence[dict[str, str]], num_tasks: int) -> list[Message]:
+        from jp_bench.judging.prompts import _compiled  # one sandboxed jinja2 environment for all prompts
+
+        variables = {"demonstrations": list(demonstrations), "num_tasks": num_tasks}
+        system = _compiled(self.system).render(**variables).strip()
+        user = _compiled(self.user).render(**variables).strip()
+        return [Message("system", system), Message("user", user)] if system else [Message("user", user)]
+
+
+def load_generation_prompt(name_or_path: str = DEFAULT_PROMPT) -> GenerationPrompt:
+    path = Path(name_or_path).expanduser()
+    if path.is_file():
+        text = path.read_text(encoding="utf-8")
+    else:
+        resource = resources.files("jp_bench.selfinstruct").joinpath("prompts", f"{name_or_path}.yaml")
+        if not resource.is_file():
+            raise JpBenchError(f"unknown generation prompt {name_or_path!r} (shipped: {DEFAULT_PROMPT}; or a file)")
+        text = resource.read_text(encoding="utf-8")
+    data = yaml.safe_load(text)
+    if not isinstance(data, dict) or not isinstance(data.get("user"), str):
+        raise JpBenchError(f"{name_or_path}: a generation prompt needs 'name' and a 'user' template")
+    version = hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+    return GenerationPrompt(str(data.get("name", path.stem)), version, data.get("system") or "", data["user"])
+
+
+_FENCE = re.compile(r"^```(?:json)?\s*|\s*```$", re.MULTILINE)
+
+
+def parse_tasks(reply: str) -> list[dict[str, Any]] | None:
+    """The tasks in a reply: a JSON array, or an object with a ``tasks`` array (code fences and prose
+    around it tolerated); None when there is none."""
+    text = _FENCE.sub("", reply.strip())
+    candidates = [text]
+    start, end = text.find("["), text.rfind("]")
+    if 0 <= start < end:
+        candidates.append(text[start : end + 1])
+    for candidate in candidates:
+        try:
+            data = json.loads(candidate)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(data, dict) and isinstance(data.get("tasks"), list):
+            data = data["tasks"]
+        if isinstance(data, list):
+            return [item for item in data if isinstance(item, dict)]
+    return None
+
+
+@dataclass
+class GenerationConfig:
+    num: int
+    tasks_per_request: int = 10
+    demonstrations: int = 3  # from the seeds
+    machine_demonstrations: int = 0  # from tasks accepted so far (Alpaca used 0; self-instruct mixes some)
+    seed: int = 0
+    concurrency: int = 8
+    max_requests: int | None = None  # safety stop; default: 5 x the requests needed at full acceptance
+    max_cost_usd: float | None = None
+
+
+@dataclass
+class GenerationReport:
+    accepted: list[dict[str, Any]] = field(default_factory=list)
+    dropped: list[dict[str, Any]] = field(default_factory=list)
+    drop_counts: Counter = field(default_factory=Counter)
+    requests: int = 0
+    calls_made: int = 0
+    reused: int = 0
+    spent_usd: float = 0.0
+    stopped: str = ""  # why the run ended before reaching num, if it did
+
+
+def _seed_demonstrations(seeds: Sequence[Any]) -> list[dict[str, str]]:
+    demos = []
+    for seed in seeds:
+        instance = seed.instances[0]
+        demos.append({"id": seed.id, "instruction": seed.instruction, "input": instance.input,
+                      "output": instance.output})
+    return demos
+
+
+class Generator:
+    """Runs requests through the store and the shared client layer; filters replies in order."""
+
+    def __init__(self, spec: ModelSpec, store: Store, prompt: GenerationPrompt, config: GenerationConfig,
+                 seeds: Sequence[Any], filter_config: Any, client: Any = None,
+                 on_progress: Callable[[GenerationReport], None] | None = None) -> None:
+        from jp_bench.selfinstruct.dedup import NearDuplicateIndex
+
+        if not seeds:
+            raise JpBenchError("no seed tasks to use as demonstrations")
+        self.spec, self.store, self.prompt, self.config = spec, store, prompt, config
+        self.demos = _seed_demonstrations(seeds)
+        self.filter_config = filter_config
+        # The pool starts with the seeds (a copy of a demonstration is no new task) and grows with
+        # every accepted instruction.
+        self.index = NearDuplicateIndex(filter_config.tokenizer, filter_config.rouge_threshold)
+        self.index.extend(d["instruction"] for d in self.demos)
+        self.client = client
+        self.on_progress = on_progress
+        self.purpose = f"generate:{spec.model}"
+
+    def request_messages(self, index: int, accepted: Sequence[dict[str, Any]]) -> tuple[list[Message], list[str]]:
+        rng = random.Random(f"{self.config.seed}:{index}")
+        chosen = rng.sample(self.demos, min(self.config.demonstrations, len(self.demos)))
+        if self.config.machine_demonstrations and len(accepted) >= self.config.machine_demonstrations:
+            chosen += rng.sample(list(accepted), self.config.machine_demonstrations)
+        ids = [d.get("id") or f"machine:{d['provenance']['request']}" for d in chosen]
+        return self.prompt.render(chosen, self.config.tasks_per_request), ids
+
+    async def _call(self, messages: list[Message]) -> tuple[str | None, int, int, float, str | None]:
+        try:
+            completion = await self.client.complete(messages)
+        except PermanentError:
+            raise
+        except LLMError as exc:
+            return None, 0, 0, 0.0, str(exc)
+        cost = self.spec.cost_usd(completion.input_tokens, completion.output_tokens)
+        return completion.text, completion.input_tokens, completion.output_tokens, cost, None
+
+    async def run(self) -> GenerationReport:
+        report = GenerationReport()
+        limit = self.config.max_requests or 5 * -(-self.config.num // self.config.tasks_per_request)
+        index = 0
+        while len(report.accepted) < self.config.num:
+            if index >= limit:
+                report.stopped = f"stopped after {limit} requests (raise --max-requests to continue)"
+                break
+            if self.config.max_cost_usd is not None and report.spent_usd >= self.config.max_cost_usd:
+                report.stopped = "stopped at the --max-cost limit"
+                break
+            # Requests in a batch only use demonstrations accepted before the batch, so the batch's
+            # prompts are known up front and can run concurrently.
+            batch = range(index, min(index + self.config.concurrency, limit))
+            snapshot = list(report.accepted)
+            planned = {i: self.request_messages(i, snapshot) for i in batch}
+            replies = await self._resolve(planned, report)
+            for i in batch:
+                self._accept(i, replies[i], planned[i][1], report)
+                if len(report.accepted) >= self.config.num:
+                    break
+            index = batch.stop
+            report.requests = index
+            if self.on_progress:
+                self.on_progress(report)
+        return report
+
+    async def _resolve(self, planned: dict[int, tuple[list[Message], list[str]]],
+                       report: GenerationReport) -> dict[int, str | None]:
+        keys = {i: call_key(self.spec, messages) for i, (messages, _) in planned.items()}
+        stored = self.store.get_many(keys.values())
+        replies: dict[int, str | None] = {}
+        todo = []
+        for i, key in keys.items():
+            if key in stored and stored[key].ok:
+                replies[i] = stored[key].reply
+                report.reused += 1
+            else:
+                todo.append(i)
+        if todo and self.client is None:
+            raise JpBenchError("a generator client is needed for requests not in the store")
+
+        async def one(i: int) -> None:
+            started = time.time()
+            messages = planned[i][0]
+            text, tokens_in, tokens_out, cost, error = await self._call(messages)
+            self.store.put(keys[i], purpose=self.purpose, model=self.spec.model,
+                           request={"model": self.spec.identity(), "messages": [[m.role, m.content] for m in messages]},
+                           reply=text, parsed=None, status="ok" if error is None else "error", error=error,
+                           prompt_version=self.prompt.version, input_tokens=tokens_in, output_tokens=tokens_out,
+                           cost_usd=cost, started_at=started)
+            replies[i] = text
+            report.calls_made += 1
+            report.spent_usd += cost
+
+        await asyncio.gather(*(one(i) for i in todo))
+        return replies
+
+    def _accept(self, index: int, reply: str | None, demo_ids: list[str], report: GenerationReport) -> None:
+        provenance = {"generator": self.spec.model, "prompt": self.prompt.name,
+                      "prompt_version": self.prompt.version, "request": index, "demonstrations": demo_ids}
+        items = parse_tasks(reply) if reply is not None else None
+        if items is None:
+            report.drop_counts["unparseable_reply" if reply is not None else "failed_request"] += 1
+            return
+        from jp_bench.selfinstruct.filters import filter_items
+
+        outcome = filter_items([{**item, "provenance": provenance} for item in items], self.filter_config,
+                               pool=self.index)
+        report.accepted.extend(outcome.accepted[: self.config.num - len(report.accepted)])
+        report.dropped.extend({"item": d.item, "reason": d.reason, "detail": d.detail} for d in outcome.dropped)
+        report.drop_counts.update({reason: count for reason, count in outcome.counts.items() if count})
