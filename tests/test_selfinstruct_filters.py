@@ -52,6 +52,7 @@ def test_morpheme_tokens_on_a_sample_sentence() -> None:
     assert "、" not in tokens and "。" not in tokens
     assert "".join(tokens) == "東京の天気について詳しく教えてください"
     assert get_tokenizer("morpheme")("ＡＢＣ！") == ["abc"]
+    assert tokenize_module.morpheme_tagger() is tokenize_module.morpheme_tagger()  # created once
 
 
 def test_unknown_tokenizer_and_missing_fugashi_are_clear_errors(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -45,7 +45,6 @@ import csv
 import io
 import json
 import re
-import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from importlib import resources
 from pathlib import Path
@@ -55,6 +54,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from jp_bench.atomic import write_bytes_atomic, write_text_atomic
 from jp_bench.errors import InputFileError, JpBenchError
+from jp_bench.selfinstruct.filters import japanese_share
 
 SeedSource = Literal["ours", "translated", "english", "generated"]
 SheetStatus = Literal["todo", "done", "skip", "error"]
@@ -292,40 +292,8 @@ def write_seed_set(seeds: Sequence[SeedTask], path: str | Path) -> Path:
 # Japanese script
 # --------------------------------------------------------------------------------------------------
 
-_FENCED_CODE = re.compile(r"```.*?(?:```|\Z)", re.DOTALL)  # an unclosed fence runs to the end
-_INLINE_CODE = re.compile(r"`[^`\n]*`")
-
-
-def strip_code(text: str) -> str:
-    """``text`` without fenced (```...```) and inline (`...`) code, which is legitimately not Japanese."""
-    return _INLINE_CODE.sub(" ", _FENCED_CODE.sub(" ", text))
-
-
-def is_japanese_char(char: str) -> bool:
-    """Kana (hiragana, katakana, half-width katakana, the long-vowel mark) or kanji (with 々 and 〆)."""
-    code = ord(char)
-    return (
-        0x3040 <= code <= 0x30FF  # hiragana, katakana, ー
-        or 0x31F0 <= code <= 0x31FF  # katakana phonetic extensions
-        or 0xFF66 <= code <= 0xFF9F  # half-width katakana
-        or 0x4E00 <= code <= 0x9FFF  # CJK unified ideographs
-        or 0x3400 <= code <= 0x4DBF  # extension A
-        or 0xF900 <= code <= 0xFAFF  # compatibility ideographs
-        or 0x20000 <= code <= 0x3FFFF  # extensions B and later
-        or char in "々〆〇"
-    )
-
-
-def japanese_ratio(text: str) -> float | None:
-    """Share of kana/kanji among the letters of ``text`` outside code; None when there are no letters.
-
-    Only letters count (Unicode category L*): digits, punctuation and symbols say nothing about
-    whether a text was translated.
-    """
-    letters = [char for char in strip_code(text) if unicodedata.category(char).startswith("L")]
-    if not letters:
-        return None
-    return sum(is_japanese_char(char) for char in letters) / len(letters)
+# One definition of "Japanese enough" for seeds and generated data alike.
+japanese_ratio = japanese_share
 
 
 # --------------------------------------------------------------------------------------------------

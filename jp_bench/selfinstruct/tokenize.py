@@ -93,6 +93,11 @@ def _tagger() -> Any:
                            f"reinstall it: {_PIP_HINT}") from exc
 
 
+def morpheme_tagger() -> Any:
+    """The shared fugashi tagger, for callers that need more than surfaces (``word.feature.pos1``, ``.lemma``)."""
+    return _tagger()
+
+
 def morpheme_tokens(text: str) -> list[str]:
     """Surface forms of the morphemes of ``text`` (MeCab + unidic-lite), lowercased, without punctuation.
 
@@ -144,8 +149,3 @@ class RougeScoreTokenizer:
     def tokenize(self, text: str) -> list[str]:
         """Tokens of ``text``."""
         return self._tokenize(text)
-
-
-def morpheme_tagger() -> Any:
-    """The shared fugashi tagger (UniDic features: ``word.feature.pos1``, ``word.feature.lemma``)."""
-    return _tagger()
