@@ -7,6 +7,10 @@ the command with a non-zero exit code. Messages name the file, the line and what
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
 
 
 class JpBenchError(Exception):
@@ -26,3 +30,11 @@ class InputFileError(JpBenchError):
 
 class ChecksumError(JpBenchError):
     """A downloaded or imported file does not match the pinned sha256."""
+
+
+def describe_validation_error(error: ValidationError) -> str:
+    """``field 'turns.0': message`` for the first problem pydantic found (the one a person fixes first)."""
+    first = error.errors()[0]
+    location = ".".join(str(part) for part in first["loc"])
+    message = first["msg"]
+    return f"field '{location}': {message}" if location else message

@@ -18,7 +18,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
-from jp_bench.errors import InputFileError
+from jp_bench.errors import InputFileError, describe_validation_error
 
 NonEmptyText = Annotated[str, StringConstraints(min_length=1)]
 
@@ -45,15 +45,6 @@ class Question(BaseModel):
     def text(self) -> str:
         """The first turn: what a single-turn benchmark asks."""
         return self.turns[0]
-
-
-def _describe_validation_error(error: ValidationError) -> str:
-    first = error.errors()[0]
-    location = ".".join(str(part) for part in first["loc"])
-    message = first["msg"]
-    if location:
-        return f"field '{location}': {message}"
-    return message
 
 
 def iter_jsonl(path: str | Path) -> Iterable[tuple[int, dict]]:
@@ -84,7 +75,7 @@ def parse_questions(path: str | Path) -> list[Question]:
         try:
             question = Question.model_validate(obj)
         except ValidationError as exc:
-            raise InputFileError(path, line_number, _describe_validation_error(exc)) from None
+            raise InputFileError(path, line_number, describe_validation_error(exc)) from None
         if question.question_id in seen:
             raise InputFileError(
                 path,

@@ -23,7 +23,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from jp_bench.errors import InputFileError, JpBenchError
+from jp_bench.errors import InputFileError, JpBenchError, describe_validation_error
 from jp_bench.llm.types import ModelSpec
 
 JUDGES_DIR_ENV = "JP_BENCH_JUDGES_DIR"
@@ -82,9 +82,7 @@ def parse_judge_file(path: Path) -> JudgeConfig:
     try:
         return JudgeConfig.model_validate({**data, "source": str(path)})
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise InputFileError(path, None, f"field '{where}': {first['msg']}") from None
+        raise InputFileError(path, None, describe_validation_error(exc)) from None
 
 
 def _shipped_files() -> list[Path]:

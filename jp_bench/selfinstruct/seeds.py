@@ -53,7 +53,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from jp_bench.atomic import write_bytes_atomic, write_text_atomic
-from jp_bench.errors import InputFileError, JpBenchError
+from jp_bench.errors import InputFileError, JpBenchError, describe_validation_error
 from jp_bench.selfinstruct.filters import japanese_share
 
 SeedSource = Literal["ours", "translated", "english", "generated"]
@@ -211,12 +211,6 @@ def split_row_id(value: str) -> tuple[str, int]:
 # --------------------------------------------------------------------------------------------------
 
 
-def _describe(exc: ValidationError) -> str:
-    first = exc.errors()[0]
-    where = ".".join(str(part) for part in first["loc"])
-    return f"field '{where}': {first['msg']}" if where else first["msg"]
-
-
 def _parse_seed_lines(lines: Iterable[str], label: str | Path, source: SeedSource) -> list[SeedTask]:
     tasks: list[SeedTask] = []
     seen: dict[str, int] = {}
@@ -238,7 +232,7 @@ def _parse_seed_lines(lines: Iterable[str], label: str | Path, source: SeedSourc
         try:
             task = SeedTask.model_validate({**known, "source": source})
         except ValidationError as exc:
-            raise InputFileError(label, number, _describe(exc)) from None
+            raise InputFileError(label, number, describe_validation_error(exc)) from None
         if task.id in seen:
             raise InputFileError(label, number, f"duplicate id {task.id!r} (first on line {seen[task.id]})")
         seen[task.id] = number
