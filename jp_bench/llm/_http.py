@@ -7,11 +7,14 @@ travel into an error, a log line or a traceback.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import math
 import re
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from email.utils import parsedate_to_datetime
+from types import ModuleType
 
 from jp_bench.llm.errors import PermanentError, TransientError
 
@@ -107,3 +110,27 @@ def cause_name(exc: BaseException) -> str:
     """The class of the transport error under an SDK error, e.g. ConnectError (its text may hold a URL)."""
     cause = exc.__cause__ or exc.__context__
     return type(cause).__name__ if cause is not None else type(exc).__name__
+
+
+@contextlib.contextmanager
+def sdk_errors(sdk: ModuleType, label: str, timeout_s: float, secrets: Iterable[str | None]) -> Iterator[None]:
+    """Translate one vendor SDK's exceptions into ours; openai and anthropic name theirs alike.
+
+    Status errors keep their status (mapped by :func:`status_error`); timeouts, dropped connections and
+    bodies that were cut off or are not JSON are transient. Nothing here quotes headers or keys.
+    """
+    secrets = list(secrets)
+    try:
+        yield
+    except sdk.APIStatusError as exc:  # anthropic's 529 OverloadedError is one of these: transient
+        detail = error_detail(exc.body, exc.message)
+        raise status_error(label, exc.status_code, detail, exc.response.headers, secrets) from None
+    except sdk.APITimeoutError:
+        raise TransientError(f"{label}: no answer within {timeout_s:g}s") from None
+    except sdk.APIConnectionError as exc:
+        raise TransientError(f"{label}: connection failed ({cause_name(exc)})") from None
+    except (sdk.APIResponseValidationError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+        # A 200 whose body was cut off or is not JSON: a proxy or a dying server, worth a retry.
+        raise TransientError(f"{label}: unreadable response body ({type(exc).__name__})") from None
+    except sdk.APIError as exc:
+        raise TransientError(f"{label}: {clip(redact(exc.message, secrets))}") from None

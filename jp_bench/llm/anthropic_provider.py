@@ -11,7 +11,6 @@ turns in ``messages``.
 
 from __future__ import annotations
 
-import json
 import os
 from typing import Any
 
@@ -19,7 +18,7 @@ import anthropic
 import httpx2
 from anthropic.types import Message as AnthropicMessage
 
-from jp_bench.llm._http import cause_name, clip, error_detail, redact, status_error
+from jp_bench.llm._http import sdk_errors
 from jp_bench.llm.errors import PermanentError, TransientError
 from jp_bench.llm.types import Completion, Message, ModelSpec
 
@@ -39,19 +38,8 @@ class AnthropicProvider:
     async def complete(self, messages: list[Message], spec: ModelSpec) -> Completion:
         client = self._client()
         label = f"{spec.provider} model {spec.model!r}"
-        try:
+        with sdk_errors(anthropic, label, spec.timeout_s, self._secrets()):
             response = await client.messages.create(**_request(messages, spec))
-        except anthropic.APIStatusError as exc:  # 529 OverloadedError is an InternalServerError: transient
-            detail = error_detail(exc.body, exc.message)
-            raise status_error(label, exc.status_code, detail, exc.response.headers, self._secrets()) from None
-        except anthropic.APITimeoutError:
-            raise TransientError(f"{label}: no answer within {spec.timeout_s:g}s") from None
-        except anthropic.APIConnectionError as exc:
-            raise TransientError(f"{label}: connection failed ({cause_name(exc)})") from None
-        except (anthropic.APIResponseValidationError, json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise TransientError(f"{label}: unreadable response body ({type(exc).__name__})") from None
-        except anthropic.APIError as exc:
-            raise TransientError(f"{label}: {clip(redact(exc.message, self._secrets()))}") from None
         return _parse(response, label)
 
     async def aclose(self) -> None:

@@ -7,7 +7,6 @@ counters for every provider.
 
 from __future__ import annotations
 
-import json
 import os
 from typing import Any
 
@@ -15,7 +14,7 @@ import httpx2
 import openai
 from openai.types.chat import ChatCompletion
 
-from jp_bench.llm._http import cause_name, clip, error_detail, redact, status_error
+from jp_bench.llm._http import clip, redact, sdk_errors
 from jp_bench.llm.errors import PermanentError, TransientError
 from jp_bench.llm.types import Completion, Message, ModelSpec
 
@@ -39,20 +38,8 @@ class OpenAIProvider:
     async def complete(self, messages: list[Message], spec: ModelSpec) -> Completion:
         client = self._client()
         label = f"{spec.provider} model {spec.model!r}"
-        try:
+        with sdk_errors(openai, label, spec.timeout_s, self._secrets()):
             response = await client.chat.completions.create(**_request(messages, spec))
-        except openai.APIStatusError as exc:
-            detail = error_detail(exc.body, exc.message)
-            raise status_error(label, exc.status_code, detail, exc.response.headers, self._secrets()) from None
-        except openai.APITimeoutError:
-            raise TransientError(f"{label}: no answer within {spec.timeout_s:g}s") from None
-        except openai.APIConnectionError as exc:
-            raise TransientError(f"{label}: connection failed ({cause_name(exc)})") from None
-        except (openai.APIResponseValidationError, json.JSONDecodeError, UnicodeDecodeError) as exc:
-            # A 200 whose body was cut off or is not JSON: a proxy or a dying server, worth a retry.
-            raise TransientError(f"{label}: unreadable response body ({type(exc).__name__})") from None
-        except openai.APIError as exc:
-            raise TransientError(f"{label}: {clip(redact(exc.message, self._secrets()))}") from None
         return _parse(response, label)
 
     async def aclose(self) -> None:
