@@ -17,18 +17,14 @@ rebuild from the same files gives the same bytes.
 
 from __future__ import annotations
 
-import base64
 import csv
 import io
 import json
 import math
 import re
-import warnings
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from importlib import resources
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -54,11 +50,9 @@ __all__ = [
     "write_result",
 ]
 
-Kind = Literal["pairwise", "single"]
-_KIND_ORDER = {"pairwise": 0, "single": 1}
-PLOTS_FOLDER = "plots"
-_PLOT_SUFFIXES = (".ci.png", ".categories.png")
-TEMPLATE = "leaderboard.html.j2"
+from jp_bench.reporting.boards import Board, format_with_ci, format_wlt, judge_settings, listing_order, make_boards
+from jp_bench.reporting.html_page import render_html
+from jp_bench.reporting.plots import PLOT_SUFFIXES, PLOTS_FOLDER, PlotImage, render_plots
 
 CSV_FIXED_COLUMNS = [
     "benchmark", "judge", "model", "date", "headline_metric", "headline", "ci_low", "ci_high", "rank", "errors",
@@ -137,129 +131,6 @@ def write_result(results_dir: str | Path, result: PublishedResult | Mapping[str,
     return write_text_atomic(Path(results_dir) / result.relative_path, result.to_json())
 
 
-# --------------------------------------------------------------------------------------------- boards
-
-
-@dataclass
-class Entry:
-    """One result on one board, with its figure and interval for that board."""
-
-    result: PublishedResult
-    kind: Kind
-    value: float
-    ci: tuple[float, float]
-    rank: int = 0
-
-    @property
-    def model(self) -> str:
-        return self.result.model
-
-    def category_values(self) -> dict[str, float | None]:
-        """The board's figure per category (None where the category has no figure)."""
-        if self.kind == "pairwise":
-            assert self.result.pairwise is not None
-            return {name: c.adjusted_win_rate for name, c in self.result.pairwise.by_category.items()}
-        assert self.result.single is not None
-        return {name: c.mean for name, c in self.result.single.by_category.items()}
-
-
-@dataclass
-class Board:
-    """The results of one (benchmark, judge, kind[, baseline]), best first."""
-
-    benchmark: str
-    judge: str
-    kind: Kind
-    baseline: str | None
-    entries: list[Entry] = field(default_factory=list)
-    slug: str = ""
-
-    @property
-    def title(self) -> str:
-        what = f"pairwise vs {self.baseline}" if self.kind == "pairwise" else "single-answer score"
-        return f"{self.benchmark} · judge {self.judge} · {what}"
-
-    @property
-    def metric_label(self) -> str:
-        if self.kind == "pairwise":
-            return f"adjusted win rate vs {self.baseline}"
-        return "mean score (1-10)"
-
-    @property
-    def categories(self) -> list[str]:
-        return sorted({name for entry in self.entries for name in entry.category_values()})
-
-
-def _entry(result: PublishedResult, kind: Kind) -> Entry:
-    if kind == "pairwise":
-        assert result.pairwise is not None
-        return Entry(result, kind, result.pairwise.adjusted_win_rate, result.pairwise.ci95)
-    assert result.single is not None
-    return Entry(result, kind, result.single.mean, result.single.ci95)
-
-
-def headline_kind(result: PublishedResult) -> Kind:
-    """The figure a result is listed by: pairwise when it has pairwise figures, else single."""
-    return "pairwise" if result.pairwise is not None else "single"
-
-
-def _rank(entries: list[Entry]) -> list[Entry]:
-    """Best first (figure, then interval low end, then model name); equal figures share a rank."""
-    ordered = sorted(entries, key=lambda e: (-e.value, -e.ci[0], e.model))
-    for position, entry in enumerate(ordered, start=1):
-        previous = ordered[position - 2] if position > 1 else None
-        entry.rank = previous.rank if previous is not None and previous.value == entry.value else position
-    return ordered
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._") or "board"
-
-
-def make_boards(results: Iterable[PublishedResult]) -> list[Board]:
-    """Group results into boards, each ranked best first; boards sorted by benchmark, judge, kind, baseline."""
-    groups: dict[tuple[str, str, Kind, str | None], list[Entry]] = {}
-    for result in results:
-        if result.pairwise is not None:
-            key = (result.benchmark, result.judge.name, "pairwise", result.pairwise.baseline)
-            groups.setdefault(key, []).append(_entry(result, "pairwise"))
-        if result.single is not None:
-            key = (result.benchmark, result.judge.name, "single", None)
-            groups.setdefault(key, []).append(_entry(result, "single"))
-    boards = []
-    used: set[str] = set()
-    for key in sorted(groups, key=lambda k: (k[0], k[1], _KIND_ORDER[k[2]], k[3] or "")):
-        benchmark, judge, kind, baseline = key
-        slug = _slug("__".join([benchmark, judge, kind, *([f"vs__{baseline}"] if baseline else [])]))
-        unique, counter = slug, 2
-        while unique.lower() in used:
-            unique, counter = f"{slug}-{counter}", counter + 1
-        used.add(unique.lower())
-        boards.append(Board(benchmark, judge, kind, baseline, _rank(groups[key]), unique))
-    return boards
-
-
-# --------------------------------------------------------------------------------------------- formatting
-
-
-def format_figure(value: float | None, kind: Kind) -> str:
-    """A rate with 3 decimals, a score with 2; ``-`` for none."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "-"
-    return f"{value:.3f}" if kind == "pairwise" else f"{value:.2f}"
-
-
-def format_with_ci(value: float, ci: Sequence[float], kind: Kind) -> str:
-    """``0.775 [0.700, 0.850]`` (rates) or ``6.40 [6.00, 6.80]`` (scores)."""
-    return f"{format_figure(value, kind)} [{format_figure(ci[0], kind)}, {format_figure(ci[1], kind)}]"
-
-
-def format_wlt(result: PublishedResult) -> str:
-    """``56/12/12`` (win/loss/tie of the pairwise figures)."""
-    assert result.pairwise is not None
-    return f"{result.pairwise.win}/{result.pairwise.loss}/{result.pairwise.tie}"
-
-
 _MD_SPECIAL = re.compile(r"([\\`*\[\]<>|])")
 _MD_UNDERSCORE = re.compile(r"(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
 
@@ -270,11 +141,6 @@ def md_escape(text: str) -> str:
     return _MD_UNDERSCORE.sub(r"\\_", text)
 
 
-def _judge_settings(board: Board) -> list[str]:
-    settings = sorted({(e.result.judge.model, e.result.judge.prompt_set, e.result.judge.prompt_version)
-                       for e in board.entries})
-    return [f"judge model {model}, prompt set {prompt_set} (version {version})"
-            for model, prompt_set, version in settings]
 
 
 def render_markdown(boards: Sequence[Board], results: Sequence[PublishedResult],
@@ -293,7 +159,7 @@ def render_markdown(boards: Sequence[Board], results: Sequence[PublishedResult],
     ]
     for board in boards:
         lines += ["", f"## {md_escape(board.title)}", ""]
-        settings = _judge_settings(board)
+        settings = judge_settings(board)
         if len(settings) == 1:
             lines += [md_escape(settings[0][0].upper() + settings[0][1:]) + ".", ""]
         else:
@@ -332,12 +198,6 @@ def _csv_cell(value: object) -> str:
     return str(value)
 
 
-def listing_order(boards: Sequence[Board]) -> list[Entry]:
-    """One entry per result (its headline board), in board order then rank: the CSV and HTML row order."""
-    rows: list[Entry] = []
-    for board in boards:
-        rows += [e for e in board.entries if headline_kind(e.result) == board.kind]
-    return rows
 
 
 def csv_rows(boards: Sequence[Board]) -> tuple[list[str], list[dict[str, object]]]:
@@ -388,243 +248,6 @@ def render_csv(boards: Sequence[Board]) -> str:
     return buffer.getvalue()
 
 
-# --------------------------------------------------------------------------------------------- plots
-
-
-@dataclass(frozen=True)
-class PlotImage:
-    """A rendered plot: where it goes under ``plots/``, its caption, and the PNG bytes."""
-
-    filename: str
-    alt: str
-    png: bytes
-
-    @property
-    def data_uri(self) -> str:
-        return "data:image/png;base64," + base64.b64encode(self.png).decode("ascii")
-
-
-_CJK_FONTS = ("Noto Sans CJK JP", "Noto Sans JP", "IPAexGothic", "IPAGothic", "TakaoGothic", "VL Gothic")
-
-
-def _matplotlib() -> Any:
-    try:
-        import matplotlib
-    except ImportError:
-        raise JpBenchError("the leaderboard plots need matplotlib: pip install matplotlib "
-                           "(or install jp-bench with its reporting extra)") from None
-    return matplotlib
-
-
-def _png(fig: Any) -> bytes:
-    buffer = io.BytesIO()
-    # No "Software" tag: the bytes depend on the figure alone.
-    fig.savefig(buffer, format="png", dpi=100, metadata={"Software": None})
-    return buffer.getvalue()
-
-
-def _figure(width: float, height: float) -> Any:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(width, height), layout="constrained")
-    FigureCanvasAgg(fig)  # the Agg canvas, without pyplot or a global backend switch
-    return fig
-
-
-def _label_width(labels: Iterable[str]) -> float:
-    """Rough inches a tick label column needs (full-width characters count double)."""
-    from jp_bench.text_table import display_width
-
-    return 0.085 * max((display_width(label) for label in labels), default=0)
-
-
-def _title_width(title: str) -> float:
-    """Inches a 10-point title needs, with a margin."""
-    from jp_bench.text_table import display_width
-
-    return 0.5 + 0.075 * display_width(title)
-
-
-def _ci_plot(board: Board) -> bytes:
-    import numpy as np
-
-    entries = board.entries
-    models = [e.model for e in entries]
-    width = max(4.5 + _label_width(models), _title_width(board.title))
-    fig = _figure(min(width, 14.0), 1.3 + 0.42 * len(entries))
-    ax = fig.add_subplot()
-    ys = np.arange(len(entries))[::-1]  # best at the top
-    values = np.array([e.value for e in entries])
-    lows = np.array([e.ci[0] for e in entries])
-    highs = np.array([e.ci[1] for e in entries])
-    ax.errorbar(values, ys, xerr=[np.maximum(values - lows, 0), np.maximum(highs - values, 0)], fmt="o",
-                color="#1f5fa8", ecolor="#6a8fc4", elinewidth=2, capsize=4, markersize=6, zorder=3)
-    for value, y in zip(values, ys, strict=True):
-        ax.annotate(format_figure(float(value), board.kind), (value, y), xytext=(0, 7), textcoords="offset points",
-                    ha="center", va="bottom", fontsize=8)
-    ax.set_yticks(ys, labels=models)
-    ax.set_ylim(-0.7, len(entries) - 0.3)
-    if board.kind == "pairwise":
-        ax.axvline(0.5, color="#888888", linestyle="--", linewidth=1, zorder=1)
-        ax.set_xlim(-0.02, 1.02)
-    else:
-        ax.set_xlim(max(1.0, float(lows.min()) - 0.5), min(10.0, float(highs.max()) + 0.5))
-    ax.set_xlabel(f"{board.metric_label} (95% CI)")
-    ax.set_title(board.title, fontsize=10)
-    ax.grid(axis="x", alpha=0.3)
-    return _png(fig)
-
-
-def _heatmap(board: Board) -> bytes | None:
-    import numpy as np
-    from matplotlib import colormaps
-    from matplotlib.colors import Normalize
-
-    categories = board.categories
-    if not categories:
-        return None
-    models = [e.model for e in board.entries]
-    data = np.full((len(models), len(categories)), np.nan)
-    for i, entry in enumerate(board.entries):
-        values = entry.category_values()
-        for j, name in enumerate(categories):
-            value = values.get(name)
-            data[i, j] = np.nan if value is None else value
-    if board.kind == "pairwise":
-        cmap, norm = colormaps["RdBu"].with_extremes(bad="#eeeeee"), Normalize(0.0, 1.0)
-    else:
-        cmap, norm = colormaps["YlGnBu"].with_extremes(bad="#eeeeee"), Normalize(1.0, 10.0)
-    width = max(3.0 + _label_width(models) + 0.75 * len(categories), _title_width(board.title))
-    height = 1.8 + _label_width(categories) * 0.7 + 0.42 * len(models)
-    fig = _figure(min(width, 20.0), height)
-    ax = fig.add_subplot()
-    image = ax.imshow(np.ma.masked_invalid(data), cmap=cmap, norm=norm, aspect="auto")
-    for i in range(len(models)):
-        for j in range(len(categories)):
-            value = data[i, j]
-            if np.isnan(value):
-                ax.text(j, i, "–", ha="center", va="center", fontsize=8, color="#777777")
-                continue
-            red, green, blue, _ = cmap(norm(value))
-            dark = 0.299 * red + 0.587 * green + 0.114 * blue < 0.5
-            text = f"{value:.2f}" if board.kind == "pairwise" else f"{value:.1f}"
-            ax.text(j, i, text, ha="center", va="center", fontsize=8, color="white" if dark else "black")
-    ax.set_xticks(range(len(categories)), labels=categories, rotation=40, ha="right", rotation_mode="anchor")
-    ax.set_yticks(range(len(models)), labels=models)
-    ax.set_title(f"{board.title}\nby category", fontsize=10)
-    fig.colorbar(image, ax=ax, shrink=0.85, label="adjusted win rate" if board.kind == "pairwise" else "mean score")
-    return _png(fig)
-
-
-def render_plots(boards: Sequence[Board]) -> dict[str, list[PlotImage]]:
-    """Per board: the headline chart with interval bars and (if any category figures) the category heat map.
-
-    Labels fall back to an installed CJK font (Noto Sans CJK JP, IPAexGothic, ...) for Japanese text;
-    without one, a single warning says so (instead of one per missing glyph).
-    """
-    matplotlib = _matplotlib()
-    from matplotlib import font_manager, style
-
-    installed = {font.name for font in font_manager.fontManager.ttflist}
-    families = ["DejaVu Sans", *(name for name in _CJK_FONTS if name in installed)]
-    plots: dict[str, list[PlotImage]] = {}
-    # Matplotlib's own defaults, not the user's matplotlibrc: the images depend on the results alone.
-    with matplotlib.rc_context(), warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        style.use("default")
-        matplotlib.rcParams.update({"font.family": families, "svg.hashsalt": "jp-bench", "figure.dpi": 100})
-        for board in boards:
-            images = [PlotImage(f"{board.slug}.ci.png", f"{board.title}: {board.metric_label} with 95% CI",
-                                _ci_plot(board))]
-            heatmap = _heatmap(board)
-            if heatmap is not None:
-                images.append(PlotImage(f"{board.slug}.categories.png", f"{board.title}: by category", heatmap))
-            plots[board.slug] = images
-    missing_glyphs = False
-    for warning in caught:
-        if re.match(r"Glyph \d+ .*missing from font", str(warning.message)):
-            missing_glyphs = True
-        else:
-            warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
-    if missing_glyphs:
-        warnings.warn("leaderboard plots: some labels use characters no installed font has (shown as boxes); "
-                      "install a CJK font (Debian: apt-get install fonts-noto-cjk) and remove matplotlib's font "
-                      "cache (~/.cache/matplotlib) so it is found", UserWarning, stacklevel=2)
-    return plots
-
-
-# --------------------------------------------------------------------------------------------- HTML
-
-HTML_COLUMNS: list[dict[str, str]] = [
-    {"key": "benchmark", "label": "Benchmark", "type": "text"},
-    {"key": "judge", "label": "Judge", "type": "text"},
-    {"key": "model", "label": "Model", "type": "text"},
-    {"key": "metric", "label": "Headline metric", "type": "text"},
-    {"key": "value", "label": "Value", "type": "number"},
-    {"key": "ci_low", "label": "CI low", "type": "number"},
-    {"key": "ci_high", "label": "CI high", "type": "number"},
-    {"key": "n", "label": "W/L/T or n", "type": "number"},
-    {"key": "errors", "label": "Errors", "type": "number"},
-    {"key": "date", "label": "Date", "type": "text"},
-]
-"""The HTML table's columns; ``key`` is what ``#sort=<key>:<asc|desc>`` names."""
-
-
-def _cell(text: str, value: object = None) -> dict[str, str | None]:
-    return {"text": text, "value": None if value is None else repr(value) if isinstance(value, float) else str(value)}
-
-
-def html_rows(boards: Sequence[Board]) -> list[dict[str, Any]]:
-    """One row per published result: its id and cells in :data:`HTML_COLUMNS` order."""
-    rows = []
-    for entry in listing_order(boards):
-        result = entry.result
-        if entry.kind == "pairwise":
-            assert result.pairwise is not None
-            metric = f"adjusted win rate vs {result.pairwise.baseline}"
-            counts = _cell(f"{format_wlt(result)} (n={result.pairwise.n})", result.pairwise.n)
-        else:
-            assert result.single is not None
-            metric = "mean score (1-10)"
-            counts = _cell(f"n={result.single.n}", result.single.n)
-        cells = [
-            _cell(result.benchmark), _cell(result.judge.name), _cell(result.model), _cell(metric),
-            _cell(format_figure(entry.value, entry.kind), entry.value),
-            _cell(format_figure(entry.ci[0], entry.kind), entry.ci[0]),
-            _cell(format_figure(entry.ci[1], entry.kind), entry.ci[1]),
-            counts, _cell(str(result.errors), result.errors), _cell(result.date.isoformat()),
-        ]
-        rows.append({"id": "/".join(result.key), "cells": cells})
-    return rows
-
-
-def _template() -> Any:
-    try:
-        import jinja2
-    except ImportError:
-        raise JpBenchError("the leaderboard page needs jinja2: pip install jinja2") from None
-    source = resources.files("jp_bench.reporting").joinpath("templates", TEMPLATE).read_text(encoding="utf-8")
-    environment = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
-    return environment.from_string(source)
-
-
-def render_html(boards: Sequence[Board], results: Sequence[PublishedResult],
-                plots: Mapping[str, Sequence[PlotImage]]) -> str:
-    """``leaderboard.html``: the sortable table and the plots, in one file with nothing external."""
-    sections = [{"title": board.title, "slug": board.slug, "settings": _judge_settings(board),
-                 "plots": [{"alt": image.alt, "src": image.data_uri} for image in plots.get(board.slug, ())]}
-                for board in boards]
-    return _template().render(
-        columns=HTML_COLUMNS,
-        rows=html_rows(boards),
-        sections=sections,
-        n_results=len(results),
-        n_models=len({r.model for r in results}),
-        n_benchmarks=len({r.benchmark for r in results}),
-    )
-
-
 # --------------------------------------------------------------------------------------------- build
 
 
@@ -654,6 +277,6 @@ def build_leaderboard(results_dir: str | Path, out_dir: str | Path) -> list[Path
             written.append(write_bytes_atomic(plots_dir / image.filename, image.png))
             names.add(image.filename)
     for stale in sorted(plots_dir.iterdir()):
-        if stale.is_file() and stale.name.endswith(_PLOT_SUFFIXES) and stale.name not in names:
+        if stale.is_file() and stale.name.endswith(PLOT_SUFFIXES) and stale.name not in names:
             stale.unlink()
     return written
