@@ -6,6 +6,7 @@ Imports are lazy so ``jp-bench --help`` starts instantly and never imports torch
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -312,6 +313,33 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return 0 if len(report.accepted) >= args.num else 1
 
 
+# -------------------------------------------------------------------------------------- finetune
+def cmd_finetune(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
+    from jp_bench.errors import describe_validation_error
+    from jp_bench.finetune import FinetuneConfig, run_finetune
+
+    try:
+        config = FinetuneConfig(
+            base=args.base, data=args.data, method=args.method, template=args.template, output_dir=args.out,
+            max_seq_len=args.max_seq_len, epochs=args.epochs, max_steps=args.max_steps, lr=args.lr,
+            batch_size=args.batch_size, grad_accum=args.grad_accum, lora_r=args.lora_r, lora_alpha=args.lora_alpha,
+            packing=args.packing, seed=args.seed, save_steps=args.save_steps, logging_steps=args.logging_steps,
+            merge=args.merge,
+        )
+    except ValidationError as exc:
+        raise JpBenchError(f"finetune settings: {describe_validation_error(exc)}") from None
+    result = run_finetune(config, on_log=lambda record: print(json.dumps(record), file=sys.stderr, flush=True))
+    if result.skipped:
+        print(f"already finished: {result.output_dir}")
+    print(f"steps: {result.steps}, final loss: {result.final_loss}")
+    for label, path in (("adapter", result.adapter_dir), ("merged model", result.merged_dir)):
+        if path is not None:
+            print(f"{label}: {path}")
+    return 0
+
+
 # ------------------------------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -450,6 +478,28 @@ def build_parser() -> argparse.ArgumentParser:
                           help="tokens for ROUGE-L de-duplication")
     generate.add_argument("--rouge-threshold", type=float, default=0.7)
     generate.set_defaults(func=cmd_generate)
+
+    finetune = commands.add_parser("finetune", help="supervised fine-tuning (LoRA, QLoRA or full) on instruction data")
+    finetune.add_argument("--base", required=True, help="base model (folder or hub id)")
+    finetune.add_argument("--data", required=True, help="instruction data: a dataset folder, JSONL or Parquet")
+    finetune.add_argument("--method", default="lora", choices=["lora", "qlora", "full"])
+    finetune.add_argument("--out", required=True, help="output folder (checkpoints, adapter, merged model)")
+    finetune.add_argument("--template", default="alpaca-ja", choices=["alpaca-ja", "chat"],
+                          help="prompt format: the alpaca-ja frame (saved as the chat template) or the model's own")
+    finetune.add_argument("--max-seq-len", type=int, default=1024)
+    finetune.add_argument("--epochs", type=float, default=3)
+    finetune.add_argument("--max-steps", type=int, default=-1, help="stop after N optimizer steps (wins over epochs)")
+    finetune.add_argument("--lr", type=float, default=2e-4)
+    finetune.add_argument("--batch-size", type=int, default=4, help="per device")
+    finetune.add_argument("--grad-accum", type=int, default=4)
+    finetune.add_argument("--lora-r", type=int, default=16)
+    finetune.add_argument("--lora-alpha", type=int, default=32)
+    finetune.add_argument("--packing", action="store_true", help="pack examples up to --max-seq-len")
+    finetune.add_argument("--seed", type=int, default=42)
+    finetune.add_argument("--save-steps", type=int, default=100)
+    finetune.add_argument("--logging-steps", type=int, default=10)
+    finetune.add_argument("--merge", action="store_true", help="also save the adapter merged into the base")
+    finetune.set_defaults(func=cmd_finetune)
 
     demo = commands.add_parser("demo", help="offline end-to-end run with a packaged model")
     demo.add_argument("--out", default="jp_bench_demo", help="output folder (default: ./jp_bench_demo)")

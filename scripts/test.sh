@@ -3,7 +3,7 @@
 # Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/bootstrap.sh "hf,local,judges,report,annotate,selfinstruct,dev"
+scripts/bootstrap.sh "hf,local,judges,report,annotate,selfinstruct,finetune,dev"
 # The leaderboard page is tested in a real headless browser (Debian's Chromium).
 if ! command -v chromium >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ]; then
