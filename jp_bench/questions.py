@@ -47,24 +47,33 @@ class Question(BaseModel):
         return self.turns[0]
 
 
-def iter_jsonl(path: str | Path) -> Iterable[tuple[int, dict]]:
+def iter_jsonl_lines(lines: Iterable[str], label: str | Path,
+                     expected: str = "expected a JSON object") -> Iterable[tuple[int, dict]]:
     """Yield ``(line_number, object)`` for each non-blank line; bad JSON is an InputFileError."""
+    for line_number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InputFileError(label, line_number, f"not valid JSON ({exc.msg})") from None
+        if not isinstance(obj, dict):
+            raise InputFileError(label, line_number, expected)
+        yield line_number, obj
+
+
+def iter_jsonl(path: str | Path, expected: str = "expected a JSON object") -> Iterable[tuple[int, dict]]:
+    """Yield ``(line_number, object)`` for each non-blank line of a JSONL file (a BOM is ignored)."""
     source = Path(path)
     try:
-        handle = source.open(encoding="utf-8")
+        handle = source.open(encoding="utf-8-sig")
     except FileNotFoundError:
         raise InputFileError(source, None, "file not found") from None
     with handle:
-        for line_number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise InputFileError(source, line_number, f"not valid JSON ({exc.msg})") from None
-            if not isinstance(obj, dict):
-                raise InputFileError(source, line_number, "expected a JSON object")
-            yield line_number, obj
+        try:
+            yield from iter_jsonl_lines(handle, source, expected)
+        except UnicodeDecodeError:
+            raise InputFileError(source, None, "not UTF-8 text") from None
 
 
 def parse_questions(path: str | Path) -> list[Question]:

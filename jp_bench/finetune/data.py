@@ -17,6 +17,7 @@ from typing import Any
 
 from jp_bench.errors import InputFileError, JpBenchError
 from jp_bench.lm_eval_hooks import PROMPT_STYLES, render_prompt
+from jp_bench.questions import iter_jsonl
 
 IGNORE_INDEX = -100
 
@@ -83,19 +84,7 @@ def _record_to_example(record: dict[str, Any], where: str, line: int | None) -> 
 
 
 def _read_jsonl(path: Path) -> list[Example]:
-    examples = []
-    with path.open(encoding="utf-8") as handle:
-        for number, raw in enumerate(handle, start=1):
-            if not raw.strip():
-                continue
-            try:
-                record = json.loads(raw)
-            except json.JSONDecodeError as error:
-                raise InputFileError(path, number, f"not valid JSON: {error.msg}") from None
-            if not isinstance(record, dict):
-                raise InputFileError(path, number, "expected a JSON object")
-            examples.append(_record_to_example(record, str(path), number))
-    return examples
+    return [_record_to_example(record, str(path), number) for number, record in iter_jsonl(path)]
 
 
 def _from_records(records: Iterable[dict[str, Any]], where: str) -> list[Example]:

@@ -54,6 +54,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from jp_bench.atomic import write_bytes_atomic, write_text_atomic
 from jp_bench.errors import InputFileError, JpBenchError, describe_validation_error
+from jp_bench.questions import iter_jsonl_lines
 from jp_bench.selfinstruct.filters import japanese_share
 
 SeedSource = Literal["ours", "translated", "english", "generated"]
@@ -214,15 +215,8 @@ def split_row_id(value: str) -> tuple[str, int]:
 def _parse_seed_lines(lines: Iterable[str], label: str | Path, source: SeedSource) -> list[SeedTask]:
     tasks: list[SeedTask] = []
     seen: dict[str, int] = {}
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputFileError(label, number, f"not valid JSON ({exc.msg})") from None
-        if not isinstance(record, dict):
-            raise InputFileError(label, number, 'expected a seed task {"id", "instruction", "instances": [...]}')
+    expected = 'expected a seed task {"id", "instruction", "instances": [...]}'
+    for number, record in iter_jsonl_lines(lines, label, expected):
         # Keys beyond the seed format (some forks add e.g. "category") are ignored; ``source`` is
         # decided by the caller, not by the file.
         known = {key: record[key] for key in ("id", "name", "instruction", "instances", "is_classification")
