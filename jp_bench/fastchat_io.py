@@ -436,41 +436,54 @@ def _check_unique(keys: list[tuple[Any, ...]], what: str) -> None:
         seen.add(key)
 
 
-def write_pairwise_judgments(folder: str | Path, records: Iterable[PairwiseJudgmentRecord]) -> list[Path]:
-    """Write ``folder/pairwise:<model_1>_<model_2>.jsonl`` per model pair; returns the files written.
+def _write_groups(folder: str | Path, records: Iterable[Any], group_of: Callable[[Any], tuple[str, ...]],
+                  file_name: Callable[[tuple[str, ...]], str], to_row: Callable[[Any], dict[str, Any]],
+                  what: str) -> list[Path]:
+    """One atomically replaced JSONL file per group, rows sorted by question_id, turn and judge.
 
-    Each file is replaced atomically, rows sorted by question_id then turn. A record repeated for the
-    same pair, question, turn and judge is a caller bug (it would be counted twice) and raises.
+    A record repeated for the same group, question, turn and judge is a caller bug (it would be
+    counted twice) and raises.
     """
-    groups: dict[tuple[str, str], list[PairwiseJudgmentRecord]] = {}
+    groups: dict[tuple[str, ...], list[Any]] = {}
     for record in records:
-        groups.setdefault((record.model_1, record.model_2), []).append(record)
+        groups.setdefault(group_of(record), []).append(record)
     written: list[Path] = []
-    for (model_1, model_2), group in sorted(groups.items()):
-        _check_unique([(model_1, model_2, r.question_id, r.turn, r.judge) for r in group], "pairwise")
+    for key, group in sorted(groups.items()):
+        _check_unique([(*key, r.question_id, r.turn, r.judge) for r in group], what)
         group.sort(key=lambda r: _sort_key(r.question_id, r.turn, r.judge))
-        rows = []
-        for r in group:
-            row: dict[str, Any] = {
-                "question_id": r.question_id,
-                "model_1": r.model_1,
-                "model_2": r.model_2,
-                "g1_winner": r.g1_winner,
-                "g2_winner": r.g2_winner,
-                "g1_judgment": r.g1_judgment,
-                "g2_judgment": r.g2_judgment,
-                "judge": r.judge,
-                "turn": r.turn,
-                "tstamp": r.tstamp,
-            }
-            if r.g1_user_prompt is not None:
-                row["g1_user_prompt"] = r.g1_user_prompt
-            if r.g2_user_prompt is not None:
-                row["g2_user_prompt"] = r.g2_user_prompt
-            rows.append(row)
-        target = Path(folder) / f"pairwise:{_safe_name(model_1)}_{_safe_name(model_2)}.jsonl"
-        written.append(write_text_atomic(target, _jsonl(rows)))
+        target = Path(folder) / file_name(key)
+        written.append(write_text_atomic(target, _jsonl(to_row(r) for r in group)))
     return written
+
+
+def _pairwise_row(r: PairwiseJudgmentRecord) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "question_id": r.question_id, "model_1": r.model_1, "model_2": r.model_2,
+        "g1_winner": r.g1_winner, "g2_winner": r.g2_winner, "g1_judgment": r.g1_judgment,
+        "g2_judgment": r.g2_judgment, "judge": r.judge, "turn": r.turn, "tstamp": r.tstamp,
+    }
+    if r.g1_user_prompt is not None:
+        row["g1_user_prompt"] = r.g1_user_prompt
+    if r.g2_user_prompt is not None:
+        row["g2_user_prompt"] = r.g2_user_prompt
+    return row
+
+
+def _single_row(r: SingleJudgmentRecord) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "question_id": r.question_id, "model": r.model, "score": _NO_SCORE if r.score is None else r.score,
+        "judgment": r.judgment, "judge": r.judge, "turn": r.turn, "tstamp": r.tstamp,
+    }
+    if r.user_prompt is not None:
+        row["user_prompt"] = r.user_prompt
+    return row
+
+
+def write_pairwise_judgments(folder: str | Path, records: Iterable[PairwiseJudgmentRecord]) -> list[Path]:
+    """Write ``folder/pairwise:<model_1>_<model_2>.jsonl`` per model pair; returns the files written."""
+    return _write_groups(folder, records, lambda r: (r.model_1, r.model_2),
+                         lambda key: f"pairwise:{_safe_name(key[0])}_{_safe_name(key[1])}.jsonl",
+                         _pairwise_row, "pairwise")
 
 
 def write_single_judgments(folder: str | Path, records: Iterable[SingleJudgmentRecord]) -> list[Path]:
@@ -478,30 +491,8 @@ def write_single_judgments(folder: str | Path, records: Iterable[SingleJudgmentR
 
     A missing score is written as FastChat's ``-1`` so FastChat's own tools skip it too.
     """
-    groups: dict[str, list[SingleJudgmentRecord]] = {}
-    for record in records:
-        groups.setdefault(record.model, []).append(record)
-    written: list[Path] = []
-    for model, group in sorted(groups.items()):
-        _check_unique([(model, r.question_id, r.turn, r.judge) for r in group], "single-answer")
-        group.sort(key=lambda r: _sort_key(r.question_id, r.turn, r.judge))
-        rows = []
-        for r in group:
-            row: dict[str, Any] = {
-                "question_id": r.question_id,
-                "model": r.model,
-                "score": _NO_SCORE if r.score is None else r.score,
-                "judgment": r.judgment,
-                "judge": r.judge,
-                "turn": r.turn,
-                "tstamp": r.tstamp,
-            }
-            if r.user_prompt is not None:
-                row["user_prompt"] = r.user_prompt
-            rows.append(row)
-        target = Path(folder) / f"single:{_safe_name(model)}.jsonl"
-        written.append(write_text_atomic(target, _jsonl(rows)))
-    return written
+    return _write_groups(folder, records, lambda r: (r.model,), lambda key: f"single:{_safe_name(key[0])}.jsonl",
+                         _single_row, "single-answer")
 
 
 # --------------------------------------------------------------------------------------------------
