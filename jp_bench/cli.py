@@ -314,20 +314,46 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 # -------------------------------------------------------------------------------------- finetune
+def _finetune_settings(args: argparse.Namespace) -> dict[str, object]:
+    """Settings from --config (the layout of OUT/finetune_config.json, JSON or YAML) under the flags given."""
+    settings: dict[str, object] = {}
+    if args.config:
+        import yaml
+
+        from jp_bench.errors import InputFileError
+
+        path = Path(args.config)
+        try:
+            loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise InputFileError(path, None, "no such settings file") from None
+        except yaml.YAMLError as exc:
+            raise InputFileError(path, None, f"not valid JSON/YAML ({exc})") from None
+        if not isinstance(loaded, dict):
+            raise InputFileError(path, None, "expected a mapping of fine-tuning settings")
+        settings.update(loaded)
+    flags = {"base": args.base, "data": args.data, "output_dir": args.out, "method": args.method,
+             "template": args.template, "max_seq_len": args.max_seq_len, "epochs": args.epochs,
+             "max_steps": args.max_steps, "lr": args.lr, "batch_size": args.batch_size, "grad_accum": args.grad_accum,
+             "lora_r": args.lora_r, "lora_alpha": args.lora_alpha, "packing": args.packing, "seed": args.seed,
+             "save_steps": args.save_steps, "logging_steps": args.logging_steps, "merge": args.merge}
+    settings.update({key: value for key, value in flags.items() if value is not None})
+    missing = [flag for flag, key in (("--base", "base"), ("--data", "data"), ("--out", "output_dir"))
+               if key not in settings]
+    if missing:
+        raise JpBenchError(f"finetune needs {', '.join(missing)} (or a --config file that sets them)")
+    return settings
+
+
 def cmd_finetune(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
     from jp_bench.errors import describe_validation_error
     from jp_bench.finetune import FinetuneConfig, run_finetune
 
+    settings = _finetune_settings(args)
     try:
-        config = FinetuneConfig(
-            base=args.base, data=args.data, method=args.method, template=args.template, output_dir=args.out,
-            max_seq_len=args.max_seq_len, epochs=args.epochs, max_steps=args.max_steps, lr=args.lr,
-            batch_size=args.batch_size, grad_accum=args.grad_accum, lora_r=args.lora_r, lora_alpha=args.lora_alpha,
-            packing=args.packing, seed=args.seed, save_steps=args.save_steps, logging_steps=args.logging_steps,
-            merge=args.merge,
-        )
+        config = FinetuneConfig(**settings)  # type: ignore[arg-type]
     except ValidationError as exc:
         raise JpBenchError(f"finetune settings: {describe_validation_error(exc)}") from None
     result = run_finetune(config, on_log=lambda record: print(json.dumps(record), file=sys.stderr, flush=True))
@@ -337,6 +363,30 @@ def cmd_finetune(args: argparse.Namespace) -> int:
     for label, path in (("adapter", result.adapter_dir), ("merged model", result.merged_dir)):
         if path is not None:
             print(f"{label}: {path}")
+    return 0
+
+
+# ------------------------------------------------------------------------------------ experiment
+def cmd_experiment(args: argparse.Namespace) -> int:
+    from jp_bench.experiment import load_experiment, run_experiment
+    from jp_bench.experiment.results import render_console
+
+    config = load_experiment(args.config)
+    try:
+        outcome = run_experiment(config, log=lambda line: print(line, file=sys.stderr, flush=True),
+                                 progress=None if args.dry_run else _print_progress_factory, dry_run=args.dry_run)
+    except KeyboardInterrupt:
+        _print_err("interrupted: finished steps, checkpoints and judge calls are kept; "
+                   "run the same command again to go on")
+        return 130
+    if args.dry_run:
+        return 0
+    if outcome.results is None:
+        _print_err("judging is incomplete; run the same command again to go on")
+        return 1
+    sys.stdout.write(render_console(outcome.results))
+    for path in outcome.written:
+        print(path)
     return 0
 
 
@@ -479,27 +529,39 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--rouge-threshold", type=float, default=0.7)
     generate.set_defaults(func=cmd_generate)
 
-    finetune = commands.add_parser("finetune", help="supervised fine-tuning (LoRA, QLoRA or full) on instruction data")
-    finetune.add_argument("--base", required=True, help="base model (folder or hub id)")
-    finetune.add_argument("--data", required=True, help="instruction data: a dataset folder, JSONL or Parquet")
-    finetune.add_argument("--method", default="lora", choices=["lora", "qlora", "full"])
-    finetune.add_argument("--out", required=True, help="output folder (checkpoints, adapter, merged model)")
-    finetune.add_argument("--template", default="alpaca-ja", choices=["alpaca-ja", "chat"],
-                          help="prompt format: the alpaca-ja frame (saved as the chat template) or the model's own")
-    finetune.add_argument("--max-seq-len", type=int, default=1024)
-    finetune.add_argument("--epochs", type=float, default=3)
-    finetune.add_argument("--max-steps", type=int, default=-1, help="stop after N optimizer steps (wins over epochs)")
-    finetune.add_argument("--lr", type=float, default=2e-4)
-    finetune.add_argument("--batch-size", type=int, default=4, help="per device")
-    finetune.add_argument("--grad-accum", type=int, default=4)
-    finetune.add_argument("--lora-r", type=int, default=16)
-    finetune.add_argument("--lora-alpha", type=int, default=32)
-    finetune.add_argument("--packing", action="store_true", help="pack examples up to --max-seq-len")
-    finetune.add_argument("--seed", type=int, default=42)
-    finetune.add_argument("--save-steps", type=int, default=100)
-    finetune.add_argument("--logging-steps", type=int, default=10)
-    finetune.add_argument("--merge", action="store_true", help="also save the adapter merged into the base")
+    finetune = commands.add_parser(
+        "finetune", help="supervised fine-tuning (LoRA, QLoRA or full) on instruction data",
+        description="Defaults are FinetuneConfig's (docs/finetune.md); flags given override --config.")
+    finetune.add_argument("--config", help="settings file (JSON or YAML, the layout of OUT/finetune_config.json)")
+    finetune.add_argument("--base", help="base model (folder or hub id)")
+    finetune.add_argument("--data", help="instruction data: a dataset folder, JSONL or Parquet")
+    finetune.add_argument("--method", choices=["lora", "qlora", "full"], help="default lora")
+    finetune.add_argument("--out", help="output folder (checkpoints, adapter, merged model)")
+    finetune.add_argument("--template", choices=["alpaca-ja", "chat"],
+                          help="prompt format: the alpaca-ja frame (saved as the chat template, default) or the "
+                               "model's own")
+    finetune.add_argument("--max-seq-len", type=int, help="default 1024")
+    finetune.add_argument("--epochs", type=float, help="default 3")
+    finetune.add_argument("--max-steps", type=int, help="stop after N optimizer steps (wins over epochs)")
+    finetune.add_argument("--lr", type=float, help="default 2e-4")
+    finetune.add_argument("--batch-size", type=int, help="per device (default 4)")
+    finetune.add_argument("--grad-accum", type=int, help="default 4")
+    finetune.add_argument("--lora-r", type=int, help="default 16")
+    finetune.add_argument("--lora-alpha", type=int, help="default 32")
+    finetune.add_argument("--packing", action="store_true", default=None, help="pack examples up to --max-seq-len")
+    finetune.add_argument("--seed", type=int, help="default 42")
+    finetune.add_argument("--save-steps", type=int, help="default 100")
+    finetune.add_argument("--logging-steps", type=int, help="default 10")
+    finetune.add_argument("--merge", action="store_true", default=None,
+                          help="also save the adapter merged into the base")
     finetune.set_defaults(func=cmd_finetune)
+
+    experiment = commands.add_parser(
+        "experiment", help="datasets × base models: fine-tune, answer, judge, compare (skips finished steps)")
+    experiment.add_argument("config", help="experiment file (YAML; see docs/experiment.md)")
+    experiment.add_argument("--dry-run", action="store_true",
+                            help="show each step as done or to do (with judge call counts and cost) and stop")
+    experiment.set_defaults(func=cmd_experiment)
 
     demo = commands.add_parser("demo", help="offline end-to-end run with a packaged model")
     demo.add_argument("--out", default="jp_bench_demo", help="output folder (default: ./jp_bench_demo)")

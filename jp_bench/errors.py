@@ -36,5 +36,5 @@ def describe_validation_error(error: ValidationError) -> str:
     """``field 'turns.0': message`` for the first problem pydantic found (the one a person fixes first)."""
     first = error.errors()[0]
     location = ".".join(str(part) for part in first["loc"])
-    message = first["msg"]
+    message = first["msg"].removeprefix("Value error, ")  # pydantic's prefix for our own validators
     return f"field '{location}': {message}" if location else message

@@ -85,14 +85,9 @@ def _log_steps(out: Path) -> list[int]:
 @pytest.fixture(scope="module")
 def tiny_base(tiny_llama: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """`tiny_llama` with its output head untied from the input embeddings (same weights)."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from tiny_models import untie_output_head
 
-    out = tmp_path_factory.mktemp("tiny-untied")
-    model = AutoModelForCausalLM.from_pretrained(str(tiny_llama), tie_word_embeddings=False)
-    model.lm_head.weight.data = model.get_input_embeddings().weight.data.clone()
-    model.save_pretrained(out)
-    AutoTokenizer.from_pretrained(str(tiny_llama)).save_pretrained(out)
-    return out
+    return untie_output_head(tiny_llama, tmp_path_factory.mktemp("tiny-untied"))
 
 
 @pytest.fixture(scope="module")
@@ -220,6 +215,37 @@ def test_resume_from_the_last_checkpoint(tiny_base: Path, train_data: Path, tmp_
     assert second.steps == 6 and not second.skipped
     assert [entry["step"] for entry in entries] == [5, 6]
     assert _log_steps(out) == [1, 2, 3, 4, 5, 6]
+    # Token counts are per call: 4 steps, then the 2 resumed ones, never counted twice.
+    assert first.tokens and second.tokens and first.tokens > second.tokens > 0
+    assert entries[-1]["tokens"] == first.tokens + second.tokens
+    done = json.loads((out / "DONE").read_text())
+    assert done["tokens"] == second.tokens and done["tokens_per_second"] > 0
+
+
+def test_gpu_smoke_script_runs_on_cpu_and_ends_with_figures(tiny_base: Path, tmp_path: Path) -> None:
+    """bench/finetune_gpu_smoke.py with --allow-cpu and a tiny model: the script itself stays working."""
+    import subprocess
+    import sys
+
+    targets = ",".join(_TINY_TARGETS)
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "finetune_gpu_smoke.py"), "--model", str(tiny_base), "--steps", "10",
+         "--lr", "1e-2", "--lora-targets", targets, "--batch-size", "4", "--max-seq-len", "128", "--allow-cpu",
+         "--out", str(tmp_path / "smoke")],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    figures = dict(pair.split("=", 1) for pair in proc.stdout.strip().splitlines()[-1].split())
+    assert figures["device"] == "cpu" and figures["steps"] == "10" and figures["loss_fell"] == "true"
+    assert int(figures["tokens"]) == 10 * 4 * 128  # packed: every row full
+    assert float(figures["tokens_per_s"]) > 0 and float(figures["peak_mem_gib"]) > 0
+
+    import torch
+
+    if not torch.cuda.is_available():  # without --allow-cpu, a machine with no GPU is told so and left alone
+        plain = subprocess.run([sys.executable, str(ROOT / "bench" / "finetune_gpu_smoke.py")],
+                               capture_output=True, text=True, timeout=120)
+        assert plain.returncode == 0 and plain.stdout.strip() == "status=skipped reason=no-cuda-gpu"
 
 
 def test_packed_training_runs(tiny_base: Path, train_data: Path, tmp_path: Path) -> None:

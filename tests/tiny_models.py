@@ -62,3 +62,19 @@ def build_tiny_llama(directory: str | Path, *, chat_template: bool = False, seed
     model.generation_config.pad_token_id = fast.pad_token_id
     model.save_pretrained(out)
     return out
+
+
+def untie_output_head(source: str | Path, directory: str | Path) -> Path:
+    """Copy the model at ``source`` with its output head untied from the input embeddings (same weights).
+
+    LoRA on a tied head can be neither merged nor loaded by lm-eval, and the tiny model only learns
+    visibly when its head is adapted too, so fine-tuning tests train an untied copy.
+    """
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    out = Path(directory)
+    model = AutoModelForCausalLM.from_pretrained(str(source), tie_word_embeddings=False)
+    model.lm_head.weight.data = model.get_input_embeddings().weight.data.clone()
+    model.save_pretrained(out)
+    AutoTokenizer.from_pretrained(str(source)).save_pretrained(out)
+    return out

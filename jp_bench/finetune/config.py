@@ -93,7 +93,8 @@ class FinetuneConfig(BaseModel):
 class FinetuneResult:
     """What a run produced. ``adapter_dir`` is None for full fine-tuning, ``merged_dir`` is None for
     LoRA/QLoRA runs without ``merge``. ``skipped`` is True when the output folder already held this
-    finished run and nothing was trained; ``resumed_from`` names the checkpoint training went on from."""
+    finished run and nothing was trained; ``resumed_from`` names the checkpoint training went on from.
+    ``tokens`` / ``train_seconds`` measure this call's training (None when nothing was trained)."""
 
     output_dir: Path
     adapter_dir: Path | None
@@ -102,3 +103,5 @@ class FinetuneResult:
     final_loss: float | None
     resumed_from: Path | None = None
     skipped: bool = False
+    tokens: int | None = None  # non-padding tokens trained on in this call
+    train_seconds: float | None = None  # wall time of training in this call

@@ -93,6 +93,12 @@ def _truncate_log(path: Path, last_step: int) -> None:
     write_text_atomic(path, "".join(line + "\n" for line in kept))
 
 
+def _tokens_at(checkpoint: str) -> int:
+    """The token count a checkpoint's trainer state recorded (0 when it recorded none)."""
+    state = _read_json(Path(checkpoint) / "trainer_state.json") or {}
+    return int(state.get("num_input_tokens_seen") or 0)
+
+
 def _last_logged_loss(path: Path) -> float | None:
     if not path.is_file():
         return None
@@ -111,7 +117,7 @@ def _make_log_callback(path: Path, on_log: LogHook | None) -> Any:
             if not state.is_world_process_zero or not logs or "loss" not in logs:
                 return
             entry = {"step": state.global_step, "loss": float(logs["loss"]), "lr": logs.get("learning_rate"),
-                     "epoch": logs.get("epoch")}
+                     "epoch": logs.get("epoch"), "tokens": logs.get("num_input_tokens_seen")}
             with path.open("a", encoding="utf-8") as handle:
                 handle.write(json.dumps(entry) + "\n")
             if on_log is not None:
@@ -195,6 +201,7 @@ def _training_arguments(config: FinetuneConfig, bf16: bool) -> Any:
         data_seed=config.seed,
         **checkpointing,
         remove_unused_columns=False,
+        include_num_input_tokens_seen="non_padding",  # for tokens/s in DONE and the log
         report_to="none",
         dataloader_num_workers=0,
         dataloader_pin_memory=False,
@@ -213,6 +220,19 @@ def _finished_result(config: FinetuneConfig, done: dict[str, Any]) -> FinetuneRe
                           skipped=True)
 
 
+def finished_run(config: FinetuneConfig) -> dict[str, Any] | None:
+    """The ``DONE`` record when ``config.output_dir`` holds this run finished, else None.
+
+    Light (no torch import): callers such as the experiment runner use it to skip a launch. Raises
+    :class:`JpBenchError` when the folder holds a run with other settings.
+    """
+    _check_same_run(config)
+    done = _read_json(config.output_dir / DONE_FILE)
+    if done and done.get("epochs") == config.epochs and done.get("max_steps") == config.max_steps:
+        return done
+    return None
+
+
 def run_finetune(config: FinetuneConfig, on_log: LogHook | None = None) -> FinetuneResult:
     """Fine-tune ``config.base`` on ``config.data``; resume or skip work already in ``config.output_dir``.
 
@@ -229,9 +249,8 @@ def run_finetune(config: FinetuneConfig, on_log: LogHook | None = None) -> Finet
     from transformers.trainer_utils import get_last_checkpoint
 
     out = config.output_dir
-    _check_same_run(config)
-    done = _read_json(out / DONE_FILE)
-    if done and done.get("epochs") == config.epochs and done.get("max_steps") == config.max_steps:
+    done = finished_run(config)
+    if done is not None:
         logger.info("%s already holds this finished run; nothing to train", out)
         return _finished_result(config, done)
     if config.method == "qlora":
@@ -274,8 +293,12 @@ def run_finetune(config: FinetuneConfig, on_log: LogHook | None = None) -> Finet
             _truncate_log(out / LOG_FILE, int(Path(resume).name.rsplit("-", 1)[-1]))
     if resume is not None:
         logger.info("resuming from %s", resume)
+    started, tokens_before = time.perf_counter(), trainer.state.num_input_tokens_seen
     trainer.train(resume_from_checkpoint=resume)
+    train_seconds = time.perf_counter() - started
     steps = trainer.state.global_step
+    # Tokens of this session only (a resumed run restores the count it had reached).
+    tokens = trainer.state.num_input_tokens_seen - (tokens_before if resume is None else _tokens_at(resume))
 
     adapter_dir = merged_dir = None
     target = config.merged_dir if config.method == "full" else config.adapter_dir
@@ -301,8 +324,10 @@ def run_finetune(config: FinetuneConfig, on_log: LogHook | None = None) -> Finet
     final_loss = _last_logged_loss(out / LOG_FILE)
     if main:
         record = {"steps": steps, "final_loss": final_loss, "epochs": config.epochs, "max_steps": config.max_steps,
+                  "train_seconds": round(train_seconds, 3), "tokens": tokens,
+                  "tokens_per_second": round(tokens / train_seconds, 1) if train_seconds > 0 else None,
                   "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
         write_text_atomic(out / DONE_FILE, json.dumps(record, indent=2) + "\n")
     trainer.accelerator.wait_for_everyone()
     return FinetuneResult(out, adapter_dir, merged_dir, steps, final_loss,
-                          resumed_from=Path(resume) if resume else None)
+                          resumed_from=Path(resume) if resume else None, tokens=tokens, train_seconds=train_seconds)
