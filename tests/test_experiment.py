@@ -346,10 +346,18 @@ def test_head_to_head_reads_from_the_first_datasets_side(tmp_path: Path) -> None
 
     text = _VALID.replace("  - name: open-calm-7b\n    model: cyberagent/open-calm-7b\n", "")
     text = text.replace("name: self-instruct\n    path: data/self-instruct", "name: zz-self\n    path: data/self")
+    text += "single: true\n"
     config = load_experiment(_write(tmp_path, text))  # datasets: zz-self, translated (name order reversed)
     plans = model_plans(config)
     found = comparisons(config, plans)
-    assert [c.name for c in found] == ["vs-gpt-35", "head-to-head-llama-7b"]
+    assert [c.name for c in found] == ["vs-gpt-35", "head-to-head-llama-7b", "single"]
+    single = config.output_dir / "judgments" / "single"
+    single.mkdir(parents=True)
+    scores = {"llama-7b+zz-self": [8, 6], "llama-7b+translated": [3, None], "gpt-35": [7, 7]}
+    (single / "judgments.jsonl").write_text("".join(
+        json.dumps({"mode": "single", "key": f"{m}{q}", "judge": "j", "question_id": q, "category": "writing",
+                    "model": m, "score": score, "answer_chars": 5}) + "\n"
+        for m, values in scores.items() for q, score in enumerate(values, start=1)), encoding="utf-8")
     m1, m2 = "llama-7b+translated", "llama-7b+zz-self"  # model_1 sorts first
     outcomes = [("model_2", "model_2")] * 3 + [("model_1", "model_1")] + [("model_1", "model_2")]
     baseline_rows = (_judgment_rows(m2, "gpt-35", [("model_1", "model_1")] * 4 + [("tie", "tie")])
@@ -369,3 +377,19 @@ def test_head_to_head_reads_from_the_first_datasets_side(tmp_path: Path) -> None
     assert (vs["zz-self"]["win"], vs["zz-self"]["tie"], vs["zz-self"]["loss"]) == (4, 1, 0)
     assert (vs["translated"]["win"], vs["translated"]["loss"]) == (0, 5)
     assert "| llama-7b | zz-self | translated | 3 | 1 | 1 | 0.700 |" in render_markdown(results)
+    means = {r["model"]: (r["mean"], r["n"], r["errors"]) for r in results["single"]}
+    assert means == {"llama-7b+zz-self": (7.0, 2, 0), "llama-7b+translated": (3.0, 1, 1), "gpt-35": (7.0, 2, 0)}
+
+
+def test_the_shipped_paper_config_describes_the_papers_design() -> None:
+    config = load_experiment(Path(__file__).resolve().parents[1] / "configs" / "experiments" / "paper.yaml")
+    plans = model_plans(config)
+    tuned = [p for p in plans if p.kind == "finetuned"]
+    assert len(tuned) == 3 * 2 and {p.dataset for p in tuned} == {"self-instruct", "translated"}
+    assert {p.base.model for p in tuned if p.base} == {"huggyllama/llama-7b", "meta-llama/Llama-2-13b-hf",
+                                                       "cyberagent/open-calm-7b"}
+    names = [c.name for c in comparisons(config, plans)]
+    assert names == ["vs-text-davinci-003", "head-to-head-llama-7b", "head-to-head-llama2-13b",
+                     "head-to-head-open-calm-7b"]
+    big = next(p for p in tuned if p.name == "llama2-13b+translated")
+    assert big.finetune is not None and (big.finetune.batch_size, big.finetune.grad_accum) == (2, 8)

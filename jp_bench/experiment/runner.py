@@ -118,6 +118,9 @@ class ExperimentRunner:
     # ------------------------------------------------------------------------------------- run
     def run(self) -> ExperimentOutcome:
         out = self.config.output_dir
+        missing = [f"{d.name}: {d.path}" for d in self.config.datasets if not d.path.exists()]
+        if missing and not self.dry_run:
+            raise JpBenchError(f"dataset not found ({'; '.join(missing)}); paths are relative to the experiment file")
         if not self.dry_run:
             out.mkdir(parents=True, exist_ok=True)
             write_text_atomic(out / "experiment.json", self.config.model_dump_json(indent=2) + "\n")
