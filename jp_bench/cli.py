@@ -318,19 +318,9 @@ def _finetune_settings(args: argparse.Namespace) -> dict[str, object]:
     """Settings from --config (the layout of OUT/finetune_config.json, JSON or YAML) under the flags given."""
     settings: dict[str, object] = {}
     if args.config:
-        import yaml
+        from jp_bench.yaml_lines import read_yaml_mapping
 
-        from jp_bench.errors import InputFileError
-
-        path = Path(args.config)
-        try:
-            loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise InputFileError(path, None, "no such settings file") from None
-        except yaml.YAMLError as exc:
-            raise InputFileError(path, None, f"not valid JSON/YAML ({exc})") from None
-        if not isinstance(loaded, dict):
-            raise InputFileError(path, None, "expected a mapping of fine-tuning settings")
+        _, loaded = read_yaml_mapping(Path(args.config), "fine-tuning settings")
         settings.update(loaded)
     flags = {"base": args.base, "data": args.data, "output_dir": args.out, "method": args.method,
              "template": args.template, "max_seq_len": args.max_seq_len, "epochs": args.epochs,

@@ -1,4 +1,4 @@
-"""Point a pydantic error at the YAML line it comes from.
+"""Read YAML settings files, and point a pydantic error at the YAML line it comes from.
 
 pydantic reports where a problem is as a path of keys and indexes (``bases.0.model``); a person
 editing the file wants ``file.yaml:12``. We walk the composed YAML node tree along that path and
@@ -8,8 +8,31 @@ return the line of the deepest node found (a missing key is reported at its pare
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 import yaml
+
+from jp_bench.errors import InputFileError
+
+
+def read_yaml_mapping(path: Path, what: str) -> tuple[str, dict[str, Any]]:
+    """The text and the mapping of a YAML (or JSON) file; one ``file:line`` error when it is not one.
+
+    ``what`` completes "expected a mapping of ..." in the error.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputFileError(path, None, "no such file") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise InputFileError(path, None if mark is None else mark.line + 1, f"not valid YAML ({exc})") from None
+    if not isinstance(data, dict):
+        raise InputFileError(path, None, f"expected a mapping of {what}")
+    return text, data
 
 
 def line_of(text: str, location: Sequence[str | int]) -> int | None:

@@ -13,12 +13,11 @@ import shlex
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from jp_bench.errors import InputFileError, describe_validation_error
 from jp_bench.finetune.config import FinetuneConfig
-from jp_bench.yaml_lines import line_of
+from jp_bench.yaml_lines import line_of, read_yaml_mapping
 
 # Names become folder names, lm-eval labels and parts of FastChat file names (`pairwise:<a>_<b>.jsonl`).
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -216,17 +215,7 @@ def _resolve_paths(data: dict[str, Any], folder: Path) -> dict[str, Any]:
 def load_experiment(path: str | Path) -> ExperimentConfig:
     """Read and check an experiment file; a problem is one ``file:line: field '...': ...`` error."""
     path = Path(path).expanduser()
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputFileError(path, None, "no such experiment file") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise InputFileError(path, None if mark is None else mark.line + 1, f"not valid YAML ({exc})") from None
-    if not isinstance(data, dict):
-        raise InputFileError(path, None, "expected a mapping with name, output_dir, bases, datasets, judge ...")
+    text, data = read_yaml_mapping(path, "experiment settings (name, output_dir, bases, datasets, judge ...)")
     try:
         config = ExperimentConfig.model_validate(_resolve_paths(data, path.resolve().parent))
     except ValidationError as exc:

@@ -20,11 +20,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from jp_bench.errors import InputFileError, JpBenchError, describe_validation_error
 from jp_bench.llm.types import ModelSpec
+from jp_bench.yaml_lines import line_of, read_yaml_mapping
 
 JUDGES_DIR_ENV = "JP_BENCH_JUDGES_DIR"
 
@@ -72,17 +72,11 @@ class JudgeConfig(BaseModel):
 
 
 def parse_judge_file(path: Path) -> JudgeConfig:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise InputFileError(path, None if mark is None else mark.line + 1, f"not valid YAML ({exc})") from None
-    if not isinstance(data, dict):
-        raise InputFileError(path, None, "expected a mapping of judge settings")
+    text, data = read_yaml_mapping(path, "judge settings")
     try:
         return JudgeConfig.model_validate({**data, "source": str(path)})
     except ValidationError as exc:
-        raise InputFileError(path, None, describe_validation_error(exc)) from None
+        raise InputFileError(path, line_of(text, exc.errors()[0]["loc"]), describe_validation_error(exc)) from None
 
 
 def _shipped_files() -> list[Path]:
