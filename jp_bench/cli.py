@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -347,6 +348,8 @@ def cmd_finetune(args: argparse.Namespace) -> int:
     except ValidationError as exc:
         raise JpBenchError(f"finetune settings: {describe_validation_error(exc)}") from None
     result = run_finetune(config, on_log=lambda record: print(json.dumps(record), file=sys.stderr, flush=True))
+    if int(os.environ.get("RANK", "0")) != 0:  # under torchrun/accelerate: one summary, from the main process
+        return 0
     if result.skipped:
         print(f"already finished: {result.output_dir}")
     print(f"steps: {result.steps}, final loss: {result.final_loss}")

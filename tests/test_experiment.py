@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +76,8 @@ def _experiment(folder: Path, base: Path, **changes: Any) -> dict[str, Any]:
                        "model_args": {"dtype": "float32"}},
         "judge": "embedded",
         "report": {"bootstrap": 200, "seed": 0},
+        # Fine-tuning goes through a launcher: two processes (gloo on the CPU; see _run's environment).
+        "launcher": f"{Path(sys.executable).parent / 'torchrun'} --nproc_per_node 2",
     }
     config.update(changes)
     (folder / "experiment.yaml").write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False),
@@ -102,7 +105,7 @@ def experiment_folder(tiny_untied: Path, tmp_path_factory: pytest.TempPathFactor
 
 def _run(folder: Path, *extra: str) -> Any:
     return run_cli("jp-bench", "experiment", str(folder / "experiment.yaml"), *extra,
-                   env={"JP_BENCH_HOME": str(folder / "home")})
+                   env={"JP_BENCH_HOME": str(folder / "home"), "ACCELERATE_USE_CPU": "1"})
 
 
 def _store_calls(out: Path) -> int:
@@ -132,6 +135,9 @@ def test_experiment_fine_tunes_answers_judges_and_tabulates(first_run: dict[str,
     for variant in ("tiny+self-instruct", "tiny+translated"):
         done = json.loads((out / "runs" / variant / "DONE").read_text())
         assert done["steps"] == 4
+        log = [json.loads(line) for line in (out / "runs" / variant / "train_log.jsonl").read_text().splitlines()]
+        assert [entry["step"] for entry in log] == [1, 2, 3, 4]  # written once, by the main process
+        assert log[0]["epoch"] == pytest.approx(1 / 3)  # 24 items over 2 processes, batch 4: 3 steps an epoch
         assert (out / "runs" / variant / "adapter" / "adapter_config.json").is_file()
     for model in ("tiny+self-instruct", "tiny+translated", "tiny"):
         samples = list((out / "answers" / model).rglob("samples_*.jsonl"))

@@ -312,3 +312,31 @@ def test_cli_finetune_then_lm_eval_with_the_saved_template(tiny_base: Path, trai
     assert samples.returncode == 0, samples.stderr[-3000:]
     record = json.loads(next((tmp_path / "eval").rglob("samples_*.jsonl")).read_text(encoding="utf-8").splitlines()[0])
     assert "### 指示:" in record["arguments"]["gen_args_0"]["arg_0"]
+
+
+@pytest.mark.slow
+def test_two_process_ddp_run_writes_one_log_and_one_adapter(tiny_base: Path, train_data: Path, tmp_path: Path) -> None:
+    """`torchrun --nproc_per_node 2` (gloo on CPU): one training run over both processes, written once."""
+    import os
+    import subprocess
+    import sys
+
+    settings = _config(tiny_base, train_data, tmp_path / "ddp", max_steps=4, save_steps=2)
+    settings_file = tmp_path / "settings.json"
+    settings_file.write_text(settings.model_dump_json(), encoding="utf-8")
+    torchrun = Path(sys.executable).parent / "torchrun"
+    proc = subprocess.run(
+        [str(torchrun), "--nproc_per_node", "2", "-m", "jp_bench", "finetune", "--config", str(settings_file)],
+        capture_output=True, text=True, timeout=600, env={**os.environ, "ACCELERATE_USE_CPU": "1"},
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.count("steps: 4") == 1  # the summary comes from the main process only
+    log = [json.loads(line) for line in (settings.output_dir / "train_log.jsonl").read_text().splitlines()]
+    assert [entry["step"] for entry in log] == [1, 2, 3, 4]
+    # Each optimizer step saw a batch per process: about twice the single-process epoch progress
+    # (36 items, batch 4: 9 steps an epoch on one process, 5 on two).
+    single = run_finetune(_config(tiny_base, train_data, tmp_path / "single", max_steps=1))
+    single_epoch = json.loads((tmp_path / "single" / "train_log.jsonl").read_text().splitlines()[0])["epoch"]
+    assert single.steps == 1 and log[0]["epoch"] == pytest.approx(9 / 5 * single_epoch)
+    assert (settings.output_dir / "adapter" / "adapter_model.safetensors").is_file()
+    assert json.loads((settings.output_dir / "DONE").read_text())["steps"] == 4
