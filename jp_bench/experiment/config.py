@@ -2,7 +2,7 @@
 
 One YAML file describes the paper's design (every dataset fine-tuned onto every base model, answers
 judged against a baseline and against each other on the same base). Relative paths are taken from
-the file's folder, so an experiment folder can be moved or shared as a whole.
+the file's folder, so the command works the same from any working directory.
 """
 
 from __future__ import annotations
