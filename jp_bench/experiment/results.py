@@ -18,11 +18,14 @@ against each other on the same base model, with paired bootstrap confidence inte
 from __future__ import annotations
 
 from itertools import combinations
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jp_bench.experiment.config import ExperimentConfig
 from jp_bench.experiment.steps import ModelPlan
 from jp_bench.text_table import render_table
+
+if TYPE_CHECKING:
+    from jp_bench.experiment.runner import Comparison
 
 _PAIR_KEYS = ("n", "inconsistent", "errors")
 
@@ -31,7 +34,8 @@ def _pair_entry(entry: dict[str, Any]) -> dict[str, Any]:
     return {key: entry[key] for key in (*_PAIR_KEYS, "win", "tie", "loss", "adjusted_win_rate", "ci95")}
 
 
-def build_results(config: ExperimentConfig, plans: list[ModelPlan], comparisons: list[Any]) -> dict[str, Any]:
+def build_results(config: ExperimentConfig, plans: list[ModelPlan],
+                  comparisons: list[Comparison]) -> dict[str, Any]:
     from jp_bench.reporting.sources import load_judgments
     from jp_bench.stats import judge_diagnostics, pairwise_summary, single_summary
 

@@ -15,6 +15,7 @@ Every step is skipped when its result is there and was made with the current set
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +25,6 @@ from jp_bench.atomic import write_text_atomic
 from jp_bench.errors import JpBenchError
 from jp_bench.experiment.config import ExperimentConfig, variant_name
 from jp_bench.experiment.steps import (
-    GENERATION_RECORD,
     ModelPlan,
     answers_done,
     finetune_done,
@@ -114,6 +114,7 @@ class ExperimentRunner:
         self.plans = model_plans(config)
         self.comparisons = comparisons(config, self.plans)
         self.outcome = ExperimentOutcome(config)
+        self.answers_to_do: set[str] = set()  # dry run: models whose answers are still to be made
 
     # ------------------------------------------------------------------------------------- run
     def run(self) -> ExperimentOutcome:
@@ -134,8 +135,6 @@ class ExperimentRunner:
 
         results = build_results(self.config, self.plans, self.comparisons)
         self.outcome.results = results
-        import json
-
         write_text_atomic(out / "results.json", json.dumps(results, indent=2, ensure_ascii=False) + "\n")
         write_text_atomic(out / "results.md", render_markdown(results))
         self.outcome.written += [out / "results.json", out / "results.md"]
@@ -170,7 +169,9 @@ class ExperimentRunner:
         if self.dry_run:
             ready = plan.finetune is None or plan.finetune_record is not None
             record = {"lm_eval_args": argv, "finetune": plan.finetune_record}
-            self._status("answers", plan.name, "done" if ready and answers_done(plan, record) else "to do")
+            if not (ready and answers_done(plan, record)):
+                self.answers_to_do.add(plan.name)
+            self._status("answers", plan.name, "to do" if plan.name in self.answers_to_do else "done")
             return
         ran = run_generation_step(plan, argv, self.log)
         self._status("answers", plan.name, "ran" if ran else "done")
@@ -181,8 +182,7 @@ class ExperimentRunner:
 
         judge = self.config.judge
         by_name = {p.name: p for p in self.plans}
-        if self.dry_run and not all((by_name[m].answers_dir / GENERATION_RECORD).is_file() or
-                                    by_name[m].kind == "baseline" for m in comparison.models):
+        if self.dry_run and self.answers_to_do.intersection(comparison.models):
             self._status("judge", comparison.name, "to do (after the answers)")
             return False
         request = JudgeRequest(
