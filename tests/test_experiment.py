@@ -175,6 +175,8 @@ def test_experiment_fine_tunes_answers_judges_and_tabulates(first_run: dict[str,
     assert "| tiny | self-instruct | translated |" in table
     stdout = first_run["result"].stdout
     assert "Instruction data head to head" in stdout and str(out / "results.md") in stdout
+    assert stdout.startswith("judge embedded (prompts ja-v1@")  # children's progress went to stderr
+    assert "steps: 4" in first_run["result"].stderr
 
 
 @pytest.mark.slow

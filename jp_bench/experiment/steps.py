@@ -181,9 +181,18 @@ def run_generation_step(plan: ModelPlan, argv: list[str], log: Log) -> bool:
     return True
 
 
-def _run_child(command: list[str], what: str, hint: str) -> None:
+def _stderr_fd() -> int | None:
+    """Our stderr's descriptor, where the children's console output goes (None: inherit stdout)."""
     try:
-        code = subprocess.call(command)
+        return sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+def _run_child(command: list[str], what: str, hint: str) -> None:
+    # The children's progress goes to stderr, so our stdout holds only the result tables.
+    try:
+        code = subprocess.call(command, stdout=_stderr_fd())
     except FileNotFoundError:
         raise JpBenchError(f"{what}: cannot start {command[0]!r}") from None
     if code != 0:
