@@ -28,6 +28,17 @@ class InputFileError(JpBenchError):
         super().__init__(f"{where}: {message}")
 
 
+def read_input_text(path: str | Path) -> str:
+    """The text of a file the user gave us (a UTF-8 BOM is dropped); missing or not UTF-8 is one error."""
+    source = Path(path)
+    try:
+        return source.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise InputFileError(source, None, "file not found") from None
+    except UnicodeDecodeError:
+        raise InputFileError(source, None, "not UTF-8 text") from None
+
+
 class ChecksumError(JpBenchError):
     """A downloaded or imported file does not match the pinned sha256."""
 

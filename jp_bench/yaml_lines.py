@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from jp_bench.errors import InputFileError
+from jp_bench.errors import InputFileError, read_input_text
 
 
 def read_yaml_mapping(path: Path, what: str) -> tuple[str, dict[str, Any]]:
@@ -21,10 +21,7 @@ def read_yaml_mapping(path: Path, what: str) -> tuple[str, dict[str, Any]]:
 
     ``what`` completes "expected a mapping of ..." in the error.
     """
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputFileError(path, None, "no such file") from None
+    text = read_input_text(path)
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:

@@ -29,7 +29,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from jp_bench.atomic import write_bytes_atomic, write_text_atomic
-from jp_bench.errors import InputFileError, JpBenchError
+from jp_bench.errors import InputFileError, JpBenchError, read_input_text
 from jp_bench.reporting.results_schema import (
     PublishedResult,
     describe_validation_error,
@@ -71,12 +71,7 @@ CSV_FIXED_COLUMNS = [
 def read_result(path: str | Path) -> PublishedResult:
     """Read and validate one result file; any problem is an :class:`InputFileError` naming the file."""
     source = Path(path)
-    try:
-        text = source.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputFileError(source, None, "file not found") from None
-    except UnicodeDecodeError:
-        raise InputFileError(source, None, "not UTF-8 text") from None
+    text = read_input_text(source)
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:

@@ -53,7 +53,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from jp_bench.atomic import write_bytes_atomic, write_text_atomic
-from jp_bench.errors import InputFileError, JpBenchError, describe_validation_error
+from jp_bench.errors import InputFileError, JpBenchError, describe_validation_error, read_input_text
 from jp_bench.questions import iter_jsonl_lines
 from jp_bench.selfinstruct.filters import japanese_share
 
@@ -237,13 +237,7 @@ def _parse_seed_lines(lines: Iterable[str], label: str | Path, source: SeedSourc
 def read_seed_file(path: str | Path, *, source: SeedSource) -> list[SeedTask]:
     """Read a seed file in the self-instruct/Alpaca seed format; errors name ``file:line``."""
     file = Path(path)
-    try:
-        text = file.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise InputFileError(file, None, "file not found") from None
-    except UnicodeDecodeError:
-        raise InputFileError(file, None, "not UTF-8 text") from None
-    return _parse_seed_lines(text.splitlines(), file, source)
+    return _parse_seed_lines(read_input_text(file).splitlines(), file, source)
 
 
 def read_english_seeds(path: str | Path) -> list[SeedTask]:
