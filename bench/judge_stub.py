@@ -32,7 +32,10 @@ class JudgeStub:
     fail_every: int = 0  # every n-th call fails (0: never)
     failure: str = "500"  # "500" | "429" | "truncated" | "no-verdict" | "drop"
     retry_after_s: float = 0.0
+    require_key: str | None = None  # answer 401 to any request whose bearer token is not this key
     calls: int = 0
+    model_list_calls: int = 0
+    replies: list[tuple[dict[str, Any], str]] = field(default_factory=list)  # (request, reply) answered
     failures: int = 0
     max_in_flight: int = 0
     _in_flight: int = 0
@@ -54,11 +57,24 @@ class JudgeStub:
                 pass
 
             def do_GET(self) -> None:
+                with stub._lock:
+                    stub.model_list_calls += 1
+                if self._refused():
+                    return
                 self._send(200, {"object": "list", "data": [{"id": "stub", "object": "model"}]})
+
+            def _refused(self) -> bool:
+                if stub.require_key is None or self.headers.get("Authorization") == f"Bearer {stub.require_key}":
+                    return False
+                self._send(401, {"error": {"message": "Incorrect API key provided", "type": "invalid_request_error",
+                                           "code": "invalid_api_key"}})
+                return True
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 request = json.loads(self.rfile.read(length) or b"{}")
+                if self._refused():
+                    return
                 with stub._lock:
                     stub.calls += 1
                     index = stub.calls
@@ -73,7 +89,10 @@ class JudgeStub:
                             stub.failures += 1
                         self._fail(request)
                         return
-                    self._send(200, _completion(request, stub.reply(request, index)))
+                    text = stub.reply(request, index)
+                    with stub._lock:
+                        stub.replies.append((request, text))
+                    self._send(200, _completion(request, text))
                 finally:
                     with stub._lock:
                         stub._in_flight -= 1

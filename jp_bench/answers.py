@@ -52,10 +52,24 @@ def latest_sample_files(folder: Path) -> list[Path]:
     return [path for _, path in sorted(newest.values(), key=lambda item: item[1].name)]
 
 
+def model_name_for(sample_file: Path) -> str:
+    """The model of a samples file: lm-eval's ``model_name`` beside it, else the folder's name."""
+    return _model_id_from_results(sample_file.parent) or sample_file.parent.name
+
+
+def lm_eval_sample_files(path: str | Path) -> list[Path]:
+    """One samples file, or the newest per task in every folder under ``path``."""
+    root = Path(path)
+    if root.is_file():
+        return [root] if _SAMPLES_NAME.match(root.name) else []
+    folders = sorted({p.parent for p in root.rglob("samples_*.jsonl")})
+    return [f for folder in folders for f in latest_sample_files(folder)]
+
+
 def read_sample_file(path: str | Path, model_id: str | None = None) -> list[Answer]:
     """Answers in one lm-eval samples file (the filtered response is the answer)."""
     source = Path(path)
-    model = model_id or _model_id_from_results(source.parent) or source.parent.name
+    model = model_id or model_name_for(source)
     answers = []
     for line_number, record in iter_jsonl(source):
         doc = record.get("doc")
@@ -82,21 +96,16 @@ def read_lm_eval_output(path: str | Path) -> list[Answer]:
     root = Path(path)
     if root.is_file():
         return read_sample_file(root)
-    folders = sorted({p.parent for p in root.rglob("samples_*.jsonl")})
-    if not folders:
+    files = lm_eval_sample_files(root)
+    if not files:
         raise JpBenchError(f"{root}: no lm-eval samples_*.jsonl found (run lm-eval with --log_samples)")
-    answers: list[Answer] = []
-    for folder in folders:
-        for sample_file in latest_sample_files(folder):
-            answers.extend(read_sample_file(sample_file))
-    return answers
+    return [answer for sample_file in files for answer in read_sample_file(sample_file)]
 
 
 def read_lm_eval_questions(path: str | Path) -> list[Question]:
     """The questions embedded in lm-eval samples (our tasks log each document in full)."""
     root = Path(path)
-    files = [root] if root.is_file() else [f for folder in sorted({p.parent for p in root.rglob("samples_*.jsonl")})
-                                           for f in latest_sample_files(folder)]
+    files = [root] if root.is_file() else lm_eval_sample_files(root)
     questions: dict[int | str, Question] = {}
     for sample_file in files:
         for _, record in iter_jsonl(sample_file):

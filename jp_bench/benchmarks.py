@@ -55,7 +55,13 @@ class UpstreamBenchmark:
     license: str
     questions: PinnedFile
     references: PinnedFile | None = None
+    # Answers released with the benchmark that serve as its pairwise baseline (``baseline: paper``).
+    baseline_answers: PinnedFile | None = None
+    baseline_model: str | None = None
     description: str = ""
+
+    def pinned_files(self) -> tuple[PinnedFile, ...]:
+        return tuple(p for p in (self.questions, self.references, self.baseline_answers) if p is not None)
 
     @property
     def pin(self) -> str:
@@ -95,6 +101,12 @@ JP_BENCH = UpstreamBenchmark(
         "078918a9138607b91e4614097c1f6b1208e9563616ef4a1cc0339aa6526e4427",
         alternatives=("reference_answer/gpt-4.jsonl",),
     ),
+    baseline_answers=PinnedFile(
+        "model_answer/openai--text-davinci-003/results.jsonl",
+        "a50d7e090324f91e2c36c6d2cd6663b3d61c0b9ac252bd04962a19348915b334",
+        alternatives=("model_answer/openai--text-davinci-003.jsonl",),
+    ),
+    baseline_model="openai--text-davinci-003",
     description="The paper's 80 questions (Japanese Vicuna QA benchmark, 2023)",
 )
 
@@ -150,9 +162,7 @@ def locate_upstream_folder(path: str | Path, benchmark: UpstreamBenchmark = JP_B
 def _read_verified_folder(benchmark: UpstreamBenchmark, folder: Path) -> dict[str, bytes]:
     """Read and verify every pinned file present in ``folder``; questions are required."""
     verified: dict[str, bytes] = {}
-    for pinned in (benchmark.questions, benchmark.references):
-        if pinned is None:
-            continue
+    for pinned in benchmark.pinned_files():
         found = pinned.find(folder)
         if found is None:
             if pinned is benchmark.questions:
@@ -202,6 +212,26 @@ def fetch_upstream(benchmark: UpstreamBenchmark = JP_BENCH) -> Path:
         for relative, data in downloads.items():
             write_bytes_atomic(cache / relative, data)
     return cache
+
+
+def baseline_answers_path(benchmark: UpstreamBenchmark = JP_BENCH) -> Path:
+    """The verified file of the answers released as ``benchmark``'s baseline (downloaded once).
+
+    Read like the questions: ``$JP_BENCH_DATA``, else the imported or downloaded copy in the cache.
+    A cache filled before the baseline was pinned gets the file downloaded on first use.
+    """
+    pinned = benchmark.baseline_answers
+    if pinned is None:
+        raise JpBenchError(f"{benchmark.name} has no released baseline answers; give a path to answers instead")
+    folder = _upstream_folder(benchmark)
+    found = pinned.find(folder)
+    if found is None:
+        if os.environ.get(DATA_ENV):
+            raise JpBenchError(f"{folder}: missing {pinned.path} (the baseline answers of {benchmark.pin}); "
+                               f"use a full checkout of {benchmark.repository} at {benchmark.commit}")
+        found = write_bytes_atomic(folder / pinned.path, _download(benchmark, pinned))
+    _verify(benchmark, pinned, found.read_bytes(), str(found))
+    return found
 
 
 def _upstream_folder(benchmark: UpstreamBenchmark) -> Path:

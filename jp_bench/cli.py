@@ -93,6 +93,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print()
     print(f"{len(result.answers)} answers from the packaged Gemma 3 270M ({result.backend}); "
           f"scores: {result.judged_with}.")
+    if result.example is not None:
+        example = result.example
+        print("\nOne answer in full:")
+        for label, text in (("question", example["question"]), ("answer", example["answer"].strip()),
+                            (f"judge's reply (score {example['score']})", example["reply"])):
+            print(f"--- {label} ---\n{text}")
+        print()
     print("This proves the pipeline, not model quality. Samples (lm-eval format):")
     for path in result.sample_files:
         print(f"  {path}")
@@ -118,29 +125,6 @@ def cmd_judges(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_progress_factory():
-    """A tqdm bar on stderr showing done/total, errors and spend."""
-    from tqdm import tqdm
-
-    state: dict[str, object] = {}
-
-    def update(report, total: int) -> None:
-        bar = state.get("bar")
-        if bar is None:
-            bar = state["bar"] = tqdm(total=total, desc="judging", unit="call", file=sys.stderr,
-                                      disable=total == 0)
-        bar.n = report.called  # type: ignore[attr-defined]
-        bar.set_postfix(errors=report.errors, spent=f"${report.spent_usd:.4f}", refresh=False)  # type: ignore[attr-defined]
-        bar.refresh()  # type: ignore[attr-defined]
-
-    def close() -> None:
-        bar = state.get("bar")
-        if bar is not None:
-            bar.close()  # type: ignore[attr-defined]
-
-    return update, close
-
-
 def cmd_judge(args: argparse.Namespace) -> int:
     from jp_bench.judging.service import JudgeRequest, prepare, run_judging
     from jp_bench.judging.summary import print_outcome, print_plan
@@ -156,9 +140,11 @@ def cmd_judge(args: argparse.Namespace) -> int:
         outcome = run_judging(request)
         print_plan(outcome)
         return 0
+    from jp_bench.judging.progress import progress_bar
+
     prepared = prepare(request)
     print_plan(prepared, brief=True)
-    update, close = _print_progress_factory()
+    update, close = progress_bar()
     try:
         outcome = run_judging(request, prepared=prepared, on_progress=update)
     except KeyboardInterrupt:
@@ -363,11 +349,12 @@ def cmd_finetune(args: argparse.Namespace) -> int:
 def cmd_experiment(args: argparse.Namespace) -> int:
     from jp_bench.experiment import load_experiment, run_experiment
     from jp_bench.experiment.results import render_console
+    from jp_bench.judging.progress import progress_bar
 
     config = load_experiment(args.config)
     try:
         outcome = run_experiment(config, log=lambda line: print(line, file=sys.stderr, flush=True),
-                                 progress=None if args.dry_run else _print_progress_factory, dry_run=args.dry_run)
+                                 progress=None if args.dry_run else progress_bar, dry_run=args.dry_run)
     except KeyboardInterrupt:
         _print_err("interrupted: finished steps, checkpoints and judge calls are kept; "
                    "run the same command again to go on")

@@ -1,7 +1,9 @@
 """The offline demo: answer the shipped question set with a packaged model through lm-eval.
 
-It proves the pipeline (data -> lm-eval task -> samples on disk), not model quality: the packaged
-model is a 270M-parameter base model.
+One lm-eval run answers and judges: the questions are framed for a base model, lm-eval generates, and
+the embedded judge scores every answer inside the run (``--metadata judge``). It proves the pipeline
+(data -> lm-eval task -> samples on disk -> judged scores), not model quality: the packaged model is
+a 270M-parameter base model, and it is the judge too.
 """
 
 from __future__ import annotations
@@ -14,10 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from jp_bench import packaged_models
-from jp_bench.answers import Answer, read_lm_eval_output
+from jp_bench.answers import Answer, lm_eval_sample_files, read_lm_eval_output
 from jp_bench.benchmarks import DEFAULT_OFFLINE_BENCHMARK
 from jp_bench.errors import JpBenchError
+from jp_bench.lm_eval_hooks import FEWSHOT_STOP
 from jp_bench.lm_eval_runner import run_lm_eval
+from jp_bench.questions import iter_jsonl
 
 BACKENDS = ("auto", "transformers", "llama-cpp")
 
@@ -31,6 +35,7 @@ class DemoResult:
     scores: dict[int | str, float | None] = field(default_factory=dict)  # question_id -> judge score
     judged_with: str | None = None  # why not, when judging was skipped
     judgment_files: list[Path] = field(default_factory=list)
+    example: dict[str, str] | None = None  # one question, its answer and the judge's reply
 
 
 def choose_backend(requested: str) -> str:
@@ -42,32 +47,32 @@ def choose_backend(requested: str) -> str:
     return "llama-cpp" if importlib.util.find_spec("llama_cpp") else "transformers"
 
 
+# The packaged model is a 270M base model: it answers inside a few-shot Q/A frame, stops before it
+# invents the next question, and a repetition penalty keeps it from looping on one phrase.
+DEMO_PROMPT_STYLE = "qa-fewshot-ja"
+REPETITION_PENALTY = 1.3
+
+
 @contextlib.contextmanager
-def _model_arguments(backend: str, log: Callable[[str], None], log_dir: Path) -> Iterator[list[str]]:
-    """lm-eval arguments that select the packaged model on ``backend`` (a server runs meanwhile)."""
+def _model_arguments(backend: str, log: Callable[[str], None], log_dir: Path) -> Iterator[tuple[list[str], str]]:
+    """lm-eval arguments that select the packaged model on ``backend`` (a server runs meanwhile),
+    and the generation setting that names its repetition penalty."""
     if backend == "transformers":
         log("Preparing the packaged Gemma 3 270M for transformers (first run converts the GGUF, ~1 min)…")
         model_dir = packaged_models.gemma_hf_dir()
-        yield [
-            "--model", "hf",
-            "--model_args", f"pretrained={model_dir},dtype=float32",
-            # A base model with no chat template answers inside an instruction frame.
-            "--metadata", json.dumps({"prompt_style": "alpaca-ja"}),
-        ]
+        yield ["--model", "hf", "--model_args", f"pretrained={model_dir},dtype=float32"], "repetition_penalty"
         return
     from jp_bench.local_server import llama_cpp_server
 
     log("Starting llama.cpp's OpenAI-compatible server on 127.0.0.1 with the packaged Gemma 3 270M…")
-    with llama_cpp_server(
-        packaged_models.gemma_gguf(), chat_format="gemma", model_alias="gemma-3-270m", log_dir=log_dir
-    ) as server:
+    with llama_cpp_server(packaged_models.gemma_gguf(), model_alias="gemma-3-270m", log_dir=log_dir) as server:
+        # A base model has no chat template: the text completions endpoint gets the framed prompt as is.
         yield [
-            "--model", "local-chat-completions",
+            "--model", "local-completions",
             "--model_args",
-            f"model={server.model_alias},base_url={server.chat_completions_url},"
+            f"model={server.model_alias},base_url={server.completions_url},"
             "num_concurrent=2,max_retries=2,tokenizer_backend=none",
-            "--apply_chat_template",
-        ]
+        ], "repeat_penalty"
 
 
 def run_demo(
@@ -79,42 +84,56 @@ def run_demo(
     benchmark: str = DEFAULT_OFFLINE_BENCHMARK,
     log: Callable[[str], None] = print,
 ) -> DemoResult:
-    """Answer ``per_category`` questions of each category of ``benchmark`` and return the answers."""
+    """Answer ``per_category`` questions of each category of ``benchmark`` and judge them, in one lm-eval run."""
     chosen = choose_backend(backend)
     out = Path(output_dir).expanduser().resolve()
     lm_eval_out = out / "lm_eval"
     out.mkdir(parents=True, exist_ok=True)
-    with _model_arguments(chosen, log, out) as model_args:
+    judged = importlib.util.find_spec("llama_cpp") is not None
+    metadata: dict[str, object] = {"prompt_style": DEMO_PROMPT_STYLE}
+    if judged:
+        metadata |= {"judge": "embedded", "judge_workspace": str(out / "workspace" / "store.sqlite")}
+    with _model_arguments(chosen, log, out) as (model_args, penalty_name):
         argv = [
             *model_args,
             "--tasks", benchmark,
             "--limit", str(per_category),
-            "--gen_kwargs", f"max_gen_toks={max_gen_toks}",
+            "--gen_kwargs", f"max_gen_toks={max_gen_toks},until={FEWSHOT_STOP},{penalty_name}={REPETITION_PENALTY}",
+            "--metadata", json.dumps(metadata, ensure_ascii=False),
             "--output_path", str(lm_eval_out),
             "--log_samples",
-            "--predict_only",
         ]
-        log(f"Answering {per_category} question(s) per category of {benchmark} with lm-eval ({chosen})…")
+        log(f"Answering {per_category} question(s) per category of {benchmark} with lm-eval ({chosen})"
+            + (" and scoring them with the embedded judge (a smoke test, not a real judge)…" if judged else "…"))
         code = run_lm_eval(argv)
     if code != 0:
         raise JpBenchError(f"lm-eval failed (exit code {code}); see the log above")
     answers = read_lm_eval_output(lm_eval_out)
-    sample_files = sorted({Path(a.source.rsplit(":", 1)[0]) for a in answers})
-    scores, judged_with, files = _judge_answers(lm_eval_out, out, log)
+    sample_files = lm_eval_sample_files(lm_eval_out)
+    scores, example = _judgments(sample_files)
+    judgment_files = sorted((out / "workspace" / "judgments").rglob("*.jsonl")) if judged else []
+    judged_with = ("embedded judge (smoke test)" if judged else
+                   "not judged: the embedded judge needs llama-cpp-python (pip install 'jp-bench[local]')")
     return DemoResult(output_dir=out, sample_files=sample_files, answers=answers, backend=chosen, scores=scores,
-                      judged_with=judged_with, judgment_files=files)
+                      judged_with=judged_with, judgment_files=judgment_files, example=example)
 
 
-def _judge_answers(
-    lm_eval_out: Path, out: Path, log: Callable[[str], None]
-) -> tuple[dict[int | str, float | None], str, list[Path]]:
-    """Score every answer 1-10 with the embedded judge (needs llama-cpp-python)."""
-    if not importlib.util.find_spec("llama_cpp"):
-        return {}, "not judged: the embedded judge needs llama-cpp-python (pip install 'jp-bench[local]')", []
-    from jp_bench.judging.service import JudgeRequest, run_judging
+def _judgments(sample_files: list[Path]) -> tuple[dict[int | str, float | None], dict[str, str] | None]:
+    """Scores per question from the judged samples, and one question/answer/reply to show in full."""
+    scores: dict[int | str, float | None] = {}
+    examples: list[dict[str, str]] = []
+    for path in sample_files:
+        for _, record in iter_jsonl(path):
+            judgment = record["doc"].get("judgment")
+            if judgment is None:
+                continue
+            scores[record["doc"]["question_id"]] = judgment.get("score")
+            examples.append({"question": record["doc"]["turns"][0], "answer": record["filtered_resps"][0],
+                             "reply": judgment.get("reply") or "", "score": str(judgment.get("score"))})
+    # Show a real attempt: the longest answer that does not just repeat its question.
+    def rank(item: dict[str, str]) -> tuple[bool, int]:
+        answer = item["answer"].strip()
+        return item["question"][:20] not in answer, len(answer)
 
-    log("Judging the answers (single 1-10 scores) with the embedded judge: a smoke test, not a real judge…")
-    outcome = run_judging(JudgeRequest(answers=[str(lm_eval_out)], judge="embedded", mode="single",
-                                       out=out / "judgments", workspace=out / "store.sqlite"))
-    scores = {row["question_id"]: row["score"] for row in outcome.rows}
-    return scores, "embedded judge (smoke test)", outcome.written
+    example = max(examples, key=rank, default=None)
+    return scores, example

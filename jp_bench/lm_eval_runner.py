@@ -1,6 +1,7 @@
 """`jp-bench lm-eval ARGS...`: lm-eval's own command line with our task folder included.
 
-The arguments are exactly lm-eval's. We parse them with lm-eval's parser, then add our task folder to
+The arguments are exactly lm-eval's. The exit code is 1 when judging (``--metadata judge``) left
+judgments missing. We parse them with lm-eval's parser, then add our task folder to
 ``--include_path`` (keeping the user's own folder if one was given) and let lm-eval run.
 """
 
@@ -30,6 +31,9 @@ def run_lm_eval(argv: Sequence[str]) -> int:
 
         raise JpBenchError("lm-eval is not installed: pip install 'jp-bench[hf]' (or 'jp-bench[lm-eval]')") from None
 
+    from jp_bench.judging import in_harness
+
+    incomplete_before = len(in_harness.INCOMPLETE_RUNS)
     saved_argv = sys.argv
     sys.argv = ["lm-eval", *argv]
     try:
@@ -46,4 +50,6 @@ def run_lm_eval(argv: Sequence[str]) -> int:
         return code if isinstance(code, int) else (0 if code is None else 1)
     finally:
         sys.argv = saved_argv
-    return 0
+    # lm-eval itself exits 0 when the judge failed after generation (the answers and results are
+    # written, judged metrics nan); through jp-bench the run says so in its exit code.
+    return 1 if len(in_harness.INCOMPLETE_RUNS) > incomplete_before else 0

@@ -41,6 +41,10 @@ class RunningServer:
     def chat_completions_url(self) -> str:
         return f"{self.base_url}/chat/completions"
 
+    @property
+    def completions_url(self) -> str:
+        return f"{self.base_url}/completions"
+
 
 def _wait_until_ready(url: str, process: subprocess.Popen, timeout_s: float, log_path: Path) -> None:
     deadline = time.monotonic() + timeout_s

@@ -29,3 +29,8 @@ def tasks_path() -> Path:
     from jp_bench.tasks import TASKS_DIR
 
     return TASKS_DIR
+
+
+def default_store_path() -> Path:
+    """The workspace store every command uses unless told otherwise (``--workspace``)."""
+    return home() / "workspaces" / "default" / "store.sqlite"

@@ -31,12 +31,16 @@ def copy_upstream(checkout: Path, target: Path) -> Path:
     data.mkdir(parents=True)
     shutil.copy(checkout / "jp_bench" / "question.jsonl", data / "question.jsonl")
     shutil.copytree(checkout / "jp_bench" / "reference_answer", data / "reference_answer")
+    baseline = Path("model_answer") / "openai--text-davinci-003" / "results.jsonl"
+    (data / baseline).parent.mkdir(parents=True)
+    shutil.copy(checkout / "jp_bench" / baseline, data / baseline)
     return target
 
 
 def test_import_from_data_folder_then_load(jp_home: Path, upstream_checkout: Path) -> None:
     written = import_upstream(upstream_checkout)
-    assert set(written) == {"question.jsonl", "reference_answer/gpt-4/results.jsonl"}
+    assert set(written) == {"question.jsonl", "reference_answer/gpt-4/results.jsonl",
+                            "model_answer/openai--text-davinci-003/results.jsonl"}
     questions = load_questions("jp_bench")
     assert len(questions) == 80
     assert Counter(q.category for q in questions) == UPSTREAM_LABELS
@@ -115,6 +119,26 @@ def test_download_once_from_pinned_mirror_then_offline(
     monkeypatch.setenv("JP_BENCH_UPSTREAM_URL", "http://127.0.0.1:9")
     assert len(load_questions("jp_bench")) == 80
     assert (jp_home / "data" / "jp_bench" / "reference_answer" / "gpt-4" / "results.jsonl").is_file()
+
+
+def test_paper_baseline_is_downloaded_once_and_verified(
+    jp_home: Path, upstream_checkout: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cache filled before the baseline was pinned gets it on first use; a tampered one is refused."""
+    from jp_bench.benchmarks import baseline_answers_path
+
+    mirror = copy_upstream(upstream_checkout, tmp_path / "mirror")
+    with serve_folder(mirror) as url:
+        monkeypatch.setenv("JP_BENCH_UPSTREAM_URL", url)
+        assert len(load_questions("jp_bench")) == 80  # questions and references only
+        cached = jp_home / "data" / "jp_bench" / "model_answer" / "openai--text-davinci-003" / "results.jsonl"
+        assert not cached.exists()
+        assert baseline_answers_path() == cached and cached.is_file()
+    monkeypatch.setenv("JP_BENCH_UPSTREAM_URL", "http://127.0.0.1:9")
+    assert baseline_answers_path() == cached  # offline now: the verified copy
+    cached.write_text(cached.read_text(encoding="utf-8").replace("時間", "時刻", 1), encoding="utf-8")
+    with pytest.raises(ChecksumError, match="does not match the pinned"):
+        baseline_answers_path()
 
 
 def test_tampered_download_is_rejected_and_not_cached(

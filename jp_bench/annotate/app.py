@@ -6,14 +6,9 @@ import webbrowser
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from jp_bench import paths
 from jp_bench.annotate.server import serve
 from jp_bench.annotate.tasks import build_tasks
-
-
-def default_store_path() -> Path:
-    """The default workspace store (the same file ``jp-bench judge`` uses without ``--workspace``)."""
-    return paths.home() / "workspaces" / "default" / "store.sqlite"
+from jp_bench.paths import default_store_path
 
 
 def run_annotation(answer_sources: Sequence[str], benchmark: str | None, store_path: str | Path | None = None,

@@ -120,7 +120,7 @@ def prepare(request: JudgeRequest) -> JudgeOutcome:
 
 
 def workspace_store(path: Path | None) -> Store:
-    return Store(path or paths.home() / "workspaces" / "default" / "store.sqlite")
+    return Store(path or paths.default_store_path())
 
 
 def run_judging(request: JudgeRequest, *, prepared: JudgeOutcome | None = None,

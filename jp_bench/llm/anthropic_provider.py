@@ -42,6 +42,13 @@ class AnthropicProvider:
             response = await client.messages.create(**_request(messages, spec))
         return _parse(response, label)
 
+    async def check_access(self) -> None:
+        """One free request (the first page of the model list) that fails as a call would on a bad key."""
+        client = self._client()
+        with sdk_errors(anthropic, f"{self.spec.provider} at {client.base_url}", self.spec.timeout_s,
+                        self._secrets()):
+            await client.models.list(limit=1)
+
     async def aclose(self) -> None:
         if self._sdk is not None:
             await self._sdk.close()

@@ -42,6 +42,12 @@ class OpenAIProvider:
             response = await client.chat.completions.create(**_request(messages, spec))
         return _parse(response, label)
 
+    async def check_access(self) -> None:
+        """One free request (the model list) that fails as a call would on a bad key or endpoint."""
+        client = self._client()
+        with sdk_errors(openai, f"{self.spec.provider} at {client.base_url}", self.spec.timeout_s, self._secrets()):
+            await client.models.list()
+
     async def aclose(self) -> None:
         if self._sdk is not None:
             await self._sdk.close()

@@ -1,5 +1,6 @@
-"""Judgment sources for reports: our ``judgments.jsonl`` (or the folder holding it) and FastChat
-``model_judgment`` files of either layout, turned into the two tables the statistics work on.
+"""Judgment sources for reports: our ``judgments.jsonl`` (or the folder holding it), lm-eval output of
+a judged run (``--metadata judge``: each sample carries its rows), and FastChat ``model_judgment`` files
+of either layout, turned into the two tables the statistics work on.
 
 PAIRWISE: one row per (judge, question, model pair): question_id, category, model_1, model_2,
 g1_winner, g2_winner, len_1, len_2, judge, prompt_version.
@@ -10,7 +11,7 @@ length, judge, prompt_version.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,9 +35,30 @@ class Judgments:
 
 
 def _ours(path: Path, costs: dict, prompt_sets: dict) -> tuple[list[dict], list[dict]]:
+    return _our_rows((row for _, row in iter_jsonl(path)), costs, prompt_sets)
+
+
+def _lm_eval_rows(path: Path) -> list[dict]:
+    """judgments.jsonl rows carried by lm-eval samples of a judged run (``doc.judgment.rows``).
+
+    The judged model is named as the answers reader names it (lm-eval's ``model_name``).
+    """
+    from jp_bench.answers import lm_eval_sample_files, model_name_for
+
+    rows: list[dict] = []
+    for sample_file in lm_eval_sample_files(path):
+        model = model_name_for(sample_file)
+        for _, record in iter_jsonl(sample_file):
+            judgment = (record.get("doc") or {}).get("judgment") if isinstance(record, dict) else None
+            for row in (judgment or {}).get("rows") or []:
+                rows.append({**row, "model" if row.get("mode") == "single" else "model_1": model})
+    return rows
+
+
+def _our_rows(rows: Iterable[dict], costs: dict, prompt_sets: dict) -> tuple[list[dict], list[dict]]:
     games: dict[tuple, dict] = {}
     single: list[dict] = []
-    for _, row in iter_jsonl(path):
+    for row in rows:
         judge = row.get("judge", "")
         # Pairwise cost is the judged model's (model_2 is the baseline in our pairwise mode).
         judged = row.get("model") if row.get("mode") == "single" else row.get("model_1")
@@ -114,7 +136,12 @@ def load_judgments(sources: Sequence[str | Path]) -> Judgments:
         if not path.exists():
             raise JpBenchError(f"{path}: no such file or folder")
         ours = path / "judgments.jsonl" if path.is_dir() else path
-        found = _ours(ours, costs, prompt_sets) if ours.is_file() and _is_ours(ours) else _fastchat(path)
+        if ours.is_file() and _is_ours(ours):
+            found = _ours(ours, costs, prompt_sets)
+        elif judged := _lm_eval_rows(path):
+            found = _our_rows(judged, costs, prompt_sets)
+        else:
+            found = _fastchat(path)
         if not found[0] and not found[1]:
             raise JpBenchError(f"{path}: no judgments found (expected judgments.jsonl or FastChat judgment files)")
         pairwise += found[0]

@@ -82,7 +82,7 @@ def run_generation(request: GenerateRequest, *, on_progress: Callable[[Generatio
                                   demonstrations=request.demonstrations, seed=request.seed,
                                   concurrency=request.concurrency, max_requests=request.max_requests,
                                   max_cost_usd=request.max_cost_usd)
-    store_path = request.workspace or paths.home() / "workspaces" / "default" / "store.sqlite"
+    store_path = request.workspace or paths.default_store_path()
     with Store(store_path) as store:
         generator = Generator(spec, store, prompt, generation, seeds, filter_config, on_progress=on_progress)
         report = asyncio.run(_run(generator, spec, request.concurrency, client_factory))

@@ -1,0 +1,32 @@
+"""The judging progress bar (on stderr): calls done of those to make, errors, money spent.
+
+One owner for ``jp-bench judge`` and for judging inside an lm-eval run.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import Any
+
+
+def progress_bar(desc: str = "judging") -> tuple[Callable[[Any, int], None], Callable[[], None]]:
+    """``(update, close)``: ``update(report, total)`` is the runner's ``on_progress`` callback."""
+    from tqdm import tqdm
+
+    state: dict[str, Any] = {}
+
+    def update(report: Any, total: int) -> None:
+        bar = state.get("bar")
+        if bar is None:
+            bar = state["bar"] = tqdm(total=total, desc=desc, unit="call", file=sys.stderr, disable=total == 0)
+        bar.n = report.called
+        bar.set_postfix(errors=report.errors, spent=f"${report.spent_usd:.4f}", refresh=False)
+        bar.refresh()
+
+    def close() -> None:
+        bar = state.pop("bar", None)
+        if bar is not None:
+            bar.close()
+
+    return update, close

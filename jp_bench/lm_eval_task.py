@@ -1,0 +1,96 @@
+"""The lm-eval task class of every jp-bench subtask (``class: !function jp_bench.lm_eval_task.JpBenchTask``).
+
+Without judging settings in ``--metadata`` it is lm-eval's own ``ConfigurableTask`` unchanged. With
+``--metadata '{"judge": ...}'`` it checks the judge and the baseline while the task is built (before any
+answer is generated), lists the judged metrics, has every answer judged once generation is done
+(:mod:`jp_bench.judging.in_harness`), and reports the judge's score per document.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from lm_eval.api.task import ConfigurableTask
+
+from jp_bench.errors import JpBenchError
+from jp_bench.judging import in_harness
+
+
+def _one_line_errors(hook: Any) -> Any:
+    """An excepthook that prints our own errors as one line (lm-eval's CLI lets exceptions through)."""
+
+    def excepthook(kind: type[BaseException], error: BaseException, traceback: Any) -> None:
+        if isinstance(error, JpBenchError):
+            print(f"jp-bench: error: {error}", file=sys.stderr)
+            return
+        hook(kind, error, traceback)
+
+    excepthook.jp_bench = True  # type: ignore[attr-defined]
+    return excepthook
+
+
+def install_error_hook() -> None:
+    if not getattr(sys.excepthook, "jp_bench", False):
+        sys.excepthook = _one_line_errors(sys.excepthook)
+
+
+class JpBenchTask(ConfigurableTask):
+    """A jp-bench subtask: lm-eval's configurable task, optionally judged."""
+
+    def __init__(self, data_dir: Any = None, cache_dir: Any = None, download_mode: Any = None,
+                 config: dict | None = None) -> None:
+        install_error_hook()
+        config = {k: v for k, v in (config or {}).items() if k != "class"}
+        settings = in_harness.parse_settings(config.get("metadata"))
+        benchmark = str((config.get("dataset_kwargs") or {}).get("benchmark", "jp_bench"))
+        self.benchmark = benchmark
+        self.judging = in_harness.prepare_setup(settings, benchmark) if settings else None
+        self.judged: in_harness.TaskJudgments | None = None
+        self._bypassed = False
+        if self.judging is not None:
+            config["metric_list"] = [in_harness.ANSWER_METRIC, *(
+                {"metric": name, "aggregation": aggregation, "higher_is_better": higher}
+                for name, aggregation, higher in in_harness.METRICS[self.judging.settings.judge_mode])]
+        super().__init__(data_dir=data_dir, cache_dir=cache_dir, download_mode=download_mode, config=config)
+        if self.judging is not None:
+            in_harness.check_baseline_covers(self.judging, str(self.config.task),
+                                             [doc["question_id"] for doc in self.eval_docs])
+            in_harness.register(self)
+
+    # --predict_only replaces the metrics with `bypass`: nothing is judged then.
+    def override_metric(self, metric_name: str) -> None:
+        self._bypassed = True
+        super().override_metric(metric_name)
+
+    def has_answers(self) -> bool:
+        instances = self.instances
+        return bool(instances) and all(instance.resps for instance in instances)
+
+    def answers(self) -> in_harness.TaskAnswers:
+        docs = [(inst.doc_id, inst.doc, _text(inst.resps[0]), inst.args) for inst in self.instances]
+        return in_harness.TaskAnswers(task=str(self.config.task), benchmark=self.benchmark, docs=docs)
+
+    def apply_filters(self) -> Any:
+        result = super().apply_filters()
+        if self.judging is not None and not self._bypassed and self.judged is None:
+            in_harness.judge_pending_tasks()
+        return result
+
+    def process_results(self, doc: dict, results: list) -> dict:
+        if self._bypassed:
+            return super().process_results(doc, results)
+        answer = _text(results[0]) if results else ""
+        metrics: dict[str, float] = {"answer_chars": float(len(answer))}
+        if self.judging is not None and self.judged is not None:
+            judgment = self.judged.by_question[doc["question_id"]]
+            metrics.update(judgment.metrics)
+            # lm-eval logs this very dict as the sample's `doc`: the judgment travels with the answer.
+            doc["judgment"] = judgment.record
+        return metrics
+
+
+def _text(response: Any) -> str:
+    while isinstance(response, list | tuple):  # a filtered response may still be a list of repeats
+        response = response[0] if response else ""
+    return response if isinstance(response, str) else str(response)
