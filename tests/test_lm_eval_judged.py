@@ -258,3 +258,34 @@ def test_predict_only_skips_judging(tiny_llama, env, tmp_path: Path) -> None:
         assert result.returncode == 0, result.stderr[-3000:]
         assert stub.calls == 0
     assert all("judgment" not in row["doc"] for rows in samples_of(out).values() for row in rows)
+
+
+def test_lm_evals_wandb_logger_records_the_judged_metrics(tiny_llama, jp_home, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """lm-eval's own W&B logger (what --wandb_args drives), offline: the judged metrics reach the run."""
+    import lm_eval
+    from lm_eval.loggers import WandbLogger
+    from lm_eval.tasks import TaskManager
+
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    with JudgeStub(reply=score_for, require_key=KEY) as stub:
+        manager = TaskManager(include_path=str(ROOT / "tasks"), metadata={
+            "judge": "openai-compatible", "judge_base_url": stub.base_url, "judge_workspace": str(tmp_path / "ws")})
+        results = lm_eval.simple_evaluate(model="hf", model_args=f"pretrained={tiny_llama}", tasks=["jp_bench_fresh"],
+                                          task_manager=manager, limit=1, device="cpu", gen_kwargs="max_gen_toks=4",
+                                          log_samples=True)
+        assert stub.calls == 9
+    logger = WandbLogger(init_args={"project": "jp-bench-test", "mode": "offline", "dir": str(tmp_path)})
+    try:
+        logger.post_init(results)
+        logger.log_eval_result()
+        logger.log_eval_samples(results["samples"])
+        summary = dict(logger.run.summary)
+    finally:
+        logger.run.finish()
+    group = results["results"]["jp_bench_fresh"]
+    assert summary["jp_bench_fresh/judge_score"] == pytest.approx(group["judge_score,none"])
+    assert summary["jp_bench_fresh_math/judge_errors"] == 0
+    assert 1 <= summary["jp_bench_fresh_math/judge_score"] <= 10
