@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import json
 import socket
+import sys
 from collections import Counter
 from pathlib import Path
 
 import pytest
-from conftest import run_cli
+from conftest import ROOT, run_cli
+
+sys.path.insert(0, str(ROOT / "bench"))
+from judge_stub import JudgeStub, always
 
 from jp_bench.answers import read_lm_eval_output
 from jp_bench.paths import tasks_path
@@ -130,18 +134,25 @@ def test_local_chat_completions_against_llama_cpp_server(packaged_gguf: Path, jp
     from jp_bench.local_server import llama_cpp_server
 
     out = tmp_path / "out"
+    # Judged in the same run by a local judge stand-in: an API backend answers, the judge scores.
     with llama_cpp_server(packaged_gguf, chat_format="gemma", model_alias="gemma-3-270m",
-                          log_dir=tmp_path) as server:
+                          log_dir=tmp_path) as server, JudgeStub(reply=always("理由: 普通。\n[[4]]")) as judge:
+        metadata = {"judge": "openai-compatible", "judge_base_url": judge.base_url,
+                    "judge_workspace": str(tmp_path / "ws")}
         result = run_cli(
             "jp-bench", "lm-eval", "--model", "local-chat-completions",
             "--model_args", f"model={server.model_alias},base_url={server.chat_completions_url},"
                             "num_concurrent=2,tokenizer_backend=none",
             "--apply_chat_template", "--tasks", "jp_bench_fresh", "--limit", "1",
-            "--gen_kwargs", "max_gen_toks=16", "--predict_only", "--log_samples", "--output_path", str(out),
+            "--gen_kwargs", "max_gen_toks=16", "--log_samples", "--output_path", str(out),
+            "--metadata", json.dumps(metadata),
         )
         port = server.port
+        assert judge.calls == 9
     assert port_is_closed(port)
     assert result.returncode == 0, result.stderr[-3000:]
+    group = json.loads(next(out.rglob("results_*.json")).read_text())["results"]["jp_bench_fresh"]
+    assert group["judge_score,none"] == 4.0
     answers = read_lm_eval_output(out)
     assert len(answers) == 9
     assert all(answer.turns[0].strip() for answer in answers)

@@ -189,7 +189,7 @@ def test_a_judge_refusing_after_generation_keeps_every_answer(tiny_llama, env, t
         assert stub.calls == 0
         assert result.returncode == 1, result.stderr[-3000:]
         errors = [line for line in result.stderr.splitlines() if line.startswith("jp-bench: error")]
-        assert len(errors) == 1 and "80 of 80 judgments are missing" in errors[0] and "401" in errors[0]
+        assert len(errors) == 1 and "80 of 80 answers are not judged" in errors[0] and "401" in errors[0]
         assert "Complete them with: jp-bench judge " in errors[0] and KEY not in result.stderr
         # The printed command, run with the right key, completes the judgments from the saved answers.
         command = shlex.split(errors[0].split("Complete them with: ", 1)[1])

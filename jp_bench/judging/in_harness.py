@@ -395,12 +395,16 @@ def judge_answers(setup: JudgingSetup, tasks: list[TaskAnswers], *, log: Any = N
     update, close = progress_bar(f"judging {benchmark}")
     failure: str | None = None
     rows: list[dict[str, Any]] = []
+    spent = ""
     try:
         outcome = run_judging(request, on_progress=update)
         rows = outcome.rows
         report = outcome.report
-        if report is not None and report.stopped_at_cost_limit:
-            failure = f"judge_max_cost ${settings.judge_max_cost} reached"
+        if report is not None:
+            spent = (f"{report.called} judge calls made, {report.reused} reused from the store, "
+                     f"{report.errors} without a verdict, ${report.spent_usd:.4f}; ")
+            if report.stopped_at_cost_limit:
+                failure = f"judge_max_cost ${settings.judge_max_cost} reached"
     except JpBenchError as exc:
         failure = str(exc)
     except KeyboardInterrupt:
@@ -411,15 +415,18 @@ def judge_answers(setup: JudgingSetup, tasks: list[TaskAnswers], *, log: Any = N
     finally:
         close()
     run = _split(tasks, rows, settings.judge_mode, model)
-    missing = sum(1 for t in run.tasks.values() for d in t.by_question.values() if d.record["status"] == "missing")
+    missing_by_task = {name: sum(d.record["status"] == "missing" for d in t.by_question.values())
+                       for name, t in run.tasks.items()}
+    missing = sum(missing_by_task.values())
     if missing:
         run.failure = failure or "some judgments are missing"
         run.command = command
         INCOMPLETE_RUNS.append(run)
-        say(f"jp-bench: error: {missing} of {total} judgments are missing ({run.failure}); the judged metrics "
-            f"of the incomplete tasks are reported as nan. Complete them with: {command}")
+        where = ", ".join(f"{name} {count}" for name, count in missing_by_task.items() if count)
+        say(f"jp-bench: error: {missing} of {total} answers are not judged ({run.failure}; {where}); the judged "
+            f"metrics of those tasks are reported as nan. Complete them with: {command}")
     else:
-        say(f"jp-bench: judgments written to {out}")
+        say(f"jp-bench: {spent}judgments written to {out}")
     return run
 
 
