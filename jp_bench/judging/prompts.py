@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import re
+import string
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -17,23 +19,27 @@ from typing import Literal
 
 import yaml
 
-from jp_bench.errors import InputFileError, JpBenchError
+from jp_bench.errors import InputFileError, JpBenchError, read_input_text
+from jp_bench.judging.delimiters import neutralise, template_delimiters
 from jp_bench.llm.types import Message
 
 PromptKind = Literal["pairwise", "pairwise_reference", "single", "single_reference"]
 PROMPT_KINDS: tuple[PromptKind, ...] = ("pairwise", "pairwise_reference", "single", "single_reference")
 DEFAULT_PROMPT_SET = "ja-v1"
 
-# Our templates delimit answers with lines starting with these; an answer may not forge them.
+# Our templates delimit answers with lines starting with these; an answer may not forge them. Every
+# template's own delimiters are neutralised as well (see jp_bench.judging.delimiters).
 _DELIMITER_PREFIXES = ("【アシスタント", "【参考解答", "【ユーザーの質問")
+
+# What a jinja2 template may use; anything else is refused when the file is loaded.
+TEMPLATE_VARIABLES = frozenset({"questions", "answers_a", "answers_b", "answers", "references"})
+# FastChat's placeholders: {question}, {answer_a}, {ref_answer_1}, {question_2}, {answer_b_2}, ...
+_FASTCHAT_FIELD = re.compile(r"(question|answer|answer_a|answer_b)(_[1-9][0-9]?)?|ref_answer_[1-9][0-9]?")
 
 
 def fence(text: object) -> str:
-    """Neutralise delimiter look-alikes inside an answer (full-width bracket → 〔)."""
-    value = "" if text is None else str(text)
-    for prefix in _DELIMITER_PREFIXES:
-        value = value.replace(prefix, "〔" + prefix[1:])
-    return value
+    """The jinja2 ``fence`` filter: neutralise look-alikes of our delimiters inside an answer (→ 〔)."""
+    return neutralise("" if text is None else str(text), _DELIMITER_PREFIXES)
 
 
 @functools.cache
@@ -58,6 +64,7 @@ class PromptTemplate:
     user: str
     style: Literal["jinja", "fastchat"] = "jinja"
     name: str = ""
+    delimiters: tuple[str, ...] = ()  # read from the template; neutralised in answers and references
 
 
 @dataclass(frozen=True)
@@ -86,12 +93,16 @@ class PromptSet:
         references: list[str] | None = None,
     ) -> list[Message]:
         template = self.templates[kind]
+
+        def safe(texts: list[str] | None) -> list[str]:
+            return [neutralise(text, template.delimiters) for text in texts or []]
+
         variables = {
             "questions": list(questions),
-            "answers_a": list(answers_a or []),
-            "answers_b": list(answers_b or []),
-            "answers": list(answers or []),
-            "references": list(references or []),
+            "answers_a": safe(answers_a),
+            "answers_b": safe(answers_b),
+            "answers": safe(answers),
+            "references": safe(references),
         }
         if template.style == "fastchat":
             system, user = _render_fastchat(template, variables)
@@ -111,11 +122,11 @@ def _fastchat_variables(variables: dict[str, list[str]]) -> dict[str, str]:
     for key, prefix in (("answers_a", "answer_a"), ("answers_b", "answer_b"), ("answers", "answer"),
                         ("references", "ref_answer")):
         for index, value in enumerate(variables[key], start=1):
-            flat[f"{prefix}_{index}"] = fence(value)
+            flat[f"{prefix}_{index}"] = value
     flat["question"] = variables["questions"][0] if variables["questions"] else ""
     for key, name in (("answers_a", "answer_a"), ("answers_b", "answer_b"), ("answers", "answer")):
         if variables[key]:
-            flat[name] = fence(variables[key][0])
+            flat[name] = variables[key][0]
     return flat
 
 
@@ -141,6 +152,8 @@ def _load_yaml_set(path: Path, text: str) -> PromptSet:
         raise InputFileError(path, None if line is None else line + 1, f"not valid YAML ({exc})") from None
     if not isinstance(data, dict) or "name" not in data:
         raise InputFileError(path, None, "expected a mapping with 'name' and prompts (pairwise, single, ...)")
+    from jinja2 import meta
+
     templates: dict[str, PromptTemplate] = {}
     env = _sandbox()
     for kind in PROMPT_KINDS:
@@ -150,11 +163,20 @@ def _load_yaml_set(path: Path, text: str) -> PromptSet:
         if not isinstance(entry, dict) or not isinstance(entry.get("user"), str):
             raise InputFileError(path, None, f"'{kind}' needs a 'user' template (and optionally 'system')")
         for part in ("system", "user"):
+            source = entry.get(part) or ""
+            if not isinstance(source, str):
+                raise InputFileError(path, None, f"'{kind}.{part}' must be a string")
             try:
-                env.parse(entry.get(part) or "")
+                parsed = env.parse(source)
             except Exception as exc:  # jinja2.TemplateSyntaxError carries the template line
                 raise InputFileError(path, None, f"'{kind}.{part}' is not a valid jinja2 template ({exc})") from None
-        templates[kind] = PromptTemplate(system=entry.get("system") or "", user=entry["user"], name=kind)
+            unknown = sorted(meta.find_undeclared_variables(parsed) - TEMPLATE_VARIABLES)
+            if unknown:
+                raise InputFileError(path, None, f"'{kind}.{part}' uses undefined variable {unknown[0]!r} "
+                                                 f"(templates get: {', '.join(sorted(TEMPLATE_VARIABLES))})")
+        system, user = entry.get("system") or "", entry["user"]
+        templates[kind] = PromptTemplate(system=system, user=user, name=kind,
+                                         delimiters=template_delimiters(system, user))
     if not templates:
         raise InputFileError(path, None, f"no prompts found (expected some of {', '.join(PROMPT_KINDS)})")
     return PromptSet(name=str(data["name"]), version=_version(text), source=str(path), templates=templates)
@@ -170,19 +192,39 @@ def _load_fastchat_set(path: Path, text: str) -> PromptSet:
         if prompt.multi_turn or prompt.type not in ("pairwise", "single"):
             continue
         kind = f"{prompt.type}_reference" if prompt.uses_reference else prompt.type
+        for template in (prompt.system_prompt, prompt.prompt_template):
+            _check_fastchat_fields(path, prompt.name, template)
         # Keep the first prompt of each kind, in file order (FastChat lists its defaults first).
-        templates.setdefault(kind, PromptTemplate(prompt.system_prompt, prompt.prompt_template, "fastchat",
-                                                  prompt.name))
+        templates.setdefault(kind, PromptTemplate(
+            prompt.system_prompt, prompt.prompt_template, "fastchat", prompt.name,
+            delimiters=template_delimiters(prompt.system_prompt, prompt.prompt_template)))
     if not templates:
         raise InputFileError(path, None, "no single-turn pairwise or single prompts found")
     return PromptSet(name=path.stem, version=_version(text), source=str(path), templates=templates)
+
+
+def _check_fastchat_fields(path: Path, name: str, template: str) -> None:
+    """FastChat templates render with ``str.format_map``: allow plain placeholders only, so a prompt
+    file can never reach Python objects (``{question.__class__}``) or fail half-way through a run."""
+    try:
+        fields = [(field, spec, conversion) for _, field, spec, conversion in string.Formatter().parse(template)
+                  if field is not None]
+    except ValueError as exc:  # a stray { or }
+        raise InputFileError(path, None, f"prompt {name!r}: not a valid template ({exc}; write {{{{ for a "
+                                         "literal brace)") from None
+    for field, spec, conversion in fields:
+        if not _FASTCHAT_FIELD.fullmatch(field) or spec or conversion:
+            shown = "{" + field + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "") + "}"
+            raise InputFileError(path, None, f"prompt {name!r}: placeholder {shown} is not allowed (plain "
+                                             "{question}, {answer_a}, {answer_b}, {answer}, {ref_answer_1}, "
+                                             "with _2 for turn 2)")
 
 
 def load_prompt_set(name_or_path: str | Path = DEFAULT_PROMPT_SET) -> PromptSet:
     """A shipped prompt set by name (``ja-v1``), or a file: our YAML format or FastChat JSONL."""
     candidate = Path(name_or_path).expanduser()
     if candidate.is_file():
-        text = candidate.read_text(encoding="utf-8")
+        text = read_input_text(candidate)
         if candidate.suffix == ".jsonl" or text.lstrip().startswith("{"):
             return _load_fastchat_set(candidate, text)
         return _load_yaml_set(candidate, text)
