@@ -151,7 +151,8 @@ def cmd_judge(args: argparse.Namespace) -> int:
         close()
         _print_err("interrupted: every finished judgment is stored; run the same command again to resume")
         return 130
-    close()
+    finally:
+        close()  # before any error line, so it is never glued onto the bar
     print_outcome(outcome)
     return 0 if outcome.complete else 1
 

@@ -71,6 +71,20 @@ def test_exhausted_retries_and_bad_requests_are_per_judgment_errors(tmp_path: Pa
 
     with Store(tmp_path / "s.sqlite") as store:
         report = asyncio.run(runner(store, ScriptedClient(behaviour)).run(make_plan()))
-        assert report.errors == 2 and report.called == 10
+        # A bad request is a per-judgment error; a call that never got a reply is not stored at all.
+        assert report.errors == 1 and report.called == 9 and report.unreachable == 1
         errors = [c for c in report.results.values() if not c.ok]
-        assert sorted(c.error for c in errors) == ["400 context too long", "gave up after 6 attempts: 503"]
+        assert [c.error for c in errors] == ["400 context too long"]
+        assert store.count() == 9
+        # The next run asks again for exactly the one that got no reply.
+        client = ScriptedClient(lambda n: Completion("[[B]]", 1, 1))
+        report = asyncio.run(runner(store, client).run(make_plan()))
+        assert client.calls == 1 and report.reused == 9 and store.count() == 10
+
+
+def test_a_judge_nobody_answers_is_fatal_and_stores_nothing(tmp_path: Path) -> None:
+    client = ScriptedClient(lambda n: RetriesExhausted("openai-compatible: connection failed (ConnectError)"))
+    with Store(tmp_path / "s.sqlite") as store:
+        with pytest.raises(JpBenchError, match=r"no call reached the judge \(10 tried; .*ConnectError"):
+            asyncio.run(runner(store, client).run(make_plan()))
+        assert store.count() == 0

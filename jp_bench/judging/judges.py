@@ -57,10 +57,14 @@ class JudgeConfig(BaseModel):
     source: str = ""
 
     def model_spec(self, *, model: str | None = None, base_url: str | None = None) -> ModelSpec:
+        """The spec of a call: ``base_url`` (the command line) > the provider's environment variable
+        (``OPENAI_BASE_URL``, ``ANTHROPIC_BASE_URL``) > this file's ``base_url`` > the vendor's."""
+        from jp_bench.llm.endpoints import resolve_base_url
+
         return ModelSpec(
             provider=self.provider,
             model=model or self.model,
-            base_url=base_url or self.base_url,
+            base_url=resolve_base_url(self.provider, base_url, self.base_url),
             api_key_env=self.api_key_env,
             temperature=self.temperature,
             max_tokens=self.max_tokens,

@@ -29,7 +29,10 @@ class SingleSummary:
 
 
 def judgment_rows(plan: Plan, results: dict[str, StoredCall], judge: str, prompt_set: str,
-                  prompt_version: str) -> list[dict[str, Any]]:
+                  prompt_version: str, *, judge_model: str | None = None,
+                  judge_endpoint: str | None = None) -> list[dict[str, Any]]:
+    """``judge_model`` is the model actually called and ``judge_endpoint`` the host it was called at
+    (never a key), so a judge YAML pointed at another model or server is told apart."""
     rows = []
     for task in plan.tasks:
         call = results.get(task.key)
@@ -41,6 +44,8 @@ def judgment_rows(plan: Plan, results: dict[str, StoredCall], judge: str, prompt
             "category": task.question.category,
             "mode": task.kind,
             "judge": judge,
+            "judge_model": judge_model,
+            "judge_endpoint": judge_endpoint,
             "prompt_set": prompt_set,
             "prompt_version": prompt_version,
             "prompt": task.prompt_kind,

@@ -18,6 +18,8 @@ class _JudgmentBase(BaseModel):
     question_id: int | str
     category: str
     judge: str = Field(description="judge name (a judges/*.yaml)")
+    judge_model: str | None = Field(None, description="the model actually called (--judge-model or the YAML's)")
+    judge_endpoint: str | None = Field(None, description="host the judge was called at (no key); null: embedded")
     prompt_set: str
     prompt_version: str = Field(description="hash of the prompt set's source; a prompt change changes it")
     prompt: Literal["pairwise", "pairwise_reference", "single", "single_reference"]

@@ -54,7 +54,15 @@ class RunReport:
     errors: int = 0
     spent_usd: float = 0.0
     stopped_at_cost_limit: bool = False
+    # Calls that never got a reply (connection refused, DNS, timeouts, retries exhausted): not
+    # verdicts, so nothing is stored and the next run asks again.
+    unreachable: int = 0
+    last_unreachable: str | None = None
     results: dict[str, StoredCall] = field(default_factory=dict)
+
+
+class _NoReply(Exception):
+    """A judgment got no reply at all; carries the last transport error."""
 
 
 @dataclass
@@ -99,6 +107,12 @@ class JudgeRunner:
                     fatal.append(exc)
                     return
                 call = self._record(task, None, None, "error", str(exc), 1, 0, 0, 0.0, time.time())
+            except _NoReply as exc:
+                report.unreachable += 1
+                report.last_unreachable = str(exc)
+                if self.on_progress:
+                    self.on_progress(report, len(todo))
+                return
             report.results[task.key] = call
             report.called += 1
             report.errors += not call.ok
@@ -109,6 +123,9 @@ class JudgeRunner:
         await asyncio.gather(*(one(task) for task in todo))
         if fatal:
             raise JpBenchError(f"the judge refused the request: {fatal[0]}")
+        if report.unreachable and not report.called:
+            raise JpBenchError(f"no call reached the judge ({report.unreachable} tried; last error: "
+                               f"{report.last_unreachable}); nothing was stored")
         return report
 
     def _over_budget(self, report: RunReport) -> bool:
@@ -126,6 +143,8 @@ class JudgeRunner:
             except PermanentError:
                 raise
             except LLMError as exc:
+                if reply is None:  # nothing came back and nothing was paid: not a verdict, ask next run
+                    raise _NoReply(str(exc)) from None
                 return self._record(task, reply, None, "error", str(exc), attempt, input_tokens, output_tokens,
                                     cost, started)
             input_tokens += completion.input_tokens

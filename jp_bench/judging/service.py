@@ -17,6 +17,7 @@ from jp_bench.judging.outputs import SingleSummary, judgment_rows, pair_tallies,
 from jp_bench.judging.plan import Mode, Plan, build_plan
 from jp_bench.judging.prompts import PromptSet, load_prompt_set
 from jp_bench.judging.runner import CostEstimate, JudgeRunner, RunReport, estimate_cost
+from jp_bench.llm.endpoints import endpoint_host
 from jp_bench.llm.types import ModelSpec
 from jp_bench.questions import Question
 from jp_bench.store import Store
@@ -146,7 +147,8 @@ def run_judging(request: JudgeRequest, *, prepared: JudgeOutcome | None = None,
         concurrency = request.concurrency or outcome.judge.concurrency
         outcome.report = asyncio.run(_run(runner, outcome, concurrency, client_factory))
         rows = judgment_rows(outcome.plan, outcome.report.results, outcome.judge.name, outcome.prompts.name,
-                             outcome.prompts.version)
+                             outcome.prompts.version, judge_model=outcome.spec.model,
+                             judge_endpoint=endpoint_host(outcome.spec.base_url))
         outcome.rows = rows
         outcome.complete = len(rows) == len(outcome.plan.tasks)
         outcome.pairs = pair_tallies(rows)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from jp_bench.judging.service import JudgeOutcome
+from jp_bench.llm.endpoints import endpoint_of
 from jp_bench.text_table import render_table
 
 
 def print_plan(outcome: JudgeOutcome, *, brief: bool = False) -> None:
     plan, estimate, judge = outcome.plan, outcome.estimate, outcome.judge
-    print(f"judge {judge.name} ({judge.provider}:{outcome.spec.model}), prompts {outcome.prompts.name}"
+    endpoint = f" at {endpoint_of(outcome.spec.base_url)}" if outcome.spec.base_url else ""
+    print(f"judge {judge.name} ({judge.provider}:{outcome.spec.model}{endpoint}), prompts {outcome.prompts.name}"
           f"@{outcome.prompts.version}, mode {plan.mode}")
     if judge.smoke_test:
         print("note: this judge is a pipeline smoke test; its verdicts say nothing about quality")
@@ -32,6 +34,9 @@ def print_outcome(outcome: JudgeOutcome) -> None:
           f"spent: ${report.spent_usd:.4f}")
     if report.stopped_at_cost_limit:
         print("stopped at the --max-cost limit; run again with a higher limit to finish")
+    if report.unreachable:
+        print(f"{report.unreachable} call(s) got no reply ({report.last_unreachable}); nothing of them was stored: "
+              "run the same command again to ask again")
     if outcome.pairs:
         rows = []
         for pair in outcome.pairs:

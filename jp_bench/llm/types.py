@@ -41,9 +41,16 @@ class ModelSpec:
         return (input_tokens * self.price_input_per_mtok + output_tokens * self.price_output_per_mtok) / 1_000_000
 
     def identity(self) -> dict[str, Any]:
-        """What determines a reply: part of every store key (no URL, no key, no prices)."""
+        """What determines a reply: part of every store key (no key, no prices).
+
+        The endpoint is part of it: a reply from a test server or a proxy is never reused as the
+        vendor's.
+        """
+        from jp_bench.llm.endpoints import endpoint_of
+
         return {
             "provider": self.provider,
+            "endpoint": endpoint_of(self.base_url),
             "model": self.model,
             "temperature": self.temperature,
             "max_tokens": self.max_tokens,

@@ -12,16 +12,29 @@ from jp_bench.reporting.sources import Judgments
 _SUMMARY_KEYS_DROPPED = ("judge", "model", "ci_level", "length_controlled_win_rate")
 
 
-def _judge_info(judge: str, prompt_sets: dict[str, tuple[str, str]]) -> dict[str, str]:
-    """Name, model and prompt set of a judge: from its YAML when it is one of ours."""
-    from jp_bench.judging.judges import available_judges
-
-    if judge not in prompt_sets:  # judged elsewhere (FastChat files): all we know is the judge's name
+def _judge_info(judge: str, judgments: Judgments) -> dict[str, str]:
+    """Name, model and prompt set of a judge, as the judgments recorded them (no YAML is re-read)."""
+    if judge not in judgments.prompt_sets:  # judged elsewhere (FastChat files): all we know is its name
         return {"name": judge.replace("/", "--"), "model": judge, "prompt_set": "fastchat", "prompt_version": "unknown"}
-    config = available_judges().get(judge)
-    prompt_set, version = prompt_sets[judge]
-    return {"name": judge.replace("/", "--"), "model": config.model if config else judge,
+    prompt_set, version = judgments.prompt_sets[judge]
+    return {"name": judge.replace("/", "--"),
+            "model": judgments.judge_models.get(judge, judge),
             "prompt_set": prompt_set or "unknown", "prompt_version": version or "unknown"}
+
+
+def answers_source(sources: list[str]) -> str:
+    """Where the answers came from, without local absolute paths: relative to here, else the name."""
+    shown = []
+    for source in sources:
+        path = Path(source).expanduser()
+        if not path.is_absolute():
+            shown.append(str(path))
+            continue
+        try:
+            shown.append(str(path.resolve().relative_to(Path.cwd().resolve())))
+        except ValueError:
+            shown.append(path.name)
+    return ", ".join(shown)
 
 
 def _summary(entry: dict[str, Any]) -> dict[str, Any]:
@@ -56,8 +69,8 @@ def publish_report(report: dict[str, Any], judgments: Judgments, *, results_dir:
             "schema_version": 1,
             "benchmark": name,
             "model": model,
-            "judge": _judge_info(judge, judgments.prompt_sets),
-            "answers": {"source": ", ".join(judgments.sources), "generation": {}},
+            "judge": _judge_info(judge, judgments),
+            "answers": {"source": answers_source(judgments.sources), "generation": {}},
             "date": (date or dt.date.today()).isoformat(),
             "pairwise": figures.get("pairwise"),
             "single": figures.get("single"),

@@ -32,10 +32,11 @@ class Judgments:
     sources: list[str] = field(default_factory=list)
     costs: dict[tuple[str, str], float] = field(default_factory=dict)  # (judge, judged model) -> USD
     prompt_sets: dict[str, tuple[str, str]] = field(default_factory=dict)  # judge -> (prompt set, version)
+    judge_models: dict[str, str] = field(default_factory=dict)  # judge -> the model it called (when recorded)
 
 
-def _ours(path: Path, costs: dict, prompt_sets: dict) -> tuple[list[dict], list[dict]]:
-    return _our_rows((row for _, row in iter_jsonl(path)), costs, prompt_sets)
+def _ours(path: Path) -> list[dict]:
+    return [row for _, row in iter_jsonl(path)]
 
 
 def _lm_eval_rows(path: Path) -> list[dict]:
@@ -55,11 +56,25 @@ def _lm_eval_rows(path: Path) -> list[dict]:
     return rows
 
 
-def _our_rows(rows: Iterable[dict], costs: dict, prompt_sets: dict) -> tuple[list[dict], list[dict]]:
+def judge_labels(rows: Iterable[dict]) -> dict[tuple[str, str | None], str]:
+    """The name a judge goes by in reports: its judge name, qualified by the model actually called
+    when one judge name covers several models (``openai-compatible (Qwen/...)``), so they never merge."""
+    models: dict[str, set] = {}
+    for row in rows:
+        models.setdefault(row.get("judge", ""), set()).add(row.get("judge_model"))
+    return {(judge, model): judge if len(found) == 1 or model is None else f"{judge} ({model})"
+            for judge, found in models.items() for model in found}
+
+
+def _our_rows(rows: list[dict], costs: dict, prompt_sets: dict,
+              judge_models: dict) -> tuple[list[dict], list[dict]]:
     games: dict[tuple, dict] = {}
     single: list[dict] = []
+    labels = judge_labels(rows)
     for row in rows:
-        judge = row.get("judge", "")
+        judge = labels[(row.get("judge", ""), row.get("judge_model"))]
+        if row.get("judge_model"):
+            judge_models.setdefault(judge, row["judge_model"])
         # Pairwise cost is the judged model's (model_2 is the baseline in our pairwise mode).
         judged = row.get("model") if row.get("mode") == "single" else row.get("model_1")
         costs[(judge, str(judged))] = costs.get((judge, str(judged)), 0.0) + float(row.get("cost_usd") or 0.0)
@@ -67,14 +82,14 @@ def _our_rows(rows: Iterable[dict], costs: dict, prompt_sets: dict) -> tuple[lis
         if row.get("mode") == "single":
             single.append({"question_id": row["question_id"], "category": row.get("category") or "unknown",
                            "model": row["model"], "score": row.get("score"), "length": row.get("answer_chars"),
-                           "judge": row.get("judge", ""), "prompt_version": row.get("prompt_version")})
+                           "judge": judge, "prompt_version": row.get("prompt_version")})
             continue
-        key = (row.get("judge", ""), row["question_id"], row["model_1"], row["model_2"])
+        key = (judge, row["question_id"], row["model_1"], row["model_2"])
         entry = games.setdefault(key, {
             "question_id": row["question_id"], "category": row.get("category") or "unknown",
             "model_1": row["model_1"], "model_2": row["model_2"], "g1_winner": "error", "g2_winner": "error",
             "len_1": row.get("answer_1_chars"), "len_2": row.get("answer_2_chars"),
-            "judge": row.get("judge", ""), "prompt_version": row.get("prompt_version"),
+            "judge": judge, "prompt_version": row.get("prompt_version"),
         })
         entry[f"g{row['game']}_winner"] = row.get("winner", "error")
     return list(games.values()), single
@@ -129,21 +144,25 @@ def _is_ours(path: Path) -> bool:
 def load_judgments(sources: Sequence[str | Path]) -> Judgments:
     pairwise: list[dict] = []
     single: list[dict] = []
-    costs: dict[tuple[str, str], float] = {}
-    prompt_sets: dict[str, tuple[str, str]] = {}
+    ours: list[dict] = []  # our judgment rows of every source, labelled together
     for source in sources:
         path = Path(source).expanduser()
         if not path.exists():
             raise JpBenchError(f"{path}: no such file or folder")
-        ours = path / "judgments.jsonl" if path.is_dir() else path
-        if ours.is_file() and _is_ours(ours):
-            found = _ours(ours, costs, prompt_sets)
-        elif judged := _lm_eval_rows(path):
-            found = _our_rows(judged, costs, prompt_sets)
-        else:
-            found = _fastchat(path)
-        if not found[0] and not found[1]:
-            raise JpBenchError(f"{path}: no judgments found (expected judgments.jsonl or FastChat judgment files)")
+        own = path / "judgments.jsonl" if path.is_dir() else path
+        rows = _ours(own) if own.is_file() and _is_ours(own) else _lm_eval_rows(path)
+        found = ([], []) if rows else _fastchat(path)
+        if not rows and not found[0] and not found[1]:
+            raise JpBenchError(f"{path}: no judgments found (expected judgments.jsonl, judged lm-eval output or "
+                               "FastChat judgment files)")
+        ours += rows
+        pairwise += found[0]
+        single += found[1]
+    costs: dict[tuple[str, str], float] = {}
+    prompt_sets: dict[str, tuple[str, str]] = {}
+    judge_models: dict[str, str] = {}
+    if ours:
+        found = _our_rows(ours, costs, prompt_sets, judge_models)
         pairwise += found[0]
         single += found[1]
     pair_frame = pd.DataFrame(pairwise, columns=PAIRWISE_COLUMNS)
@@ -153,7 +172,7 @@ def load_judgments(sources: Sequence[str | Path]) -> Judgments:
     single_frame["score"] = pd.to_numeric(single_frame["score"], errors="coerce")
     single_frame["length"] = pd.to_numeric(single_frame["length"], errors="coerce")
     return Judgments(pairwise=pair_frame, single=single_frame, sources=[str(s) for s in sources], costs=costs,
-                     prompt_sets=prompt_sets)
+                     prompt_sets=prompt_sets, judge_models=judge_models)
 
 
 def attach_categories(judgments: Judgments, categories: dict) -> None:
