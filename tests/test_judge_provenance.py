@@ -94,3 +94,34 @@ def test_a_judge_nobody_answers_is_fatal_writes_nothing_and_blocks_nothing(impor
         again = judge(env, *args, "--base-url", stub.base_url)
         assert again.returncode == 0, again.stderr[-2000:]
         assert stub.calls == 2
+
+
+def test_a_reply_that_echoes_the_key_is_redacted_everywhere(imported_home: Path, tmp_path: Path) -> None:
+    """A proxy that returns the request headers in the reply: the key (with or without its prefix) is
+    never stored or written."""
+    tail = KEY.removeprefix("sk-")
+    questions = small_benchmark(tmp_path, {1})
+    env = {"JP_BENCH_HOME": str(imported_home), "OPENAI_API_KEY": KEY}
+    store, out = tmp_path / "ws.sqlite", tmp_path / "out"
+    echo = always(f"Authorization: Bearer {KEY}\nx-api-key: {tail}\n理由: 同じ。\n[[C]]")
+    with JudgeStub(reply=echo) as stub:
+        result = judge(env, str(CALM), str(DAVINCI), "--judge", "openai-compatible", "--benchmark", str(questions),
+                       "--baseline", BASELINE, "--workspace", str(store), "--out", str(out), "--base-url",
+                       stub.base_url)
+        assert result.returncode == 0, result.stderr[-2000:]
+    written = [*tmp_path.glob("ws.sqlite*"), *out.rglob("*.jsonl")]
+    assert len(written) >= 3
+    for path in written:
+        data = path.read_bytes()
+        assert KEY.encode() not in data and tail.encode() not in data, path
+    assert "***" in (out / "judgments.jsonl").read_text(encoding="utf-8")
+    assert KEY not in result.stdout + result.stderr
+
+
+def test_leaderboard_csv_cells_are_formula_safe() -> None:
+    from jp_bench.reporting.leaderboard import _csv_cell
+    from jp_bench.spreadsheet import unprotect_cell
+
+    for text in ('=HYPERLINK("http://example.invalid")', "+1", "-cmd", "@SUM(A1)"):
+        assert _csv_cell(text) == "'" + text and unprotect_cell(_csv_cell(text)) == text
+    assert _csv_cell("gpt-4o") == "gpt-4o" and _csv_cell(-0.25) == "-0.25" and _csv_cell(-3) == "-3"

@@ -30,12 +30,32 @@ _KEY_PATTERNS = (
 _MAX_MESSAGE_CHARS = 500
 
 
+# Keys are often echoed without their vendor prefix (a proxy logging the token part only).
+_VENDOR_PREFIXES = ("sk-ant-api03-", "sk-ant-admin01-", "sk-ant-", "sk-proj-", "sk-svcacct-", "sk-admin-", "sk-")
+
+
+def secret_forms(secret: str | None) -> list[str]:
+    """The spellings of a secret to hide: as given, and without its vendor prefix; longest first."""
+    if not secret or len(secret) < 6:  # very short "secrets" (placeholders such as "x") would mangle words
+        return []
+    forms = {secret}
+    for prefix in _VENDOR_PREFIXES:
+        if secret.startswith(prefix) and len(secret) - len(prefix) >= 12:
+            forms.add(secret[len(prefix):])
+    return sorted(forms, key=len, reverse=True)
+
+
+def redact_known(text: str, secrets: Iterable[str | None] = ()) -> str:
+    """``text`` with every spelling of the given secrets replaced by ``***`` (and nothing else touched)."""
+    for secret in secrets:
+        for form in secret_forms(secret):
+            text = text.replace(form, "***")
+    return text
+
+
 def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
     """``text`` with every known secret and anything shaped like an API key replaced by ``***``."""
-    for secret in secrets:
-        # Very short "secrets" (placeholders such as "x") would mangle ordinary words.
-        if secret and len(secret) >= 6:
-            text = text.replace(secret, "***")
+    text = redact_known(text, secrets)
     for pattern in _KEY_PATTERNS:
         text = pattern.sub("***", text)
     return text

@@ -12,6 +12,7 @@ Providers make exactly one attempt per ``complete``; :class:`LLMClient` wraps on
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import os
 import random
@@ -19,11 +20,15 @@ from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import Any
 
-from jp_bench.llm._http import redact
+from jp_bench.llm._http import redact, redact_known
 from jp_bench.llm.errors import PermanentError, RetriesExhausted, TransientError
 from jp_bench.llm.types import Completion, Message, ModelSpec, Provider
 
 logger = logging.getLogger("jp_bench.llm")
+
+# The variable each vendor SDK reads its key from when none is given.
+_DEFAULT_KEY_ENV = {"openai": "OPENAI_API_KEY", "openai-compatible": "OPENAI_API_KEY",
+                    "anthropic": "ANTHROPIC_API_KEY"}
 
 # A server asking for longer than this is misconfigured or telling us to stop; we wait at most this.
 MAX_RETRY_AFTER_S = 600.0
@@ -91,7 +96,8 @@ class LLMClient:
                 self.calls_failed += 1
                 raise
             self._record(completion)
-            return completion
+            # A proxy may echo request headers into the reply: the key never reaches the store or a file.
+            return dataclasses.replace(completion, text=redact_known(completion.text, self._secrets()))
         self.calls_failed += 1
         assert last_error is not None  # max_attempts >= 1, and every failed attempt set it
         raise RetriesExhausted(
@@ -131,10 +137,14 @@ class LLMClient:
     def _label(self) -> str:
         return f"{self.spec.provider} model {self.spec.model!r}"
 
+    def _secrets(self) -> list[str | None]:
+        """The keys this client may send: its own variable's, and the vendor default the SDK falls back to."""
+        names = {self.spec.api_key_env, _DEFAULT_KEY_ENV.get(self.spec.provider)}
+        return [os.environ.get(name) for name in names if name]
+
     def _safe(self, text: str) -> str:
         # Providers already keep keys out of their messages; this covers plugins that might not.
-        key = os.environ.get(self.spec.api_key_env) if self.spec.api_key_env else None
-        return redact(text, [key])
+        return redact(text, self._secrets())
 
     def stats(self) -> dict[str, int | float]:
         """The counters, e.g. for a run's summary."""

@@ -53,6 +53,7 @@ __all__ = [
 from jp_bench.reporting.boards import Board, format_with_ci, format_wlt, judge_settings, listing_order, make_boards
 from jp_bench.reporting.html_page import render_html
 from jp_bench.reporting.plots import PLOT_SUFFIXES, PLOTS_FOLDER, PlotImage, render_plots
+from jp_bench.spreadsheet import protect_cell
 
 CSV_FIXED_COLUMNS = [
     "benchmark", "judge", "model", "date", "headline_metric", "headline", "ci_low", "ci_high", "rank", "errors",
@@ -190,7 +191,9 @@ def _csv_cell(value: object) -> str:
         return ""
     if isinstance(value, float):
         return "" if math.isnan(value) else repr(value)
-    return str(value)
+    if isinstance(value, int):
+        return str(value)
+    return protect_cell(str(value))  # a model named "=HYPERLINK(...)" stays text in a spreadsheet
 
 
 

@@ -56,6 +56,7 @@ from jp_bench.atomic import write_bytes_atomic, write_text_atomic
 from jp_bench.errors import InputFileError, JpBenchError, describe_validation_error, read_input_text
 from jp_bench.questions import iter_jsonl_lines
 from jp_bench.selfinstruct.filters import japanese_share
+from jp_bench.spreadsheet import protect_cell, unprotect_cell
 
 SeedSource = Literal["ours", "translated", "english", "generated"]
 SheetStatus = Literal["todo", "done", "skip", "error"]
@@ -282,18 +283,6 @@ japanese_ratio = japanese_share
 # Writing the sheet
 # --------------------------------------------------------------------------------------------------
 
-_FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _protect_cell(text: str) -> str:
-    # See the module docstring: keeps spreadsheet programs from evaluating text as a formula.
-    return "'" + text if text.startswith(_FORMULA_TRIGGERS) else text
-
-
-def _unprotect_cell(text: str) -> str:
-    return text[1:] if text.startswith("'") and text[1:].startswith(_FORMULA_TRIGGERS) else text
-
-
 def sheet_paths(out: str | Path) -> tuple[Path, Path]:
     """``(<out>.csv, <out>.jsonl)``; ``out`` may be given with or without either suffix."""
     base = Path(out)
@@ -319,7 +308,7 @@ def write_sheet(rows: Sequence[SheetRow], out: str | Path, *, overwrite: bool = 
     for row in rows:
         values = row.model_dump()
         writer.writerow([
-            ("true" if values[column] else "false") if column == "is_classification" else _protect_cell(values[column])
+            ("true" if values[column] else "false") if column == "is_classification" else protect_cell(values[column])
             for column in SHEET_COLUMNS
         ])
     jsonl = "".join(json.dumps({c: getattr(row, c) for c in SHEET_COLUMNS}, ensure_ascii=False) + "\n" for row in rows)
@@ -380,7 +369,7 @@ def _read_csv_rows(path: Path, problems: list[tuple[int | None, str]]) -> Iterat
                 continue  # spreadsheets like to leave empty rows at the end
             values: dict[str, Any] = {column: None for column in header}
             for column, cell in zip(header, cells, strict=False):
-                values[column] = _unprotect_cell(cell)
+                values[column] = unprotect_cell(cell)
             yield _RawRow(line, values)
     except csv.Error as exc:
         problems.append((reader.line_num, f"unreadable CSV ({exc})"))
