@@ -393,11 +393,20 @@ def test_bad_human_rows_name_file_and_line(tmp_path: Path) -> None:
         read_human_votes(tmp_path / "votes.parquet")
 
 
+_ROW_COMMON = {"judge": "gpt-4o", "prompt_set": "ja-v1", "prompt_version": "0123456789ab", "key": "k" * 64,
+               "error": None, "reply": "[[A]]", "attempts": 1, "input_tokens": 10, "output_tokens": 5,
+               "cost_usd": 0.0}
+
+
 def _judgment_row(question_id: int, game: int, winner: str, **extra: Any) -> dict[str, Any]:
+    """A complete judgments.jsonl row (the reader checks every field against the documented schema)."""
     model_a, model_b = ("gamma", "beta") if game == 1 else ("beta", "gamma")
-    return {"mode": "pairwise", "question_id": question_id, "category": "math", "judge": "gpt-4o",
+    verdict = None if winner == "error" else "C" if winner == "tie" else (
+        "A" if (winner == "model_1") == (game == 1) else "B")
+    return {**_ROW_COMMON, "mode": "pairwise", "question_id": question_id, "category": "math",
+            "prompt": "pairwise", "status": "error" if winner == "error" else "ok",
             "model_1": "gamma", "model_2": "beta", "game": game, "model_a": model_a, "model_b": model_b,
-            "winner": winner, **extra}
+            "verdict": verdict, "winner": winner, "answer_1_chars": 10, "answer_2_chars": 12, **extra}
 
 
 def test_read_judge_votes_from_judgments_jsonl(tmp_path: Path) -> None:
@@ -405,7 +414,8 @@ def test_read_judge_votes_from_judgments_jsonl(tmp_path: Path) -> None:
         _judgment_row(1, 1, "model_1"), _judgment_row(1, 2, "model_1"),  # gamma twice -> hi
         _judgment_row(2, 1, "model_1"), _judgment_row(2, 2, "model_2"),  # orders disagree -> tie
         _judgment_row(3, 1, "error"), _judgment_row(3, 2, "model_2"),    # error -> no combined vote
-        {"mode": "single", "question_id": 1, "model": "gamma", "score": 7, "judge": "gpt-4o"},  # skipped
+        {**_ROW_COMMON, "mode": "single", "question_id": 1, "category": "math", "prompt": "single", "status": "ok",
+         "model": "gamma", "score": 7, "answer_chars": 10},  # skipped
     ])
     votes = read_judge_votes(path)["gpt-4o"]
     assert votes.votes == (Vote(1, "beta", "gamma", 1, "hi", "gpt-4o", "math"),
@@ -418,10 +428,11 @@ def test_read_judge_votes_from_judgments_jsonl(tmp_path: Path) -> None:
     assert (swapped["with_ties"]["agree"], swapped["with_ties"]["n"]) == (1, 2)
 
     _write_jsonl(path, [_judgment_row(1, 1, "model_1"), _judgment_row(1, 2, "tie"), _judgment_row(1, 1, "tie")])
-    with pytest.raises(InputFileError, match=r"judgments\.jsonl:3: game 1 of judge 'gpt-4o' .* already on line 1"):
+    with pytest.raises(InputFileError, match=r"judgments\.jsonl:3: a second judgment of question 1 \(gamma vs "
+                                             r"beta, game 1\) by 'gpt-4o'; the first is on line 1"):
         read_judge_votes(path)
     _write_jsonl(path, [_judgment_row(1, 1, "model_1"), _judgment_row(1, 3, "tie")])
-    with pytest.raises(InputFileError, match=r"judgments\.jsonl:2: field 'game': expected 1 or 2"):
+    with pytest.raises(InputFileError, match=r"judgments\.jsonl:2: field 'game': Input should be 1 or 2"):
         read_judge_votes(path)
 
 

@@ -179,34 +179,19 @@ def judge_votes_from_records(
 
 
 def _read_judgments_jsonl(path: Path) -> dict[str, JudgeVotes]:
+    from jp_bench.judging.records import read_judgment_rows
+
     games: dict[tuple[str, QuestionId, str, str, int], dict[int, tuple[str, int]]] = {}
     categories: dict[tuple[str, QuestionId, str, str, int], str | None] = {}
-    for line, row in iter_jsonl(path):
-        mode = row.get("mode")
-        if mode == "single":
+    # The one reader of judgment rows validates every field and refuses a judgment given twice.
+    lines = list(iter_jsonl(path))
+    for (line, _), row in zip(lines, read_judgment_rows(lines, path), strict=True):
+        if row["mode"] != "pairwise":
             continue
-        if mode != "pairwise":
-            raise InputFileError(path, line, f"field 'mode': expected 'pairwise' or 'single', got {mode!r}")
-        question_id = _question_id(row.get("question_id"))
-        if question_id is None:
-            raise InputFileError(path, line, "field 'question_id': expected an integer or string id")
-        model_1, model_2, judge = (_required_text(row, field, path, line) for field in ("model_1", "model_2", "judge"))
-        if model_1 == model_2:
-            raise InputFileError(path, line, f"model_1 and model_2 are the same model ({model_1!r})")
-        game = row.get("game")
-        if game not in (1, 2) or isinstance(game, bool):
-            raise InputFileError(path, line, f"field 'game': expected 1 or 2, got {game!r}")
-        winner = row.get("winner")
-        if winner not in ("model_1", "model_2", "tie", "error"):
-            raise InputFileError(path, line, f"field 'winner': expected model_1, model_2, tie or error, got {winner!r}")
-        ident = (judge, question_id, model_1, model_2, _turn(row.get("turn"), path, line))
-        if game in games.setdefault(ident, {}):
-            raise InputFileError(
-                path, line, f"game {game} of judge {judge!r} on question {question_id!r} ({model_1} vs {model_2}) "
-                f"is already on line {games[ident][game][1]}"
-            )
-        games[ident][game] = (winner, line)
-        categories[ident] = categories.get(ident) or _text(row, "category", path, line)
+        ident = (row["judge"], normalize_question_id(row["question_id"]), row["model_1"], row["model_2"],
+                 row.get("turn") or 1)
+        games.setdefault(ident, {})[row["game"]] = (row["winner"], line)
+        categories[ident] = categories.get(ident) or row.get("category")
     return _judge_votes(
         _Games(*ident, pair.get(1, (None, 0))[0], pair.get(2, (None, 0))[0], categories[ident],
                f"{path}:{min(line for _, line in pair.values())}")

@@ -1,14 +1,20 @@
-"""The schema of ``judgments.jsonl``: one line per question and order (pairwise) or per answer (single).
+"""The judgment row of ``judgments.jsonl``: one line per question and order (pairwise) or per answer (single).
 
-These models document the file (``docs/schemas/judgment.schema.json`` is generated from them) and
-validate it when it is read back.
+These models document the file (``docs/schemas/judgment.schema.json`` is generated from them), and
+:func:`read_judgment_rows` is the one reader of such rows (reports, agreement, judged lm-eval
+samples): every row is validated, a second row for the same judgment is refused, and ``1`` and
+``"1"`` cannot name two questions.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
+
+from jp_bench.errors import InputFileError
 
 
 class _JudgmentBase(BaseModel):
@@ -20,6 +26,7 @@ class _JudgmentBase(BaseModel):
     judge: str = Field(description="judge name (a judges/*.yaml)")
     judge_model: str | None = Field(None, description="the model actually called (--judge-model or the YAML's)")
     judge_endpoint: str | None = Field(None, description="host the judge was called at (no key); null: embedded")
+    turn: int | None = Field(None, ge=1, description="the turn judged (multi-turn benchmarks); null: the whole answer")
     prompt_set: str
     prompt_version: str = Field(description="hash of the prompt set's source; a prompt change changes it")
     prompt: Literal["pairwise", "pairwise_reference", "single", "single_reference"]
@@ -47,6 +54,12 @@ class PairwiseJudgment(_JudgmentBase):
     answer_1_chars: int = Field(ge=0, description="length of model_1's answer in characters (all turns)")
     answer_2_chars: int = Field(ge=0, description="length of model_2's answer in characters (all turns)")
 
+    @model_validator(mode="after")
+    def _two_models(self) -> PairwiseJudgment:
+        if self.model_1 == self.model_2:
+            raise ValueError(f"model_1 and model_2 are the same model ({self.model_1!r})")
+        return self
+
 
 class SingleJudgment(_JudgmentBase):
     """A 1-10 score of one model's answer."""
@@ -61,3 +74,57 @@ class JudgmentLine(BaseModel):
     """A line of judgments.jsonl: either kind, told apart by ``mode``."""
 
     line: PairwiseJudgment | SingleJudgment = Field(discriminator="mode")
+
+
+_ROW: TypeAdapter = TypeAdapter(Annotated[PairwiseJudgment | SingleJudgment, Field(discriminator="mode")])
+
+
+def _problem(error: ValidationError) -> str:
+    first = error.errors()[0]
+    location = [str(part) for part in first["loc"]]
+    if location and location[0] in ("pairwise", "single"):  # the union's tag, not a field
+        location = location[1:]
+    message = first["msg"].removeprefix("Value error, ")
+    return f"field '{'.'.join(location)}': {message}" if location else message
+
+
+def judgment_identity(row: dict[str, Any]) -> tuple:
+    """What one judgment is: judge (and model called), question, turn, models and order."""
+    judge = (row["judge"], row.get("judge_model"))
+    if row["mode"] == "single":
+        return ("single", *judge, row["question_id"], row.get("turn"), row["model"])
+    return ("pairwise", *judge, row["question_id"], row.get("turn"), row["model_1"], row["model_2"], row["game"])
+
+
+def read_judgment_rows(rows: Iterable[tuple[int, dict[str, Any]]], source: str | Path) -> list[dict[str, Any]]:
+    """Validated judgment rows from ``(line, row)`` pairs of ``source``; the first problem is an
+    :class:`InputFileError` naming its line."""
+    seen: dict[tuple, int] = {}
+    id_spelling: dict[str, tuple[object, int]] = {}
+    out: list[dict[str, Any]] = []
+    for line, row in rows:
+        try:
+            _ROW.validate_python(row)
+        except ValidationError as exc:
+            raise InputFileError(source, line, _problem(exc)) from None
+        question_id = row["question_id"]
+        spelt = id_spelling.setdefault(str(question_id), (question_id, line))
+        if type(spelt[0]) is not type(question_id):
+            raise InputFileError(source, line, f"question_id {question_id!r} and {spelt[0]!r} (line {spelt[1]}) "
+                                               "would be two questions; write every id the same way")
+        identity = judgment_identity(row)
+        if identity in seen:
+            what = (f"model {row['model']!r}" if row["mode"] == "single"
+                    else f"{row['model_1']} vs {row['model_2']}, game {row['game']}")
+            raise InputFileError(source, line, f"a second judgment of question {question_id!r} ({what}) by "
+                                               f"{row['judge']!r}; the first is on line {seen[identity]}")
+        seen[identity] = line
+        out.append(row)
+    return out
+
+
+def read_judgments_file(path: str | Path) -> list[dict[str, Any]]:
+    """The rows of a ``judgments.jsonl``, validated (see :func:`read_judgment_rows`)."""
+    from jp_bench.questions import iter_jsonl
+
+    return read_judgment_rows(iter_jsonl(path), path)

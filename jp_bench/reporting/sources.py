@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from jp_bench.errors import JpBenchError
+from jp_bench.errors import InputFileError, JpBenchError
 from jp_bench.questions import iter_jsonl
 
 PAIRWISE_COLUMNS = ["question_id", "category", "model_1", "model_2", "g1_winner", "g2_winner", "len_1", "len_2",
@@ -36,7 +36,9 @@ class Judgments:
 
 
 def _ours(path: Path) -> list[dict]:
-    return [row for _, row in iter_jsonl(path)]
+    from jp_bench.judging.records import read_judgments_file
+
+    return read_judgments_file(path)
 
 
 def _lm_eval_rows(path: Path) -> list[dict]:
@@ -45,14 +47,21 @@ def _lm_eval_rows(path: Path) -> list[dict]:
     The judged model is named as the answers reader names it (lm-eval's ``model_name``).
     """
     from jp_bench.answers import lm_eval_sample_files, model_name_for
+    from jp_bench.judging.records import read_judgment_rows
 
     rows: list[dict] = []
     for sample_file in lm_eval_sample_files(path):
         model = model_name_for(sample_file)
-        for _, record in iter_jsonl(sample_file):
-            judgment = (record.get("doc") or {}).get("judgment") if isinstance(record, dict) else None
-            for row in (judgment or {}).get("rows") or []:
-                rows.append({**row, "model" if row.get("mode") == "single" else "model_1": model})
+        carried = []
+        for line, record in iter_jsonl(sample_file):
+            doc = record.get("doc")
+            judgment = doc.get("judgment") if isinstance(doc, dict) else None
+            found = judgment.get("rows") if isinstance(judgment, dict) else None
+            if found is not None and not isinstance(found, list):
+                raise InputFileError(sample_file, line, "field 'doc.judgment.rows': expected a list of judgments")
+            carried += [(line, row if isinstance(row, dict) else {"row": row}) for row in found or []]
+        for row in read_judgment_rows(carried, sample_file):
+            rows.append({**row, "model" if row["mode"] == "single" else "model_1": model})
     return rows
 
 
@@ -125,14 +134,17 @@ def _fastchat_kinds(path: Path) -> set[str]:
 
 
 def _first_record(path: Path) -> dict | None:
-    with path.open(encoding="utf-8") as handle:
-        for line in handle:
-            if line.strip():
-                try:
-                    record = json.loads(line)
-                except json.JSONDecodeError:
-                    return None
-                return record if isinstance(record, dict) else None
+    try:
+        with path.open(encoding="utf-8-sig") as handle:
+            for line in handle:
+                if line.strip():
+                    try:
+                        record = json.loads(line)
+                    except json.JSONDecodeError:
+                        return None
+                    return record if isinstance(record, dict) else None
+    except UnicodeDecodeError:
+        raise InputFileError(path, None, "not UTF-8 text") from None
     return None
 
 
@@ -144,7 +156,10 @@ def _is_ours(path: Path) -> bool:
 def load_judgments(sources: Sequence[str | Path]) -> Judgments:
     pairwise: list[dict] = []
     single: list[dict] = []
+    from jp_bench.judging.records import judgment_identity
+
     ours: list[dict] = []  # our judgment rows of every source, labelled together
+    origins: dict[tuple, str] = {}
     for source in sources:
         path = Path(source).expanduser()
         if not path.exists():
@@ -155,6 +170,12 @@ def load_judgments(sources: Sequence[str | Path]) -> Judgments:
         if not rows and not found[0] and not found[1]:
             raise JpBenchError(f"{path}: no judgments found (expected judgments.jsonl, judged lm-eval output or "
                                "FastChat judgment files)")
+        for row in rows:  # the same judgment from two sources would count twice
+            identity = judgment_identity(row)
+            if identity in origins:
+                raise JpBenchError(f"{path}: holds judgments already read from {origins[identity]} (question "
+                                   f"{row['question_id']!r}); give each judgments file once")
+            origins[identity] = str(path)
         ours += rows
         pairwise += found[0]
         single += found[1]
