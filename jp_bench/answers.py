@@ -9,7 +9,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from jp_bench.errors import InputFileError, JpBenchError
+from jp_bench.errors import InputFileError, JpBenchError, describe_validation_error
 from jp_bench.questions import Question, iter_jsonl
 
 _SAMPLES_NAME = re.compile(r"^samples_(?P<task>.+)_(?P<stamp>\d{4}-\d{2}-\d{2}T[\d\-.]+)\.jsonl$")
@@ -66,28 +66,54 @@ def lm_eval_sample_files(path: str | Path) -> list[Path]:
     return [f for folder in folders for f in latest_sample_files(folder)]
 
 
+def _question_id(doc: dict, source: Path, line: int) -> int | str:
+    value = doc.get("question_id")
+    if isinstance(value, bool) or not isinstance(value, int | str) or (isinstance(value, str) and not value.strip()):
+        raise InputFileError(source, line, f"field 'doc.question_id': expected an integer or a string id, "
+                                           f"got {value!r}")
+    return value
+
+
+def _answer_text(record: dict, source: Path, line: int) -> str:
+    """The answer of a sample: ``filtered_resps[0]`` (``resps[0][0]`` in files without it)."""
+    field = "filtered_resps" if "filtered_resps" in record else "resps"
+    value = record.get(field)
+    if not isinstance(value, list) or not value:
+        raise InputFileError(source, line, f"field '{field}': expected a list holding the answer, got {value!r}")
+    text = value[0]
+    while isinstance(text, list) and text:  # `resps` nests one list per request
+        text = text[0]
+    if not isinstance(text, str):
+        raise InputFileError(source, line, f"field '{field}': expected the answer text, got {text!r}")
+    return text
+
+
 def read_sample_file(path: str | Path, model_id: str | None = None) -> list[Answer]:
     """Answers in one lm-eval samples file (the filtered response is the answer)."""
     source = Path(path)
     model = model_id or model_name_for(source)
     answers = []
+    spelling: dict[str, tuple[int | str, int]] = {}
     for line_number, record in iter_jsonl(source):
         doc = record.get("doc")
         if not isinstance(doc, dict) or "question_id" not in doc:
             raise InputFileError(source, line_number, "expected an lm-eval sample with doc.question_id")
-        responses = record.get("filtered_resps") or record.get("resps") or []
-        text = responses[0] if responses else ""
-        while isinstance(text, list):  # `resps` nests one list per request
-            text = text[0] if text else ""
+        question_id = _question_id(doc, source, line_number)
+        first = spelling.setdefault(str(question_id), (question_id, line_number))
+        if first[0] != question_id or first[1] != line_number:
+            raise InputFileError(source, line_number, f"question_id {question_id!r} again (line {first[1]} has "
+                                                      f"{first[0]!r}); one sample per question")
         answers.append(
             Answer(
                 model_id=model,
-                question_id=doc["question_id"],
+                question_id=question_id,
                 category=str(doc.get("category", "")),
-                turns=(str(text),),
+                turns=(_answer_text(record, source, line_number),),
                 source=f"{source}:{line_number}",
             )
         )
+    if not answers:
+        raise InputFileError(source, None, "no samples in this file (an interrupted lm-eval run?)")
     return answers
 
 
@@ -108,7 +134,7 @@ def read_lm_eval_questions(path: str | Path) -> list[Question]:
     files = [root] if root.is_file() else lm_eval_sample_files(root)
     questions: dict[int | str, Question] = {}
     for sample_file in files:
-        for _, record in iter_jsonl(sample_file):
+        for line, record in iter_jsonl(sample_file):
             doc = record.get("doc") or {}
             if "question_id" not in doc or not doc.get("turns"):
                 continue
@@ -117,7 +143,7 @@ def read_lm_eval_questions(path: str | Path) -> list[Question]:
                     {"question_id": doc["question_id"], "category": doc.get("category") or "unknown",
                      "turns": doc["turns"], "reference": doc.get("reference") or None}
                 )
-            except ValidationError:
-                continue  # not one of our documents: the benchmark's question file must supply it
+            except ValidationError as exc:  # our documents carry turns; bad ones must not be replaced silently
+                raise InputFileError(sample_file, line, f"doc: {describe_validation_error(exc)}") from None
             questions.setdefault(question.question_id, question)
     return list(questions.values())

@@ -1,0 +1,104 @@
+"""Bad input is one line (file:line: what was expected), exit != 0, nothing written; never a traceback and
+never a silently different number."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import run_cli
+from test_agreement import _ROW_COMMON, _judgment_row
+
+from jp_bench.answers import read_lm_eval_output, read_lm_eval_questions
+from jp_bench.errors import InputFileError, JpBenchError
+from jp_bench.reporting.sources import load_judgments
+
+
+def write_jsonl(path: Path, rows: list) -> Path:
+    path.write_text("".join((r if isinstance(r, str) else json.dumps(r, ensure_ascii=False)) + "\n" for r in rows),
+                    encoding="utf-8")
+    return path
+
+
+def good_rows() -> list[dict]:
+    return [_judgment_row(q, g, "model_1") for q in (1, 2) for g in (1, 2)]
+
+
+def replaced(index: int, **changes: object) -> list:
+    rows = good_rows()
+    rows[index] = {k: v for k, v in {**rows[index], **changes}.items() if v is not ...}
+    return rows
+
+
+@pytest.mark.parametrize(("rows", "expected"), [
+    (replaced(1, game=...), r":2: field 'game': Field required"),
+    (replaced(2, model_1=...), r":3: field 'model_1': Field required"),
+    (replaced(0, cost_usd="abc"), r":1: field 'cost_usd': Input should be a valid number"),
+    (replaced(3, winner="banana"), r":4: field 'winner': Input should be"),
+    (replaced(0, question_id=[1]), r":1: field 'question_id"),
+    (replaced(1, game=3), r":2: field 'game': Input should be 1 or 2"),
+    (replaced(2, question_id="1"), r":3: question_id '1' and 1 \(line 1\) would be two questions"),
+    ([*good_rows(), _judgment_row(1, 1, "model_2")], r":5: a second judgment of question 1 \(gamma vs beta, game 1\)"),
+    ([good_rows()[0], '{"mode": "pairwise", "question_id": NaN}'], r":2: field 'question_id"),
+])
+def test_bad_judgment_rows_are_one_line(tmp_path: Path, rows: list, expected: str) -> None:
+    path = write_jsonl(tmp_path / "judgments.jsonl", rows)
+    with pytest.raises(InputFileError, match=r"judgments\.jsonl" + expected):
+        load_judgments([path])
+    result = run_cli("jp-bench", "report", str(path))
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and result.stdout == ""
+
+
+@pytest.mark.parametrize("content", [b"\x00\x01\xff\xfe\x00binary", json.dumps(good_rows()[0]).encode("utf-16")])
+def test_a_judgments_file_that_is_not_utf8_is_one_line(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "judgments.jsonl"
+    path.write_bytes(content)
+    result = run_cli("jp-bench", "report", str(path))
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "not UTF-8 text" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_the_same_judgments_twice_are_refused(tmp_path: Path) -> None:
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        write_jsonl(tmp_path / name / "judgments.jsonl", good_rows())
+    with pytest.raises(JpBenchError, match="holds judgments already read from"):
+        load_judgments([tmp_path / "a", tmp_path / "b"])
+
+
+def sample(question_id: object = 1, resps: object = ..., **doc: object) -> dict:
+    record = {"doc_id": 0, "doc": {"question_id": question_id, "category": "generic", **doc}}
+    record["filtered_resps"] = ["回答"] if resps is ... else resps
+    return record
+
+
+@pytest.mark.parametrize(("records", "expected"), [
+    ([sample(resps=5)], r":1: field 'filtered_resps': expected a list holding the answer, got 5"),
+    ([sample(resps={"text": "x"})], r":1: field 'filtered_resps': expected a list"),
+    ([sample(resps=[float("nan")])], r":1: field 'filtered_resps': expected the answer text, got nan"),
+    ([sample(question_id=[1])], r":1: field 'doc.question_id': expected an integer or a string id"),
+    ([sample(question_id=True)], r":1: field 'doc.question_id'"),
+    ([sample(1), sample("1")], r":2: question_id '1' again \(line 1 has 1\)"),
+    ([], r": no samples in this file"),
+])
+def test_bad_lm_eval_samples_are_one_line(tmp_path: Path, records: list, expected: str) -> None:
+    folder = tmp_path / "out" / "model"
+    folder.mkdir(parents=True)
+    path = folder / "samples_jp_bench_generic_2026-01-01T00-00-00.000000.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    with pytest.raises(InputFileError, match=r"samples_jp_bench_generic_[^:]*\.jsonl" + expected):
+        read_lm_eval_output(tmp_path / "out")
+
+
+def test_turns_that_are_not_a_list_are_refused_not_replaced(tmp_path: Path) -> None:
+    path = tmp_path / "samples_jp_bench_generic_2026-01-01T00-00-00.000000.jsonl"
+    path.write_text(json.dumps(sample(turns="一つの文字列")) + "\n", encoding="utf-8")
+    with pytest.raises(InputFileError, match=r":1: doc: field 'turns'"):
+        read_lm_eval_questions(path)
+
+
+def test_the_judgment_row_fixture_is_complete() -> None:
+    """The rows these tests start from pass the reader: every failure above comes from the change made."""
+    assert set(_ROW_COMMON) <= set(good_rows()[0])
