@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import UPSTREAM_CHECKOUT
+from judgment_rows import pairwise_row, single_row
 
 from jp_bench.agreement import (
     JudgeVotes,
@@ -393,20 +394,8 @@ def test_bad_human_rows_name_file_and_line(tmp_path: Path) -> None:
         read_human_votes(tmp_path / "votes.parquet")
 
 
-_ROW_COMMON = {"judge": "gpt-4o", "prompt_set": "ja-v1", "prompt_version": "0123456789ab", "key": "k" * 64,
-               "error": None, "reply": "[[A]]", "attempts": 1, "input_tokens": 10, "output_tokens": 5,
-               "cost_usd": 0.0}
-
-
 def _judgment_row(question_id: int, game: int, winner: str, **extra: Any) -> dict[str, Any]:
-    """A complete judgments.jsonl row (the reader checks every field against the documented schema)."""
-    model_a, model_b = ("gamma", "beta") if game == 1 else ("beta", "gamma")
-    verdict = None if winner == "error" else "C" if winner == "tie" else (
-        "A" if (winner == "model_1") == (game == 1) else "B")
-    return {**_ROW_COMMON, "mode": "pairwise", "question_id": question_id, "category": "math",
-            "prompt": "pairwise", "status": "error" if winner == "error" else "ok",
-            "model_1": "gamma", "model_2": "beta", "game": game, "model_a": model_a, "model_b": model_b,
-            "verdict": verdict, "winner": winner, "answer_1_chars": 10, "answer_2_chars": 12, **extra}
+    return pairwise_row(question_id, game, winner, **extra)
 
 
 def test_read_judge_votes_from_judgments_jsonl(tmp_path: Path) -> None:
@@ -414,8 +403,7 @@ def test_read_judge_votes_from_judgments_jsonl(tmp_path: Path) -> None:
         _judgment_row(1, 1, "model_1"), _judgment_row(1, 2, "model_1"),  # gamma twice -> hi
         _judgment_row(2, 1, "model_1"), _judgment_row(2, 2, "model_2"),  # orders disagree -> tie
         _judgment_row(3, 1, "error"), _judgment_row(3, 2, "model_2"),    # error -> no combined vote
-        {**_ROW_COMMON, "mode": "single", "question_id": 1, "category": "math", "prompt": "single", "status": "ok",
-         "model": "gamma", "score": 7, "answer_chars": 10},  # skipped
+        single_row(1, "gamma", 7),  # skipped
     ])
     votes = read_judge_votes(path)["gpt-4o"]
     assert votes.votes == (Vote(1, "beta", "gamma", 1, "hi", "gpt-4o", "math"),

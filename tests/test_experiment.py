@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import yaml
 from conftest import run_cli
+from judgment_rows import pairwise_row, single_row
 
 from jp_bench.errors import InputFileError
 from jp_bench.experiment.config import load_experiment
@@ -338,14 +339,9 @@ def test_names_must_be_unique_and_cli_reports_one_line(tmp_path: Path) -> None:
 
 def _judgment_rows(model_1: str, model_2: str, winners: list[tuple[str, str]]) -> list[dict[str, Any]]:
     """Our judgments.jsonl rows: per question, the winner of game 1 and of game 2 (model terms)."""
-    rows = []
-    for question, games in enumerate(winners, start=1):
-        for game, winner in enumerate(games, start=1):
-            rows.append({"mode": "pairwise", "key": f"{question}-{game}", "judge": "j", "prompt_set": "ja-v1",
-                         "prompt_version": "v", "question_id": question, "category": "writing", "model_1": model_1,
-                         "model_2": model_2, "game": game, "winner": winner, "answer_1_chars": 10,
-                         "answer_2_chars": 10, "cost_usd": 0.0})
-    return rows
+    return [pairwise_row(question, game, winner, model_1=model_1, model_2=model_2, judge="j", category="writing",
+                         answer_2_chars=10)
+            for question, games in enumerate(winners, start=1) for game, winner in enumerate(games, start=1)]
 
 
 def test_head_to_head_reads_from_the_first_datasets_side(tmp_path: Path) -> None:
@@ -363,8 +359,7 @@ def test_head_to_head_reads_from_the_first_datasets_side(tmp_path: Path) -> None
     single.mkdir(parents=True)
     scores = {"llama-7b+zz-self": [8, 6], "llama-7b+translated": [3, None], "gpt-35": [7, 7]}
     (single / "judgments.jsonl").write_text("".join(
-        json.dumps({"mode": "single", "key": f"{m}{q}", "judge": "j", "question_id": q, "category": "writing",
-                    "model": m, "score": score, "answer_chars": 5}) + "\n"
+        json.dumps(single_row(q, m, score, judge="j", category="writing", answer_chars=5)) + "\n"
         for m, values in scores.items() for q, score in enumerate(values, start=1)), encoding="utf-8")
     m1, m2 = "llama-7b+translated", "llama-7b+zz-self"  # model_1 sorts first
     outcomes = [("model_2", "model_2")] * 3 + [("model_1", "model_1")] + [("model_1", "model_2")]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from conftest import run_cli
-from test_agreement import _ROW_COMMON, _judgment_row
+from judgment_rows import COMMON, pairwise_row
 
 from jp_bench.answers import read_lm_eval_output, read_lm_eval_questions
 from jp_bench.errors import InputFileError, JpBenchError
@@ -22,7 +22,7 @@ def write_jsonl(path: Path, rows: list) -> Path:
 
 
 def good_rows() -> list[dict]:
-    return [_judgment_row(q, g, "model_1") for q in (1, 2) for g in (1, 2)]
+    return [pairwise_row(q, g, "model_1") for q in (1, 2) for g in (1, 2)]
 
 
 def replaced(index: int, **changes: object) -> list:
@@ -39,7 +39,7 @@ def replaced(index: int, **changes: object) -> list:
     (replaced(0, question_id=[1]), r":1: field 'question_id"),
     (replaced(1, game=3), r":2: field 'game': Input should be 1 or 2"),
     (replaced(2, question_id="1"), r":3: question_id '1' and 1 \(line 1\) would be two questions"),
-    ([*good_rows(), _judgment_row(1, 1, "model_2")], r":5: a second judgment of question 1 \(gamma vs beta, game 1\)"),
+    ([*good_rows(), pairwise_row(1, 1, "model_2")], r":5: a second judgment of question 1 \(gamma vs beta, game 1\)"),
     ([good_rows()[0], '{"mode": "pairwise", "question_id": NaN}'], r":2: field 'question_id"),
 ])
 def test_bad_judgment_rows_are_one_line(tmp_path: Path, rows: list, expected: str) -> None:
@@ -101,4 +101,4 @@ def test_turns_that_are_not_a_list_are_refused_not_replaced(tmp_path: Path) -> N
 
 def test_the_judgment_row_fixture_is_complete() -> None:
     """The rows these tests start from pass the reader: every failure above comes from the change made."""
-    assert set(_ROW_COMMON) <= set(good_rows()[0])
+    assert set(COMMON) <= set(good_rows()[0])
