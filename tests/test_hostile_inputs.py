@@ -102,3 +102,28 @@ def test_turns_that_are_not_a_list_are_refused_not_replaced(tmp_path: Path) -> N
 def test_the_judgment_row_fixture_is_complete() -> None:
     """The rows these tests start from pass the reader: every failure above comes from the change made."""
     assert set(COMMON) <= set(good_rows()[0])
+
+
+JUDGE = "name: mine\nprovider: openai-compatible\nmodel: qwen\nbase_url: http://127.0.0.1:9/v1\n"
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    (JUDGE + "temperature: 0\ntemperature: 0.7\n",
+     r"mine\.yaml:6: key 'temperature' appears twice \(first on line 5\)"),
+    (JUDGE + "prices: {input_per_mtok: .inf, output_per_mtok: 1}\n", r"mine\.yaml:5: field 'prices.input_per_mtok': "
+                                                                     r"inf is not a finite number"),
+    (JUDGE + "temperature: .nan\n", r"mine\.yaml:5: field 'temperature': nan is not a finite number"),
+    (JUDGE + "timeout_s: -.inf\n", r"mine\.yaml:5: field 'timeout_s': -inf is not a finite number"),
+    (JUDGE + "params: [unclosed\n", r"mine\.yaml:\d+: not valid YAML: "),
+])
+def test_settings_yaml_is_strict_and_errors_are_one_line(tmp_path: Path, text: str, expected: str) -> None:
+    from jp_bench.judging.judges import load_judge
+
+    path = tmp_path / "mine.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(InputFileError, match=expected) as caught:
+        load_judge(str(path))
+    assert "\n" not in str(caught.value)
+    result = run_cli("jp-bench", "judges", "--judges-dir", str(tmp_path))
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1

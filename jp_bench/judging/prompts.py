@@ -17,11 +17,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Literal
 
-import yaml
-
 from jp_bench.errors import InputFileError, JpBenchError, read_input_text
 from jp_bench.judging.delimiters import neutralise, template_delimiters
 from jp_bench.llm.types import Message
+from jp_bench.yaml_lines import load_yaml_text
 
 PromptKind = Literal["pairwise", "pairwise_reference", "single", "single_reference"]
 PROMPT_KINDS: tuple[PromptKind, ...] = ("pairwise", "pairwise_reference", "single", "single_reference")
@@ -145,11 +144,7 @@ def _version(text: str) -> str:
 
 
 def _load_yaml_set(path: Path, text: str) -> PromptSet:
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        line = getattr(getattr(exc, "problem_mark", None), "line", None)
-        raise InputFileError(path, None if line is None else line + 1, f"not valid YAML ({exc})") from None
+    data = load_yaml_text(path, text)
     if not isinstance(data, dict) or "name" not in data:
         raise InputFileError(path, None, "expected a mapping with 'name' and prompts (pairwise, single, ...)")
     from jinja2 import meta

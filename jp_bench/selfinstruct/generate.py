@@ -22,12 +22,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from jp_bench.errors import JpBenchError
+from jp_bench.errors import JpBenchError, read_input_text
 from jp_bench.llm.errors import LLMError, PermanentError
 from jp_bench.llm.types import Message, ModelSpec
 from jp_bench.store import Store, call_key
+from jp_bench.yaml_lines import load_yaml_text
 
 DEFAULT_PROMPT = "generate-ja-v1"
 
@@ -51,13 +50,13 @@ class GenerationPrompt:
 def load_generation_prompt(name_or_path: str = DEFAULT_PROMPT) -> GenerationPrompt:
     path = Path(name_or_path).expanduser()
     if path.is_file():
-        text = path.read_text(encoding="utf-8")
+        text = read_input_text(path)
     else:
         resource = resources.files("jp_bench.selfinstruct").joinpath("prompts", f"{name_or_path}.yaml")
         if not resource.is_file():
             raise JpBenchError(f"unknown generation prompt {name_or_path!r} (shipped: {DEFAULT_PROMPT}; or a file)")
         text = resource.read_text(encoding="utf-8")
-    data = yaml.safe_load(text)
+    data = load_yaml_text(path, text)
     if not isinstance(data, dict) or not isinstance(data.get("user"), str):
         raise JpBenchError(f"{name_or_path}: a generation prompt needs 'name' and a 'user' template")
     version = hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
