@@ -384,7 +384,26 @@ def _read_judgments(
     files = [root] if root.is_file() else _judgment_files(root, names, looks_right)
     if not files:
         raise JpBenchError(f"{root}: no {kind} judgment files found ({', '.join(names)} or matching records)")
-    return [parse(record, file, line) for file in files for line, record in iter_jsonl(file)]
+    records: list[_Record] = []
+    first: dict[tuple, str] = {}
+    for file in files:
+        for line, raw in iter_jsonl(file):
+            record = parse(raw, file, line)
+            # The same judgment twice would be counted twice: refuse it where it is.
+            models, identity = _identity(record)
+            if identity in first:
+                raise InputFileError(file, line, f"a second {kind} judgment of question {identity[1]!r} "
+                                                 f"({' vs '.join(models)}, turn {identity[-1]}) by {identity[0]!r}; "
+                                                 f"the first is at {first[identity]}")
+            first[identity] = f"{file}:{line}"
+            records.append(record)
+    return records
+
+
+def _identity(record: Any) -> tuple[tuple[str, ...], tuple]:
+    """The models judged and what makes a FastChat judgment one: judge, question, models, turn."""
+    models = (record.model_1, record.model_2) if hasattr(record, "model_1") else (record.model,)
+    return models, (record.judge, record.question_id, *models, record.turn)
 
 
 def judge_model_name(judge: str) -> str:

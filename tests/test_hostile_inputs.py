@@ -127,3 +127,35 @@ def test_settings_yaml_is_strict_and_errors_are_one_line(tmp_path: Path, text: s
     result = run_cli("jp-bench", "judges", "--judges-dir", str(tmp_path))
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def human_vote(annotator: str, winner: str, question_id: int = 1) -> dict:
+    return {"question_id": question_id, "model_a": "alpha", "model_b": "beta", "winner": winner,
+            "annotator": annotator}
+
+
+def test_one_person_votes_once_per_item(tmp_path: Path) -> None:
+    from jp_bench.agreement import read_human_votes
+
+    path = write_jsonl(tmp_path / "votes.jsonl", [human_vote("alice", "model_a"), human_vote("bob", "tie"),
+                                                  human_vote("alice", "model_b")])
+    with pytest.raises(InputFileError, match=r"votes\.jsonl:3: 'alice' already voted on question 1 .* on line 1"):
+        read_human_votes(path)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
+def test_human_votes_that_are_not_utf8_are_one_line(tmp_path: Path, suffix: str) -> None:
+    path = tmp_path / f"votes{suffix}"
+    path.write_bytes("question_id,model_a,model_b,winner,annotator\n1,a,b,tie,x\n".encode("utf-16"))
+    result = run_cli("jp-bench", "agreement", "--human", str(path), "--judgments", str(path))
+    assert result.returncode == 1 and "not UTF-8 text" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_duplicated_fastchat_judgment_is_refused(tmp_path: Path) -> None:
+    record = {"question_id": 1, "model_1": "alpha", "model_2": "beta", "g1_winner": "model_1",
+              "g2_winner": "model_1", "judge": ["gpt-4", "pair-v2"], "g1_judgment": "[[A]]", "g2_judgment": "[[B]]",
+              "turn": 1, "tstamp": 0}
+    path = write_jsonl(tmp_path / "gpt-4_pair.jsonl", [record, {**record, "question_id": 2}, record])
+    result = run_cli("jp-bench", "report", str(path))
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "gpt-4_pair.jsonl:3: a second pairwise judgment of question 1 (alpha vs beta, turn 1)" in result.stderr

@@ -81,6 +81,8 @@ def _iter_csv(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
                 yield start, dict(zip(header, row, strict=True))
         except csv.Error as exc:
             raise InputFileError(path, reader.line_num, f"not valid CSV ({exc})") from None
+        except UnicodeDecodeError:
+            raise InputFileError(path, None, "not UTF-8 text") from None
 
 
 def _human_vote(row: Mapping[str, Any], path: Path, line: int) -> Vote:
@@ -122,7 +124,17 @@ def read_human_votes(path: str | Path) -> list[Vote]:
         rows = _iter_csv(source)
     else:
         raise InputFileError(source, None, "expected human votes as a .jsonl or .csv file")
-    votes = [_human_vote(row, source, line) for line, row in rows]
+    votes: list[Vote] = []
+    first_line: dict[tuple, int] = {}
+    for line, row in rows:
+        vote = _human_vote(row, source, line)
+        # One person, one vote per item: a second one would pair the annotator with themself.
+        seen = first_line.setdefault((vote.voter, vote.key), line)
+        if seen != line:
+            raise InputFileError(source, line, f"{vote.voter!r} already voted on question {vote.question_id!r} "
+                                               f"({vote.key[1]} vs {vote.key[2]}, turn {vote.key[3]}) on line {seen}; "
+                                               "keep one vote per person and item")
+        votes.append(vote)
     if not votes:
         raise InputFileError(source, None, "no votes found")
     return votes
