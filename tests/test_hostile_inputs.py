@@ -159,3 +159,37 @@ def test_a_duplicated_fastchat_judgment_is_refused(tmp_path: Path) -> None:
     result = run_cli("jp-bench", "report", str(path))
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert "gpt-4_pair.jsonl:3: a second pairwise judgment of question 1 (alpha vs beta, turn 1)" in result.stderr
+
+
+@pytest.mark.parametrize(("record", "expected"), [
+    ({"messages": 5}, r":1: field 'messages': expected a list of \{role, content\} messages, got 5"),
+    ({"messages": ["a"]}, r":1: field 'messages.0': expected \{role, content\}, got 'a'"),
+    ({"messages": [{"content": "x"}]}, r":1: field 'messages.0.role': expected one of system, user, assistant"),
+    ({"messages": "not json"}, r":1: field 'messages': text that is not a JSON list"),
+    ({"instruction": "質問", "output": 7}, r":1: field 'output': expected text, got 7"),
+    ({"instruction": "質問", "input": ["x"], "output": "答え"}, r":1: field 'input': expected text"),
+])
+def test_bad_training_records_are_one_line(tmp_path: Path, record: dict, expected: str) -> None:
+    from jp_bench.finetune.data import load_examples
+
+    path = write_jsonl(tmp_path / "train.jsonl", [record])
+    with pytest.raises(InputFileError, match=r"train\.jsonl" + expected):
+        load_examples(path)
+
+
+def test_a_parquet_gap_is_no_text_and_a_corrupt_parquet_is_one_line(tmp_path: Path) -> None:
+    import pandas as pd
+
+    from jp_bench.finetune.data import load_examples
+
+    path = tmp_path / "train.parquet"
+    pd.DataFrame({"instruction": ["一つ目", "二つ目"], "input": ["補足", float("nan")],
+                  "output": ["答え1", "答え2"]}).to_parquet(path)
+    examples = load_examples(path)
+    assert [e.user for e in examples] == ["一つ目\n\n補足", "二つ目"]  # never "二つ目\n\nnan"
+    pd.DataFrame({"instruction": ["一つ目"], "output": [float("nan")]}).to_parquet(path)
+    with pytest.raises(InputFileError, match=r"train\.parquet:1: expected Alpaca fields 'instruction' and 'output'"):
+        load_examples(path)
+    path.write_bytes(b"PAR1 this is not really parquet PAR1")
+    with pytest.raises(InputFileError, match=r"train\.parquet: not a readable Parquet file"):
+        load_examples(path)

@@ -10,6 +10,7 @@ builds ``messages``.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,22 +60,60 @@ class Example:
         return [{"role": "user", "content": self.user}, {"role": "assistant", "content": self.response}]
 
 
-def _record_to_example(record: dict[str, Any], where: str, line: int | None) -> Example:
-    instruction = record.get("instruction")
-    output = record.get("output")
+_ROLES = ("system", "user", "assistant")
+
+
+def _is_missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _text_field(record: dict[str, Any], name: str, where: str, line: int | None) -> str | None:
+    """An optional text field: missing (absent, null, NaN from a Parquet gap) or a string, nothing else."""
+    value = record.get(name)
+    if _is_missing(value):
+        return None
+    if not isinstance(value, str):
+        raise InputFileError(where, line, f"field '{name}': expected text, got {value!r}")
+    return value
+
+
+def _messages(record: dict[str, Any], where: str, line: int | None) -> tuple[dict[str, str], ...]:
     messages = record.get("messages")
+    if _is_missing(messages):
+        return ()
     if isinstance(messages, str):  # Parquet/CSV round trips may store it as JSON text
         try:
             messages = json.loads(messages)
         except json.JSONDecodeError:
-            messages = None
-    chat: tuple[dict[str, str], ...] = ()
-    if messages is not None and len(messages) > 0:
-        chat = tuple({"role": str(m["role"]), "content": str(m["content"])} for m in messages)
-        if chat[-1]["role"] != "assistant":
-            raise InputFileError(where, line, "the last message must be the assistant's reply")
-    if isinstance(instruction, str) and isinstance(output, str) and instruction.strip():
-        instruction, given = instruction.strip(), str(record.get("input") or "").strip()
+            raise InputFileError(where, line, "field 'messages': text that is not a JSON list of messages") from None
+    if hasattr(messages, "tolist"):  # Parquet list columns come back as numpy arrays
+        messages = messages.tolist()
+    if not isinstance(messages, list):
+        raise InputFileError(where, line, f"field 'messages': expected a list of {{role, content}} messages, "
+                                          f"got {messages!r}")
+    chat = []
+    for index, message in enumerate(messages):
+        if not isinstance(message, dict):
+            raise InputFileError(where, line, f"field 'messages.{index}': expected {{role, content}}, got {message!r}")
+        role, content = message.get("role"), message.get("content")
+        if role not in _ROLES:
+            raise InputFileError(where, line, f"field 'messages.{index}.role': expected one of {', '.join(_ROLES)}, "
+                                              f"got {role!r}")
+        if not isinstance(content, str):
+            raise InputFileError(where, line, f"field 'messages.{index}.content': expected text, got {content!r}")
+        chat.append({"role": role, "content": content})
+    if chat and chat[-1]["role"] != "assistant":
+        raise InputFileError(where, line, "the last message must be the assistant's reply")
+    return tuple(chat)
+
+
+def _record_to_example(record: dict[str, Any], where: str, line: int | None) -> Example:
+    instruction = _text_field(record, "instruction", where, line)
+    output = _text_field(record, "output", where, line)
+    given = (_text_field(record, "input", where, line) or "").strip()
+    chat = _messages(record, where, line)
+    if instruction is not None and output is not None and instruction.strip():
+        instruction = instruction.strip()
         user = f"{instruction}\n\n{given}" if given else instruction
         return Example(user=user, response=output.strip(), messages=chat)
     if chat:
@@ -125,7 +164,10 @@ def load_examples(path: str | Path) -> list[Example]:
     elif source.suffix == ".parquet":
         import pandas as pd
 
-        frame = pd.read_parquet(source)
+        try:
+            frame = pd.read_parquet(source)
+        except Exception as exc:  # pyarrow raises several kinds for a damaged or foreign file
+            raise InputFileError(source, None, f"not a readable Parquet file ({type(exc).__name__})") from None
         examples = _from_records(frame.to_dict(orient="records"), str(source))
     else:
         raise JpBenchError(f"{source}: expected a .jsonl or .parquet file or a dataset folder")
