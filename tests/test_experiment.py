@@ -219,6 +219,18 @@ def test_a_changed_run_is_trained_on_and_only_its_answers_are_redone(
         _experiment(experiment_folder, tiny_untied)
 
 
+def test_dry_run_refuses_a_missing_dataset_as_the_real_run_does(tiny_llama: Path, tmp_path: Path) -> None:
+    (tmp_path / "data").mkdir()
+    _write_items(tmp_path / "data" / "self_instruct.jsonl", _SELF_INSTRUCT)
+    _baseline_answers(tmp_path / "data" / "reference.jsonl")
+    _experiment(tmp_path, tiny_llama)
+    dry, real = _run(tmp_path, "--dry-run"), _run(tmp_path)
+    assert dry.returncode == real.returncode == 1
+    line = next(line for line in dry.stderr.splitlines() if "error" in line)
+    assert "dataset not found" in line and "translated" in line
+    assert line in real.stderr
+
+
 def test_dry_run_lists_steps_and_creates_nothing(tiny_llama: Path, tmp_path: Path) -> None:
     (tmp_path / "data").mkdir()
     _write_items(tmp_path / "data" / "self_instruct.jsonl", _SELF_INSTRUCT)

@@ -120,7 +120,7 @@ class ExperimentRunner:
     def run(self) -> ExperimentOutcome:
         out = self.config.output_dir
         missing = [f"{d.name}: {d.path}" for d in self.config.datasets if not d.path.exists()]
-        if missing and not self.dry_run:
+        if missing:  # a dry run says what the real run would say
             raise JpBenchError(f"dataset not found ({'; '.join(missing)}); paths are relative to the experiment file")
         if not self.dry_run:
             out.mkdir(parents=True, exist_ok=True)
