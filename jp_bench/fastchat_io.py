@@ -223,6 +223,9 @@ class PairwiseJudgmentRecord:
     g1_user_prompt: str | None = None
     g2_user_prompt: str | None = None
     tstamp: float | None = None
+    # Answer lengths in characters, when the file copies the answers in (``answer_1``/``answer_2``).
+    answer_1_chars: int | None = None
+    answer_2_chars: int | None = None
 
 
 @dataclass(frozen=True)
@@ -321,7 +324,14 @@ def _pairwise_record(record: dict[str, Any], path: Path, line: int) -> PairwiseJ
         g1_user_prompt=_optional_str(record, "g1_user_prompt", path, line),
         g2_user_prompt=_optional_str(record, "g2_user_prompt", path, line),
         tstamp=_tstamp(record, path, line),
+        answer_1_chars=_length(record, "answer_1", path, line),
+        answer_2_chars=_length(record, "answer_2", path, line),
     )
+
+
+def _length(record: dict[str, Any], field: str, path: Path, line: int) -> int | None:
+    text = _optional_str(record, field, path, line)
+    return None if text is None else len(text)
 
 
 def _single_record(record: dict[str, Any], path: Path, line: int) -> SingleJudgmentRecord:

@@ -156,3 +156,14 @@ def test_publish_needs_a_benchmark(tmp_path: Path) -> None:
     result = run_cli("jp-bench", "report", str(CALM_FILE), "--publish", "--results", str(tmp_path / "r"))
     assert result.returncode == 1 and "--publish needs --benchmark" in result.stderr
     assert not (tmp_path / "r").exists()
+
+
+def test_length_diagnostics_for_fastchat_files_that_copy_the_answers() -> None:
+    """The paper's judgment files carry answer_1/answer_2: the length-bias figures use them."""
+    result = run_cli("jp-bench", "report", str(CALM_FILE), "--format", "json")
+    assert result.returncode == 0, result.stderr[-2000:]
+    length = json.loads(result.stdout)["diagnostics"]["gpt-4"]["length"]
+    rows = [json.loads(line) for line in CALM_FILE.read_text(encoding="utf-8").splitlines() if line]
+    longer_first = sum(len(r["answer_1"]) > len(r["answer_2"]) for r in rows)
+    assert length["n"] == 80 and length["n_longer"] == sum(len(r["answer_1"]) != len(r["answer_2"]) for r in rows)
+    assert 0 < longer_first < 80 and 0 <= length["longer_win_rate"] <= 1

@@ -109,7 +109,8 @@ def _fastchat(path: Path) -> tuple[list[dict], list[dict]]:
 
     kinds = _fastchat_kinds(path)
     pairwise = [{"question_id": r.question_id, "category": "unknown", "model_1": r.model_1, "model_2": r.model_2,
-                 "g1_winner": r.g1_winner, "g2_winner": r.g2_winner, "len_1": None, "len_2": None,
+                 "g1_winner": r.g1_winner, "g2_winner": r.g2_winner, "len_1": r.answer_1_chars,
+                 "len_2": r.answer_2_chars,
                  "judge": judge_model_name(r.judge), "prompt_version": None}
                 for r in (read_pairwise_judgments(path) if "pairwise" in kinds else [])]
     single = [{"question_id": r.question_id, "category": "unknown", "model": r.model, "score": r.score,
