@@ -20,7 +20,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -154,7 +154,7 @@ class TaskPage:
     shown_a: str
     shown_b: str
     progress: str
-    form: dict[str, str]
+    form: dict[str, str] = field(compare=False)  # its order token is signed by the server that served it
 
 
 def _hidden(page: str) -> dict[str, str]:
@@ -162,15 +162,18 @@ def _hidden(page: str) -> dict[str, str]:
             for name, value in re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', page)}
 
 
-def _task_page(reply: Reply) -> TaskPage:
+def _task_page(reply: Reply, server: AnnotationServer) -> TaskPage:
+    """A task page as the browser got it; which model was A is read back from the page's signed token."""
     assert reply.status == 200, reply.body
     found = re.search(r'data-task-id="([0-9a-f]+)"', reply.body)
     assert found, f"not a task page: {reply.body[:400]}"
     progress = re.search(r'<span id="progress">([^<]*)</span>', reply.body)
     assert progress
     form = _hidden(reply.body)
-    assert form["task_id"] == found.group(1)
-    return TaskPage(found.group(1), form["shown_a"], form["shown_b"], progress.group(1), form)
+    assert form["task_id"] == found.group(1) and set(form) == {"task_id", "annotator", "order"}
+    task = server.app.by_id[form["task_id"]]
+    shown_a, shown_b = server.app.shown_order_of(task, form["annotator"], form["order"])
+    return TaskPage(found.group(1), shown_a, shown_b, progress.group(1), form)
 
 
 def _vote(server: AnnotationServer, page: TaskPage, winner: str) -> Reply:
@@ -247,7 +250,7 @@ def test_next_without_a_name_goes_back_to_the_name_page(server: AnnotationServer
 def test_next_shows_the_question_and_both_answers_anonymised(server: AnnotationServer,
                                                              tasks: list[AnnotationTask]) -> None:
     reply = _next(server, "alice")
-    page = _task_page(reply)
+    page = _task_page(reply, server)
     task = next(t for t in tasks if t.task_id == page.task_id)
     assert page.task_id == tasks[0].task_id  # the shared order: first task first
     assert (page.shown_a, page.shown_b) == shown_order(task, "alice", SEED)
@@ -260,9 +263,8 @@ def test_next_shows_the_question_and_both_answers_anonymised(server: AnnotationS
     assert html.unescape(answer_a.group(1)) == task.answer_of(page.shown_a)[0]
     assert html.unescape(answer_b.group(1)) == task.answer_of(page.shown_b)[0]
     assert "回答A" in body and "回答B" in body and "同等" in body and "white-space: pre-wrap" in body
-    visible = re.sub(r"<input [^>]*>", "", body)
-    for model in MODELS:
-        assert model not in visible, f"model name {model} visible on the page"
+    for model in MODELS:  # not on the page, not in its source (hidden fields included)
+        assert model not in body, f"model name {model} in the page"
 
 
 def test_text_is_escaped(server: AnnotationServer, tasks: list[AnnotationTask]) -> None:
@@ -278,7 +280,7 @@ def test_text_is_escaped(server: AnnotationServer, tasks: list[AnnotationTask]) 
 
 
 def test_vote_is_stored_at_once(server: AnnotationServer, store_path: Path, tasks: list[AnnotationTask]) -> None:
-    page = _task_page(_next(server, "alice"))
+    page = _task_page(_next(server, "alice"), server)
     reply = _vote(server, page, "a")
     assert reply.status == 303 and reply.headers["Location"] == "/next?annotator=alice"
     rows = _rows(store_path)  # a separate connection sees the vote: it was committed
@@ -294,9 +296,9 @@ def test_vote_is_stored_at_once(server: AnnotationServer, store_path: Path, task
 
 
 def test_revote_replaces(server: AnnotationServer, store_path: Path) -> None:
-    page = _task_page(_next(server, "alice"))
+    page = _task_page(_next(server, "alice"), server)
     assert _vote(server, page, "a").status == 303
-    again = _task_page(_next(server, "alice", page.task_id))
+    again = _task_page(_next(server, "alice", page.task_id), server)
     assert (again.shown_a, again.shown_b) == (page.shown_a, page.shown_b)
     assert 'id="already-voted"' in _next(server, "alice", page.task_id).body
     assert _vote(server, again, "tie").status == 303
@@ -307,23 +309,23 @@ def test_revote_replaces(server: AnnotationServer, store_path: Path) -> None:
 
 def test_resume_shows_a_new_task_and_keeps_the_order(server: AnnotationServer, tasks: list[AnnotationTask],
                                                      store_path: Path) -> None:
-    first = _task_page(_next(server, "alice"))
+    first = _task_page(_next(server, "alice"), server)
     assert _vote(server, first, "a").status == 303
-    second = _task_page(_next(server, "alice"))
+    second = _task_page(_next(server, "alice"), server)
     assert second.task_id != first.task_id and second.progress == f"1 / {len(tasks)}"
     assert _vote(server, second, "b").status == 303
-    third = _task_page(_next(server, "alice"))
+    third = _task_page(_next(server, "alice"), server)
     assert third.task_id not in (first.task_id, second.task_id)
     assert third.progress == f"2 / {len(tasks)}"
-    reloaded = _task_page(_next(server, "alice"))
+    reloaded = _task_page(_next(server, "alice"), server)
     assert reloaded == third  # same task, same A/B order on reload
 
-    other = _task_page(_next(server, "bob"))  # another annotator starts from the beginning
+    other = _task_page(_next(server, "bob"), server)  # another annotator starts from the beginning
     assert other.task_id == first.task_id and other.progress == f"0 / {len(tasks)}"
 
     server.shutdown()  # a restarted server on the same store resumes too
     with serve(tasks, store_path, seed=SEED) as restarted:
-        assert _task_page(_next(restarted, "alice")) == third
+        assert _task_page(_next(restarted, "alice"), restarted) == third
 
 
 @pytest.mark.parametrize(
@@ -336,23 +338,21 @@ def test_resume_shows_a_new_task_and_keeps_the_order(server: AnnotationServer, t
         ({"annotator": ""}, "annotator is missing"),
         ({"annotator": "   "}, "annotator is missing"),
         ({"annotator": "a\nb"}, "評価者名が不正です"),
-        ({"shown_a": "m-other"}, "bad shown_a/shown_b"),
-        ({"shown_b": "SAME"}, "bad shown_a/shown_b"),
+        ({"order": "0" * 40}, "bad order token"),
+        ({"order": ""}, "bad order token"),
+        ({"annotator": "bob"}, "bad order token"),  # alice's page posted under another name
     ],
 )
 def test_bad_votes_are_refused(server: AnnotationServer, store_path: Path, change: dict[str, str],
                                message: str) -> None:
-    page = _task_page(_next(server, "alice"))
-    fields = {**page.form, "winner": "a", **change}
-    if fields.get("shown_b") == "SAME":
-        fields["shown_b"] = fields["shown_a"]
-    reply = _post(server, fields)
-    assert reply.status == 400 and message in reply.body
+    page = _task_page(_next(server, "alice"), server)
+    reply = _post(server, {**page.form, "winner": "a", **change})
+    assert reply.status in (400, 403) and message in reply.body
     assert _rows(store_path) == []
 
 
 def test_bad_requests_are_refused(server: AnnotationServer, store_path: Path) -> None:
-    page = _task_page(_next(server, "alice"))
+    page = _task_page(_next(server, "alice"), server)
     fields = urllib.parse.urlencode({**page.form, "winner": "a"}).encode()
     json_body = _request(server.url + "vote", json.dumps(page.form).encode(), {"Content-Type": "application/json"})
     assert json_body.status == 400
@@ -370,9 +370,9 @@ def test_bad_requests_are_refused(server: AnnotationServer, store_path: Path) ->
 def test_concurrent_votes(server: AnnotationServer, store_path: Path, tasks: list[AnnotationTask]) -> None:
     def annotate(name: str) -> None:
         for task in tasks:
-            shown_a, shown_b = shown_order(task, name, SEED)
-            reply = _post(server, {"task_id": task.task_id, "annotator": name, "shown_a": shown_a,
-                                   "shown_b": shown_b, "winner": "tie"})
+            shown_a, _ = shown_order(task, name, SEED)
+            reply = _post(server, {"task_id": task.task_id, "annotator": name,
+                                   "order": server.app.order_token(task, name, shown_a), "winner": "tie"})
             assert reply.status == 303
 
     threads = [threading.Thread(target=annotate, args=(f"annotator-{i}",)) for i in range(6)]
@@ -399,7 +399,7 @@ def test_done_page_and_export_round_trip(server: AnnotationServer, tasks: list[A
                                          tmp_path: Path) -> None:
     swapped = 0
     for _ in tasks:
-        page = _task_page(_next(server, "田中"))
+        page = _task_page(_next(server, "田中"), server)
         task = next(t for t in tasks if t.task_id == page.task_id)
         swapped += (page.shown_a, page.shown_b) != task.models
         best = _preferred(task)
@@ -407,12 +407,15 @@ def test_done_page_and_export_round_trip(server: AnnotationServer, tasks: list[A
         assert _vote(server, page, winner).status == 303
     assert 0 < swapped < len(tasks), "the test needs both left/right orders"
     done = _next(server, "田中")
-    assert done.status == 200 and "完了" in done.body and 'href="/export.jsonl"' in done.body
+    assert done.status == 200 and "完了" in done.body and "jp-bench annotate --export" in done.body
+    assert "/export.jsonl" not in done.body  # the export is the operator's, not the page's
     assert f'<span id="progress">{len(tasks)} / {len(tasks)}</span>' in done.body
 
     out = tmp_path / "exports" / "human_votes.jsonl"
     assert export_votes(store_path, out) == len(tasks)
-    served = _get(server, "/export.jsonl")
+    assert _get(server, "/export.jsonl").status == 403  # any local process could ask: a token is needed
+    assert _get(server, "/export.jsonl?token=guess").status == 403
+    served = _get(server, server.export_url.removeprefix(server.url.rstrip("/")))
     assert served.status == 200 and served.headers["Content-Type"].startswith("application/x-ndjson")
     assert served.body == out.read_text(encoding="utf-8")
     first = json.loads(served.body.splitlines()[0])
@@ -508,7 +511,7 @@ def test_task_page_in_headless_chromium(server: AnnotationServer, tasks: list[An
     # Vote with what the browser's form holds (its hidden fields and the A button, sent with the page's
     # Origin), then reload in the browser: the next task, and the counter advanced.
     form = _hidden(dom)
-    assert form == {"task_id": first.task_id, "annotator": "x", "shown_a": shown_a, "shown_b": shown_b}
+    assert form == {"task_id": first.task_id, "annotator": "x", "order": server.app.order_token(first, "x", shown_a)}
     assert re.search(r'<button type="submit" name="winner" value="a"[^>]*>回答Aが良い</button>', dom)
     assert _post(server, {**form, "winner": "a"}, {"Origin": server.url.rstrip("/")}).status == 303
     dom = _chromium(tmp_path, "--dump-dom", url)
@@ -548,7 +551,7 @@ def test_cli_serves_votes_and_exports(tmp_path: Path) -> None:
                 break
         assert url, "the server did not print its address"
         page = urllib.request.urlopen(f"{url}/next?annotator=alice", timeout=10).read().decode()
-        fields = dict(re.findall(r'name="(task_id|annotator|shown_a|shown_b)" value="([^"]*)"', page))
+        fields = dict(re.findall(r'name="(task_id|annotator|order)" value="([^"]*)"', page))
         data = urllib.parse.urlencode({**fields, "winner": "a"}).encode()
         urllib.request.urlopen(urllib.request.Request(f"{url}/vote", data=data, headers={"Origin": url}), timeout=10)
     finally:
@@ -562,3 +565,35 @@ def test_cli_serves_votes_and_exports(tmp_path: Path) -> None:
     assert result.returncode == 0 and "exported 1 votes" in result.stdout
     (vote,) = [json.loads(line) for line in export.read_text(encoding="utf-8").splitlines()]
     assert vote["annotator"] == "alice" and vote["winner"] == "model_a"
+
+
+def test_cross_site_fetches_are_refused(server: AnnotationServer, store_path: Path) -> None:
+    page = _task_page(_next(server, "alice"), server)
+    fields = {**page.form, "winner": "a"}
+    for site in ("cross-site", "same-site"):
+        assert _post(server, fields, {"Sec-Fetch-Site": site}).status == 403
+    assert _rows(store_path) == []
+    assert _post(server, fields, {"Sec-Fetch-Site": "same-origin"}).status == 303
+
+
+def test_slow_and_vanishing_clients_cost_nothing(tasks: list[AnnotationTask], store_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch,
+                                                 capfd: pytest.CaptureFixture[str]) -> None:
+    import socket
+
+    from jp_bench.annotate import server as server_module
+
+    monkeypatch.setattr(server_module._Handler, "timeout", 0.5)
+    with serve(tasks, store_path, seed=SEED) as running:
+        slow = socket.create_connection((running.host, running.port))
+        slow.sendall(b"GET /next?annotator=x HTTP/1.1\r\n")  # and never finishes the request
+        slow.settimeout(5)
+        assert slow.recv(1024) == b""  # the server hung up on it after its timeout
+        slow.close()
+        for _ in range(5):  # clients that leave before the answer
+            gone = socket.create_connection((running.host, running.port))
+            gone.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+            gone.sendall(f"GET /next?annotator=x HTTP/1.1\r\nHost: {running.host}:{running.port}\r\n\r\n".encode())
+            gone.close()
+        assert _next(running, "alice").status == 200  # still serving
+    assert "Traceback" not in capfd.readouterr().err

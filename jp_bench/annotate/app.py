@@ -33,6 +33,7 @@ def run_annotation(answer_sources: Sequence[str], benchmark: str | None, store_p
         echo(f"{len(tasks)} tasks ({models} models, {len({task.question_id for task in tasks})} questions); "
              f"votes go to {store}")
         echo(f"annotation server: {server.url}  (Ctrl-C to stop)")
+        echo(f"votes so far, for you only: {server.export_url}")
         if open_browser:
             webbrowser.open(server.url)
         server.wait()

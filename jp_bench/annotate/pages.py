@@ -22,6 +22,7 @@ class TaskView:
     done: int
     total: int
     already: bool = False
+    order: str = ""  # the opaque token the form posts back: the page never names the models
 
 
 class Pages:
@@ -54,8 +55,8 @@ class Pages:
         turns = [{"question": question, "answer_a": answer_a, "answer_b": answer_b}
                  for question, answer_a, answer_b in zip(task.question.turns, answers_a, answers_b, strict=True)]
         return self._render("task.html.j2", task_id=task.task_id, category=task.category, turns=turns,
-                            annotator=view.annotator, shown_a=view.shown_a, shown_b=view.shown_b,
-                            done=view.done, total=view.total, already=view.already)
+                            annotator=view.annotator, order=view.order, done=view.done, total=view.total,
+                            already=view.already)
 
     def done(self, annotator: str, done: int, total: int) -> str:
         """``/next`` once every task has the annotator's vote."""

@@ -5,17 +5,24 @@ Routes:
 * ``GET /``: asks the annotator's name (a form that GETs ``/next?annotator=NAME``);
 * ``GET /next?annotator=NAME``: the first task (in the shared task order) this annotator has not voted
   on, or the 完了 page; ``&task=ID`` shows one task again (voting on it replaces the earlier vote);
-* ``POST /vote``: form fields ``task_id``, ``annotator``, ``shown_a``, ``shown_b``, ``winner`` (``a``,
-  ``b`` or ``tie``); stores the vote and answers 303 to ``/next``; a bad form is a 400;
-* ``GET /export.jsonl``: every vote in the ``read_human_votes`` layout.
+* ``POST /vote``: form fields ``task_id``, ``annotator``, ``order`` (an opaque token naming which model
+  the page showed as A, signed with this server's secret), ``winner`` (``a``, ``b`` or ``tie``); stores
+  the vote and answers 303 to ``/next``; a bad form is a 400, a missing or forged token a 403;
+* ``GET /export.jsonl?token=T``: every vote in the ``read_human_votes`` layout, for the holder of the
+  token printed when the server starts (``jp-bench annotate --export FILE`` needs none).
 
 The server has no login, so it listens on 127.0.0.1 only, refuses requests whose ``Host`` is not the
-address it serves (DNS rebinding) and votes posted from another origin (CSRF).
+address it serves (DNS rebinding) and votes posted from another site (CSRF: ``Origin`` and
+``Sec-Fetch-Site`` are checked, and a vote needs the page's signed token). Pages never name the models.
+Slow clients time out; a client that hangs up is not the operator's problem and prints nothing.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import ipaddress
+import secrets
 import sys
 import threading
 import traceback
@@ -63,6 +70,20 @@ class AnnotationApp:
         self.seed = seed
         self.pages = Pages()
         self.store = VoteStore(store_path)
+        self._secret = secrets.token_bytes(32)  # signs the order tokens of this server's pages
+        self.export_token = secrets.token_urlsafe(18)
+
+    def order_token(self, task: AnnotationTask, annotator: str, shown_a: str) -> str:
+        """Opaque to the page: which model was shown as A, for this task and annotator."""
+        message = "\x00".join((task.task_id, annotator, shown_a)).encode("utf-8")
+        return hmac.new(self._secret, message, hashlib.sha256).hexdigest()[:40]
+
+    def shown_order_of(self, task: AnnotationTask, annotator: str, token: str) -> tuple[str, str]:
+        for shown_a, shown_b in (task.models, task.models[::-1]):
+            if hmac.compare_digest(token, self.order_token(task, annotator, shown_a)):
+                return shown_a, shown_b
+        raise BadRequest("このページは古いか、別の場所から送られました。再読み込みしてください（bad order token）",
+                         HTTPStatus.FORBIDDEN)
 
     def close(self) -> None:
         self.store.close()
@@ -87,7 +108,8 @@ class AnnotationApp:
                 return self.pages.done(annotator, len(voted), len(self.tasks))
         shown_a, shown_b = shown_order(task, annotator, self.seed)
         return self.pages.task(TaskView(task, annotator, shown_a, shown_b, len(voted), len(self.tasks),
-                                        already=task.task_id in voted))
+                                        already=task.task_id in voted,
+                                        order=self.order_token(task, annotator, shown_a)))
 
     def vote(self, form: Mapping[str, str]) -> str:
         """Store the vote in ``form``; returns the annotator. Anything wrong is a BadRequest (400)."""
@@ -100,16 +122,17 @@ class AnnotationApp:
         winner = FORM_WINNERS.get(form.get("winner") or "")
         if winner is None:
             raise BadRequest("winner は a / b / tie のいずれかです（bad winner）")
-        shown_a, shown_b = form.get("shown_a") or "", form.get("shown_b") or ""
-        if shown_a == shown_b or {shown_a, shown_b} != set(task.models):
-            raise BadRequest("shown_a / shown_b がこの課題のモデルと一致しません（bad shown_a/shown_b）")
-        # The order comes from the form, not recomputed: the vote is about what that page showed.
+        # The order comes from the page's token, not recomputed: the vote is about what that page showed.
+        shown_a, shown_b = self.shown_order_of(task, annotator, form.get("order") or "")
         self.store.record(task_id=task.task_id, annotator=annotator, question_id=task.question_id,
                           model_a=shown_a, model_b=shown_b, winner=winner, category=task.category, turn=task.turn)
         return annotator
 
     def export(self) -> str:
         return export_jsonl(self.store.votes())
+
+
+_HUNG_UP = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError, TimeoutError)
 
 
 class _HTTPServer(ThreadingHTTPServer):
@@ -120,11 +143,17 @@ class _HTTPServer(ThreadingHTTPServer):
         self.app = app
         super().__init__(address, _Handler)
 
+    def handle_error(self, request: object, client_address: object) -> None:
+        if isinstance(sys.exc_info()[1], _HUNG_UP):  # the client left: nothing for the operator to see
+            return
+        super().handle_error(request, client_address)  # type: ignore[arg-type]
+
 
 class _Handler(BaseHTTPRequestHandler):
     server: _HTTPServer
     server_version = "jp-bench-annotate"
     sys_version = ""
+    timeout = 30  # seconds a client may take per request before its thread is freed
 
     def log_message(self, format: str, *args: object) -> None:
         """Quiet: the tool prints its URL, not one line per request."""
@@ -141,6 +170,8 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             self._check_host()
             route()
+        except _HUNG_UP:
+            self.close_connection = True
         except BadRequest as exc:
             self._page(exc.status, self.server.app.pages.message(_TITLES.get(exc.status, "エラー"), exc.message))
         except Exception:  # an unexpected fault: a 500 page for the browser, the traceback for the operator
@@ -161,6 +192,9 @@ class _Handler(BaseHTTPRequestHandler):
             annotator = app.annotator(query["annotator"])
             self._page(HTTPStatus.OK, app.next_page(annotator, query.get("task") or None))
         elif url.path == "/export.jsonl":
+            if not hmac.compare_digest(query.get("token", ""), app.export_token):
+                raise BadRequest("書き出しには起動時に表示されたトークンが必要です（export token required）",
+                                 HTTPStatus.FORBIDDEN)
             self._send(HTTPStatus.OK, app.export().encode("utf-8"), "application/x-ndjson; charset=utf-8",
                        {"Content-Disposition": 'attachment; filename="human_votes.jsonl"'})
         elif url.path == "/vote":
@@ -190,6 +224,9 @@ class _Handler(BaseHTTPRequestHandler):
         origin = self.headers.get("Origin")
         if origin is not None and origin.lower() not in {f"http://{host}" for host in self._allowed_hosts()}:
             raise BadRequest("別のサイトからの投票は受け付けません（cross-origin POST）", HTTPStatus.FORBIDDEN)
+        fetch_site = self.headers.get("Sec-Fetch-Site")
+        if fetch_site is not None and fetch_site.lower() not in ("same-origin", "none"):
+            raise BadRequest("別のサイトからの投票は受け付けません（cross-site POST）", HTTPStatus.FORBIDDEN)
 
     def _form(self) -> dict[str, str]:
         content_type = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
@@ -278,6 +315,10 @@ class AnnotationServer:
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}/"
+
+    @property
+    def export_url(self) -> str:
+        return f"{self.url}export.jsonl?token={self._httpd.app.export_token}"
 
     @property
     def app(self) -> AnnotationApp:
