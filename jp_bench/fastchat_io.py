@@ -37,6 +37,7 @@ from typing import Any, Literal, TypeGuard, TypeVar
 from jp_bench.answers import Answer, read_lm_eval_output
 from jp_bench.atomic import write_text_atomic
 from jp_bench.errors import InputFileError, JpBenchError
+from jp_bench.names import safe_name
 from jp_bench.questions import iter_jsonl
 
 Winner = Literal["model_1", "model_2", "tie", "error"]
@@ -441,9 +442,6 @@ def read_single_judgments(path: str | Path) -> list[SingleJudgmentRecord]:
     return _read_judgments(path, "single-answer", _SINGLE_NAMES, _looks_single, _single_record)
 
 
-def _safe_name(model: str) -> str:
-    # Hub ids ("org/name") would otherwise become sub-folders; the benchmark spells them "org--name".
-    return model.replace("/", "--")
 
 
 def _sort_key(question_id: int | str, turn: int, judge: str) -> tuple[int, int, str, int, str]:
@@ -511,7 +509,7 @@ def _single_row(r: SingleJudgmentRecord) -> dict[str, Any]:
 def write_pairwise_judgments(folder: str | Path, records: Iterable[PairwiseJudgmentRecord]) -> list[Path]:
     """Write ``folder/pairwise:<model_1>_<model_2>.jsonl`` per model pair; returns the files written."""
     return _write_groups(folder, records, lambda r: (r.model_1, r.model_2),
-                         lambda key: f"pairwise:{_safe_name(key[0])}_{_safe_name(key[1])}.jsonl",
+                         lambda key: f"pairwise:{safe_name(key[0])}_{safe_name(key[1])}.jsonl",
                          _pairwise_row, "pairwise")
 
 
@@ -520,7 +518,7 @@ def write_single_judgments(folder: str | Path, records: Iterable[SingleJudgmentR
 
     A missing score is written as FastChat's ``-1`` so FastChat's own tools skip it too.
     """
-    return _write_groups(folder, records, lambda r: (r.model,), lambda key: f"single:{_safe_name(key[0])}.jsonl",
+    return _write_groups(folder, records, lambda r: (r.model,), lambda key: f"single:{safe_name(key[0])}.jsonl",
                          _single_row, "single-answer")
 
 

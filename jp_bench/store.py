@@ -149,9 +149,6 @@ class Store:
             return self._db.execute("SELECT COUNT(*) FROM calls").fetchone()[0]
         return self._db.execute("SELECT COUNT(*) FROM calls WHERE purpose = ?", (purpose,)).fetchone()[0]
 
-    def total_cost(self, purpose: str | None = None) -> float:
-        query = "SELECT COALESCE(SUM(cost_usd), 0) FROM calls" + (" WHERE purpose = ?" if purpose else "")
-        return float(self._db.execute(query, (purpose,) if purpose else ()).fetchone()[0])
 
 
 def _row_to_call(row: Sequence[Any]) -> StoredCall:

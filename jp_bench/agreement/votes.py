@@ -78,7 +78,10 @@ def combine_games(g1_winner: str | None, g2_winner: str | None) -> str | None:
 
     None when either game is missing or an error (such a question gives no combined vote).
     """
-    if g1_winner in (None, "error") or g2_winner in (None, "error"):
+    from jp_bench.judging.outcomes import combine_games as position_swap
+
+    if g1_winner is None or g2_winner is None:
         return None
-    return g1_winner if g1_winner == g2_winner else "tie"
+    outcome = position_swap(g1_winner, g2_winner).outcome  # type: ignore[arg-type]  # the one rule
+    return {"win": "model_1", "loss": "model_2", "tie": "tie"}.get(outcome)
 

@@ -37,6 +37,7 @@ from jp_bench import paths
 from jp_bench.atomic import write_text_atomic
 from jp_bench.errors import JpBenchError
 from jp_bench.judging.outcomes import combine_games
+from jp_bench.names import safe_name
 
 # Metadata keys this module reads; every other key belongs to lm-eval or to the task's data hook.
 SETTING_KEYS = ("judge", "judge_mode", "baseline", "judge_prompts", "judge_concurrency", "judge_max_cost",
@@ -319,11 +320,6 @@ def lm_eval_model_name(default: str = "model") -> str:
     return default
 
 
-def _safe_name(name: str) -> str:
-    cleaned = "".join(c if c.isalnum() or c in "-_." else "_" for c in name.strip("/")).strip("._")
-    return cleaned[-80:] or "model"
-
-
 def write_answers(folder_root: Path, model: str, benchmark: str, tasks: list[TaskAnswers]) -> Path:
     """The answers as lm-eval samples files in a folder named by their content (a re-run reuses it)."""
     digest = hashlib.sha256()
@@ -331,7 +327,7 @@ def write_answers(folder_root: Path, model: str, benchmark: str, tasks: list[Tas
         for doc_id, doc, answer, _ in task.docs:
             digest.update(json.dumps([task.task, doc_id, doc.get("question_id"), answer], ensure_ascii=False,
                                      default=str).encode())
-    folder = folder_root / "answers" / _safe_name(model) / f"{benchmark}-{digest.hexdigest()[:12]}"
+    folder = folder_root / "answers" / safe_name(model) / f"{benchmark}-{digest.hexdigest()[:12]}"
     if folder.is_dir() and len(list(folder.glob("samples_*.jsonl"))) == len(tasks):
         return folder
     stamp = datetime.now().strftime("%Y-%m-%dT%H-%M-%S.%f")
@@ -379,7 +375,7 @@ def judge_answers(setup: JudgingSetup, tasks: list[TaskAnswers], *, log: Any = N
     root = setup.store.parent
     folder = write_answers(root, model, benchmark, tasks)
     answers = f"{model}={folder}"
-    out = root / "judgments" / _safe_name(model) / folder.name
+    out = root / "judgments" / safe_name(model) / folder.name
     command = completion_command(setup, answers, out)
     total = sum(len(t.docs) for t in tasks)
     say(f"jp-bench: judging {total} answers of {len(tasks)} task(s) with {setup.judge_name} "

@@ -29,10 +29,9 @@ from typing import Any
 from pydantic import ValidationError
 
 from jp_bench.atomic import write_bytes_atomic, write_text_atomic
-from jp_bench.errors import InputFileError, JpBenchError, read_input_text
+from jp_bench.errors import InputFileError, JpBenchError, describe_validation_error, read_input_text
 from jp_bench.reporting.results_schema import (
     PublishedResult,
-    describe_validation_error,
     render_result_json_schema,
     result_json_schema,
     safe_name,

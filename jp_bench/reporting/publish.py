@@ -50,8 +50,9 @@ def publish_report(report: dict[str, Any], judgments: Judgments, *, results_dir:
     """Write the report's figures as published results; returns the files written."""
     from pydantic import ValidationError
 
+    from jp_bench.errors import describe_validation_error
     from jp_bench.reporting.leaderboard import write_result
-    from jp_bench.reporting.results_schema import PublishedResult, describe_validation_error
+    from jp_bench.reporting.results_schema import PublishedResult
 
     if not benchmark:
         raise JpBenchError("--publish needs --benchmark (the results are filed under it)")

@@ -24,7 +24,9 @@ import json
 import math
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from jp_bench.names import safe_name
 
 SCHEMA_VERSION = 1
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -32,9 +34,6 @@ JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 RATE_TOLERANCE = 5e-4
 
 
-def safe_name(name: str) -> str:
-    """A name as it appears in a result path: ``/`` becomes ``--`` (``org/model`` -> ``org--model``)."""
-    return name.replace("/", "--")
 
 
 def _check_name(value: str) -> str:
@@ -221,20 +220,6 @@ class PublishedResult(BaseModel):
     def to_json(self) -> str:
         """The file text: indented JSON in field order, non-ASCII kept, trailing newline."""
         return json.dumps(self.model_dump(mode="json"), ensure_ascii=False, indent=2) + "\n"
-
-
-def describe_validation_error(error: ValidationError) -> str:
-    """``field 'a.b[0]': message`` for the first problem, with a count of the others."""
-    problems = error.errors()
-    first = problems[0]
-    location = ""
-    for part in first["loc"]:
-        location += f"[{part}]" if isinstance(part, int) else (f".{part}" if location else str(part))
-    message = first["msg"].removeprefix("Value error, ")
-    text = f"field '{location}': {message}" if location else message
-    if len(problems) > 1:
-        text += f" (and {len(problems) - 1} more problem{'s' if len(problems) > 2 else ''})"
-    return text
 
 
 def result_json_schema() -> dict[str, Any]:

@@ -91,7 +91,6 @@ class GenerationConfig:
     num: int
     tasks_per_request: int = 10
     demonstrations: int = 3  # from the seeds
-    machine_demonstrations: int = 0  # from tasks accepted so far (Alpaca used 0; self-instruct mixes some)
     seed: int = 0
     concurrency: int = 8
     max_requests: int | None = None  # safety stop; default: 5 x the requests needed at full acceptance
@@ -140,13 +139,12 @@ class Generator:
         self.on_progress = on_progress
         self.purpose = f"generate:{spec.model}"
 
-    def request_messages(self, index: int, accepted: Sequence[dict[str, Any]]) -> tuple[list[Message], list[str]]:
+    def request_messages(self, index: int) -> tuple[list[Message], list[str]]:
+        """Request ``index``'s prompt: demonstrations drawn from the seeds by a seed of its own, so a
+        re-run asks exactly the same (and finds it in the store)."""
         rng = random.Random(f"{self.config.seed}:{index}")
         chosen = rng.sample(self.demos, min(self.config.demonstrations, len(self.demos)))
-        if self.config.machine_demonstrations and len(accepted) >= self.config.machine_demonstrations:
-            chosen += rng.sample(list(accepted), self.config.machine_demonstrations)
-        ids = [d.get("id") or f"machine:{d['provenance']['request']}" for d in chosen]
-        return self.prompt.render(chosen, self.config.tasks_per_request), ids
+        return self.prompt.render(chosen, self.config.tasks_per_request), [str(d.get("id")) for d in chosen]
 
     async def _call(self, messages: list[Message]) -> tuple[str | None, int, int, float, str | None]:
         try:
@@ -169,11 +167,9 @@ class Generator:
             if self.config.max_cost_usd is not None and report.spent_usd >= self.config.max_cost_usd:
                 report.stopped = "stopped at the --max-cost limit"
                 break
-            # Requests in a batch only use demonstrations accepted before the batch, so the batch's
-            # prompts are known up front and can run concurrently.
+            # A batch's prompts are known up front, so its requests run concurrently.
             batch = range(index, min(index + self.config.concurrency, limit))
-            snapshot = list(report.accepted)
-            planned = {i: self.request_messages(i, snapshot) for i in batch}
+            planned = {i: self.request_messages(i) for i in batch}
             replies = await self._resolve(planned, report)
             for i in batch:
                 self._accept(i, replies[i], planned[i][1], report)

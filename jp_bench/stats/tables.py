@@ -102,18 +102,18 @@ def question_outcomes(df: pd.DataFrame) -> pd.DataFrame:
     ``inconsistent`` (True when both games named a winner and not the same one) and ``score``
     (win 1.0, tie 0.5, loss 0.0, error NaN). This is the rule of ``jp_bench.judging.outcomes``.
     """
+    from jp_bench.judging.outcomes import combine_games
+
     table = validate_pairwise(df)
-    g1 = table["g1_winner"].to_numpy(dtype=object)
-    g2 = table["g2_winner"].to_numpy(dtype=object)
-    error = (g1 == "error") | (g2 == "error")
-    agree = (g1 == g2) & ~error
-    win = agree & (g1 == "model_1")
-    loss = agree & (g1 == "model_2")
-    tie = ~error & ~win & ~loss
-    table["outcome"] = np.select([error, win, loss], ["error", "win", "loss"], "tie")
-    table["inconsistent"] = tie & (g1 != "tie") & (g2 != "tie")
-    table["score"] = np.select([win, loss, tie], [1.0, 0.0, 0.5], np.nan)
+    # The one position-swap rule; a table holds one row per question and pair, so this is cheap.
+    combined = [combine_games(g1, g2) for g1, g2 in zip(table["g1_winner"], table["g2_winner"], strict=True)]
+    table["outcome"] = [c.outcome for c in combined]
+    table["inconsistent"] = np.array([c.inconsistent for c in combined], dtype=bool)
+    table["score"] = table["outcome"].map(_SCORES).astype(float)
     return table
+
+
+_SCORES = {"win": 1.0, "tie": 0.5, "loss": 0.0, "error": np.nan}
 
 
 def orient_to_baseline(df: pd.DataFrame, baseline: str) -> pd.DataFrame:
