@@ -51,6 +51,31 @@ def call_key(spec: ModelSpec, messages: Sequence[Message]) -> str:
 
 
 @dataclass(frozen=True)
+class CallRecord:
+    """A finished model call as it is stored: what was asked (``request``) and what came back."""
+
+    key: str
+    purpose: str
+    model: str
+    request: dict[str, Any]
+    reply: str | None
+    parsed: Any
+    status: str
+    error: str | None = None
+    prompt_version: str | None = None
+    attempts: int = 1
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+    started_at: float | None = None
+
+    @staticmethod
+    def request_of(spec: ModelSpec, messages: Sequence[Message]) -> dict[str, Any]:
+        """The stored form of a request: the model's identity and the exact messages (as in the key)."""
+        return {"model": spec.identity(), "messages": [[m.role, m.content] for m in messages]}
+
+
+@dataclass(frozen=True)
 class StoredCall:
     key: str
     purpose: str
@@ -114,33 +139,17 @@ class Store:
             found.update({row[0]: _row_to_call(row) for row in rows})
         return found
 
-    def put(
-        self,
-        key: str,
-        *,
-        purpose: str,
-        model: str,
-        request: dict[str, Any],
-        reply: str | None,
-        parsed: Any,
-        status: str,
-        error: str | None = None,
-        prompt_version: str | None = None,
-        attempts: int = 1,
-        input_tokens: int = 0,
-        output_tokens: int = 0,
-        cost_usd: float = 0.0,
-        started_at: float | None = None,
-    ) -> None:
+    def put(self, record: CallRecord) -> None:
         """Record a finished call (replacing an earlier error for the same key, if any)."""
         self._db.execute(
             "INSERT OR REPLACE INTO calls (key, purpose, prompt_version, model, request, reply, parsed, status, error,"
             " attempts, input_tokens, output_tokens, cost_usd, started_at, finished_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
-                key, purpose, prompt_version, model, json.dumps(request, ensure_ascii=False), reply,
-                json.dumps(parsed, ensure_ascii=False), status, error, attempts, input_tokens, output_tokens,
-                cost_usd, started_at, time.time(),
+                record.key, record.purpose, record.prompt_version, record.model,
+                json.dumps(record.request, ensure_ascii=False), record.reply,
+                json.dumps(record.parsed, ensure_ascii=False), record.status, record.error, record.attempts,
+                record.input_tokens, record.output_tokens, record.cost_usd, record.started_at, time.time(),
             ),
         )
 

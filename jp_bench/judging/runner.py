@@ -18,7 +18,7 @@ from jp_bench.judging.verdicts import parse_pairwise_verdict, parse_score
 from jp_bench.llm.errors import LLMError, PermanentError
 from jp_bench.llm.tokens import estimate_messages_tokens
 from jp_bench.llm.types import Message, ModelSpec
-from jp_bench.store import Store, StoredCall
+from jp_bench.store import CallRecord, Store, StoredCall
 
 # Statuses that mean the whole run is misconfigured (bad key, no access, unknown model): stop.
 _FATAL_STATUSES = {401, 403, 404}
@@ -163,11 +163,12 @@ class JudgeRunner:
 
     def _record(self, task: JudgeTask, reply: str | None, parsed: Any, status: str, error: str | None,
                 attempts: int, input_tokens: int, output_tokens: int, cost: float, started: float) -> StoredCall:
-        request = {"model": self.spec.identity(), "messages": [[m.role, m.content] for m in task.messages]}
-        self.store.put(task.key, purpose=self.purpose, model=self.spec.model, request=request, reply=reply,
-                       parsed=parsed, status=status, error=error, prompt_version=self.prompt_version,
-                       attempts=attempts, input_tokens=input_tokens, output_tokens=output_tokens, cost_usd=cost,
-                       started_at=started)
+        self.store.put(CallRecord(
+            task.key, purpose=self.purpose, model=self.spec.model,
+            request=CallRecord.request_of(self.spec, task.messages), reply=reply, parsed=parsed, status=status,
+            error=error, prompt_version=self.prompt_version,
+            attempts=attempts, input_tokens=input_tokens, output_tokens=output_tokens, cost_usd=cost,
+            started_at=started))
         stored = self.store.get(task.key)
         assert stored is not None
         return stored

@@ -25,7 +25,7 @@ from typing import Any
 from jp_bench.errors import JpBenchError, read_input_text
 from jp_bench.llm.errors import LLMError, PermanentError
 from jp_bench.llm.types import Message, ModelSpec
-from jp_bench.store import Store, call_key
+from jp_bench.store import CallRecord, Store, call_key
 from jp_bench.yaml_lines import load_yaml_text
 
 DEFAULT_PROMPT = "generate-ja-v1"
@@ -200,11 +200,12 @@ class Generator:
             started = time.time()
             messages = planned[i][0]
             text, tokens_in, tokens_out, cost, error = await self._call(messages)
-            self.store.put(keys[i], purpose=self.purpose, model=self.spec.model,
-                           request={"model": self.spec.identity(), "messages": [[m.role, m.content] for m in messages]},
-                           reply=text, parsed=None, status="ok" if error is None else "error", error=error,
-                           prompt_version=self.prompt.version, input_tokens=tokens_in, output_tokens=tokens_out,
-                           cost_usd=cost, started_at=started)
+            self.store.put(CallRecord(
+                keys[i], purpose=self.purpose, model=self.spec.model,
+                request=CallRecord.request_of(self.spec, messages), reply=text, parsed=None,
+                status="ok" if error is None else "error", error=error,
+                prompt_version=self.prompt.version, input_tokens=tokens_in, output_tokens=tokens_out, cost_usd=cost,
+                started_at=started))
             replies[i] = text
             report.calls_made += 1
             report.spent_usd += cost

@@ -28,7 +28,7 @@ from jp_bench.llm.client import LLMClient
 from jp_bench.llm.errors import LLMError, PermanentError
 from jp_bench.llm.types import Message, ModelSpec
 from jp_bench.selfinstruct.seeds import SeedTask, SheetRow, row_id
-from jp_bench.store import Store, StoredCall, call_key
+from jp_bench.store import CallRecord, Store, StoredCall, call_key
 
 logger = logging.getLogger("jp_bench.selfinstruct")
 
@@ -296,11 +296,11 @@ class _Translator:
         self.stats.input_tokens += input_tokens
         self.stats.output_tokens += output_tokens
         self.stats.cost_usd += cost
-        request = {"model": self.spec.identity(), "messages": [[m.role, m.content] for m in messages]}
-        self.store.put(key, purpose=self.purpose, model=self.spec.model, request=request, reply=reply,
-                       parsed=parsed, status=status, error=error, prompt_version=TRANSLATE_PROMPT_VERSION,
-                       attempts=attempts, input_tokens=input_tokens, output_tokens=output_tokens, cost_usd=cost,
-                       started_at=started)
+        self.store.put(CallRecord(
+            key, purpose=self.purpose, model=self.spec.model, request=CallRecord.request_of(self.spec, messages),
+            reply=reply, parsed=parsed, status=status, error=error, prompt_version=TRANSLATE_PROMPT_VERSION,
+            attempts=attempts, input_tokens=input_tokens, output_tokens=output_tokens, cost_usd=cost,
+            started_at=started))
 
 
 async def atranslate_seeds(
