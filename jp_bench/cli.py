@@ -243,8 +243,9 @@ def cmd_annotate(args: argparse.Namespace) -> int:
 def cmd_seeds_translate(args: argparse.Namespace) -> int:
     from jp_bench.judging.judges import load_judge
     from jp_bench.judging.service import workspace_store
-    from jp_bench.selfinstruct.seeds import read_english_seeds, write_sheet
+    from jp_bench.selfinstruct.seeds import read_english_seeds
     from jp_bench.selfinstruct.seeds_translate import translate_seeds
+    from jp_bench.selfinstruct.sheet import write_sheet
 
     config = load_judge(args.translator, args.judges_dir)
     spec = config.model_spec(model=args.translator_model, base_url=args.base_url)
@@ -262,7 +263,8 @@ def cmd_seeds_translate(args: argparse.Namespace) -> int:
 
 
 def cmd_seeds_import(args: argparse.Namespace) -> int:
-    from jp_bench.selfinstruct.seeds import import_sheet, write_seed_set
+    from jp_bench.selfinstruct.seeds import write_seed_set
+    from jp_bench.selfinstruct.sheet import import_sheet
 
     seeds = import_sheet(args.sheet, allow_todo=args.allow_todo)
     path = write_seed_set(seeds, Path(args.out))

@@ -22,18 +22,13 @@ from jp_bench.errors import InputFileError, JpBenchError
 from jp_bench.llm.errors import PermanentError
 from jp_bench.llm.types import Completion, Message, ModelSpec
 from jp_bench.selfinstruct.seeds import (
-    SHEET_COLUMNS,
     SeedInstance,
     SeedTask,
-    SheetError,
-    SheetRow,
-    import_sheet,
     japanese_ratio,
     load_default_seeds,
     read_english_seeds,
     read_seed_set,
     write_seed_set,
-    write_sheet,
 )
 from jp_bench.selfinstruct.seeds_translate import (
     RETRY_REMINDER,
@@ -44,6 +39,7 @@ from jp_bench.selfinstruct.seeds_translate import (
     translate_seeds,
     translation_messages,
 )
+from jp_bench.selfinstruct.sheet import SHEET_COLUMNS, SheetError, SheetRow, import_sheet, write_sheet
 from jp_bench.store import Store, call_key
 
 ENGLISH_SEEDS = SHARED / "data" / "stanford_alpaca" / "seed_tasks.jsonl"
@@ -332,12 +328,6 @@ def test_refusals(tmp_path: Path) -> None:
         assert row.status == "error" and "refused" in row.note
         translate_seeds([seed], spec, store, client=client)
         assert client.calls == 1
-
-
-def test_translate_seeds_is_reexported_from_seeds() -> None:
-    from jp_bench.selfinstruct import seeds
-
-    assert seeds.translate_seeds is translate_seeds
 
 
 # --------------------------------------------------------------------------------------------------

@@ -27,7 +27,8 @@ from jp_bench.errors import JpBenchError
 from jp_bench.llm.client import LLMClient
 from jp_bench.llm.errors import LLMError, PermanentError
 from jp_bench.llm.types import Message, ModelSpec
-from jp_bench.selfinstruct.seeds import SeedTask, SheetRow, row_id
+from jp_bench.selfinstruct.seeds import SeedTask
+from jp_bench.selfinstruct.sheet import SheetRow, row_id
 from jp_bench.store import CallRecord, Store, StoredCall, call_key
 
 logger = logging.getLogger("jp_bench.selfinstruct")
