@@ -13,11 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from jp_bench.atomic import write_text_atomic
-from jp_bench.judging.outcomes import PairTally, combine_games, tally, winner_of_game
-from jp_bench.judging.plan import Plan
-from jp_bench.store import StoredCall
-
-JUDGMENT_SCHEMA_VERSION = 1
+from jp_bench.judging.outcomes import PairTally, combine_games, tally
 
 
 @dataclass(frozen=True)
@@ -26,49 +22,6 @@ class SingleSummary:
     n: int
     mean: float | None
     errors: int
-
-
-def judgment_rows(plan: Plan, results: dict[str, StoredCall], judge: str, prompt_set: str,
-                  prompt_version: str, *, judge_model: str | None = None,
-                  judge_endpoint: str | None = None) -> list[dict[str, Any]]:
-    """``judge_model`` is the model actually called and ``judge_endpoint`` the host it was called at
-    (never a key), so a judge YAML pointed at another model or server is told apart."""
-    rows = []
-    for task in plan.tasks:
-        call = results.get(task.key)
-        if call is None:
-            continue
-        row: dict[str, Any] = {
-            "schema_version": JUDGMENT_SCHEMA_VERSION,
-            "question_id": task.question.question_id,
-            "category": task.question.category,
-            "mode": task.kind,
-            "judge": judge,
-            "judge_model": judge_model,
-            "judge_endpoint": judge_endpoint,
-            "prompt_set": prompt_set,
-            "prompt_version": prompt_version,
-            "prompt": task.prompt_kind,
-            "key": task.key,
-            "status": call.status,
-            "error": call.error,
-            "reply": call.reply,
-            "attempts": call.attempts,
-            "input_tokens": call.input_tokens,
-            "output_tokens": call.output_tokens,
-            "cost_usd": call.cost_usd,
-        }
-        if task.kind == "pairwise":
-            verdict = call.parsed if call.ok else None
-            row.update({"model_1": task.model_1, "model_2": task.model_2, "game": task.game,
-                        "model_a": task.model_a, "model_b": task.model_b, "verdict": verdict,
-                        "winner": winner_of_game(verdict, task.game),
-                        "answer_1_chars": task.answer_chars[0], "answer_2_chars": task.answer_chars[1]})
-        else:
-            row.update({"model": task.model_1, "score": call.parsed if call.ok else None,
-                        "answer_chars": task.answer_chars[0]})
-        rows.append(row)
-    return rows
 
 
 def _games(rows: list[dict[str, Any]]) -> dict[tuple[str, str], dict[Any, dict[int, dict[str, Any]]]]:

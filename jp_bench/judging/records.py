@@ -1,7 +1,8 @@
 """The judgment row of ``judgments.jsonl``: one line per question and order (pairwise) or per answer (single).
 
-These models document the file (``docs/schemas/judgment.schema.json`` is generated from them), and
-:func:`read_judgment_rows` is the one reader of such rows (reports, agreement, judged lm-eval
+These models document the file (``docs/schemas/judgment.schema.json`` is generated from them);
+:func:`judgment_rows` is the one writer of such rows (each checked against the models) and
+:func:`read_judgment_rows` the one reader (reports, agreement, judged lm-eval
 samples): every row is validated, a second row for the same judgment is refused, and ``1`` and
 ``"1"`` cannot name two questions.
 """
@@ -10,11 +11,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
 from jp_bench.errors import InputFileError
+
+if TYPE_CHECKING:
+    from jp_bench.judging.plan import Plan
+    from jp_bench.store import StoredCall
+
+JUDGMENT_SCHEMA_VERSION = 1
 
 
 class _JudgmentBase(BaseModel):
@@ -121,6 +128,52 @@ def read_judgment_rows(rows: Iterable[tuple[int, dict[str, Any]]], source: str |
         seen[identity] = line
         out.append(row)
     return out
+
+
+def judgment_rows(plan: Plan, results: dict[str, StoredCall], judge: str, prompt_set: str,
+                  prompt_version: str, *, judge_model: str | None = None,
+                  judge_endpoint: str | None = None) -> list[dict[str, Any]]:
+    """``judge_model`` is the model actually called and ``judge_endpoint`` the host it was called at
+    (never a key), so a judge YAML pointed at another model or server is told apart."""
+    from jp_bench.judging.outcomes import winner_of_game
+
+    rows = []
+    for task in plan.tasks:
+        call = results.get(task.key)
+        if call is None:
+            continue
+        row: dict[str, Any] = {
+            "schema_version": JUDGMENT_SCHEMA_VERSION,
+            "question_id": task.question.question_id,
+            "category": task.question.category,
+            "mode": task.kind,
+            "judge": judge,
+            "judge_model": judge_model,
+            "judge_endpoint": judge_endpoint,
+            "prompt_set": prompt_set,
+            "prompt_version": prompt_version,
+            "prompt": task.prompt_kind,
+            "key": task.key,
+            "status": call.status,
+            "error": call.error,
+            "reply": call.reply,
+            "attempts": call.attempts,
+            "input_tokens": call.input_tokens,
+            "output_tokens": call.output_tokens,
+            "cost_usd": call.cost_usd,
+        }
+        if task.kind == "pairwise":
+            verdict = call.parsed if call.ok else None
+            row.update({"model_1": task.model_1, "model_2": task.model_2, "game": task.game,
+                        "model_a": task.model_a, "model_b": task.model_b, "verdict": verdict,
+                        "winner": winner_of_game(verdict, task.game),
+                        "answer_1_chars": task.answer_chars[0], "answer_2_chars": task.answer_chars[1]})
+        else:
+            row.update({"model": task.model_1, "score": call.parsed if call.ok else None,
+                        "answer_chars": task.answer_chars[0]})
+        _ROW.validate_python(row)  # what is written is what the reader accepts
+        rows.append(row)
+    return rows
 
 
 def read_judgments_file(path: str | Path) -> list[dict[str, Any]]:

@@ -13,9 +13,10 @@ from jp_bench.answers import Answer
 from jp_bench.errors import JpBenchError
 from jp_bench.judging.judges import JudgeConfig, load_judge
 from jp_bench.judging.outcomes import PairTally
-from jp_bench.judging.outputs import SingleSummary, judgment_rows, pair_tallies, single_summaries, write_outputs
+from jp_bench.judging.outputs import SingleSummary, pair_tallies, single_summaries, write_outputs
 from jp_bench.judging.plan import Mode, Plan, build_plan
 from jp_bench.judging.prompts import PromptSet, load_prompt_set
+from jp_bench.judging.records import judgment_rows
 from jp_bench.judging.runner import CostEstimate, JudgeRunner, RunReport, estimate_cost
 from jp_bench.llm.endpoints import endpoint_host
 from jp_bench.llm.types import ModelSpec
