@@ -1,0 +1,308 @@
+"""FastChat judgment files (``model_judgment/``): pairwise (both layouts) and single-answer, read and written."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from jp_bench.atomic import write_text_atomic
+from jp_bench.errors import InputFileError, JpBenchError
+from jp_bench.fastchat_io._common import (
+    Winner,
+    _first_record,
+    _optional_str,
+    _question_id,
+    _required_str,
+    _tstamp,
+    _turn,
+)
+from jp_bench.names import safe_name
+from jp_bench.questions import iter_jsonl
+
+# FastChat's marker for "the judge gave no usable rating".
+_NO_SCORE = -1
+
+
+
+@dataclass(frozen=True)
+class PairwiseJudgmentRecord:
+    """One pairwise judgment: two games, the second with the answers' order swapped.
+
+    ``judge`` is ``"<judge_model>/<prompt_name>"`` (see the module docstring).
+    """
+
+    question_id: int | str
+    model_1: str
+    model_2: str
+    g1_winner: Winner
+    g2_winner: Winner
+    g1_judgment: str
+    g2_judgment: str
+    judge: str
+    turn: int = 1
+    g1_user_prompt: str | None = None
+    g2_user_prompt: str | None = None
+    tstamp: float | None = None
+    # Answer lengths in characters, when the file copies the answers in (``answer_1``/``answer_2``).
+    answer_1_chars: int | None = None
+    answer_2_chars: int | None = None
+
+
+@dataclass(frozen=True)
+class SingleJudgmentRecord:
+    """One single-answer grading. ``score`` is None when the judge gave no usable rating."""
+
+    question_id: int | str
+    model: str
+    score: float | None
+    judgment: str
+    judge: str
+    turn: int = 1
+    user_prompt: str | None = None
+    tstamp: float | None = None
+
+
+_WINNERS: tuple[Winner, ...] = ("model_1", "model_2", "tie", "error")
+
+
+def _winner(value: object, path: Path, line: int, field: str) -> Winner:
+    text = value.strip().lower() if isinstance(value, str) else ""
+    for winner in _WINNERS:
+        if text == winner:
+            return winner
+    # FastChat's result tables write "tie (inconsistent)" / "tie (opposite)"; they are still ties.
+    if text.startswith("tie"):
+        return "tie"
+    raise InputFileError(path, line, f"field '{field}': expected model_1, model_2, tie or error, got {value!r}")
+
+
+def _judge(record: dict[str, Any], path: Path, line: int) -> str:
+    judge = record.get("judge")
+    if isinstance(judge, list | tuple) and judge and all(isinstance(part, str) for part in judge):
+        return "/".join(judge)  # FastChat: [judge_model, prompt_name]
+    if isinstance(judge, str) and judge:
+        return judge  # what write_*_judgments writes
+    judge_model = record.get("judge_model")
+    if isinstance(judge_model, str) and judge_model:
+        prompt = record.get("judge_prompt")
+        return f"{judge_model}/{prompt}" if isinstance(prompt, str) and prompt else judge_model
+    raise InputFileError(path, line, "expected 'judge' ([judge_model, prompt_name]) or 'judge_model'")
+
+
+
+def _pairwise_record(record: dict[str, Any], path: Path, line: int) -> PairwiseJudgmentRecord:
+    if "model_1" not in record or "model_2" not in record or "g1_winner" not in record:
+        raise InputFileError(
+            path, line, "expected a pairwise judgment with model_1, model_2, g1_winner, g2_winner, g1/g2_judgment"
+        )
+    return PairwiseJudgmentRecord(
+        question_id=_question_id(record, path, line),
+        model_1=_required_str(record, "model_1", path, line),
+        model_2=_required_str(record, "model_2", path, line),
+        g1_winner=_winner(record.get("g1_winner"), path, line, "g1_winner"),
+        g2_winner=_winner(record.get("g2_winner"), path, line, "g2_winner"),
+        g1_judgment=_required_str(record, "g1_judgment", path, line),
+        g2_judgment=_required_str(record, "g2_judgment", path, line),
+        judge=_judge(record, path, line),
+        turn=_turn(record, path, line),
+        g1_user_prompt=_optional_str(record, "g1_user_prompt", path, line),
+        g2_user_prompt=_optional_str(record, "g2_user_prompt", path, line),
+        tstamp=_tstamp(record, path, line),
+        answer_1_chars=_length(record, "answer_1", path, line),
+        answer_2_chars=_length(record, "answer_2", path, line),
+    )
+
+
+def _length(record: dict[str, Any], field: str, path: Path, line: int) -> int | None:
+    text = _optional_str(record, field, path, line)
+    return None if text is None else len(text)
+
+
+def _single_record(record: dict[str, Any], path: Path, line: int) -> SingleJudgmentRecord:
+    if "model" not in record or "score" not in record:
+        raise InputFileError(path, line, "expected a single-answer judgment with model, score, judgment, judge")
+    score = record["score"]
+    if score is not None and (not isinstance(score, int | float) or isinstance(score, bool)):
+        raise InputFileError(path, line, f"field 'score': expected a number, got {score!r}")
+    return SingleJudgmentRecord(
+        question_id=_question_id(record, path, line),
+        model=_required_str(record, "model", path, line),
+        score=None if score is None or score == _NO_SCORE else float(score),
+        judgment=_required_str(record, "judgment", path, line),
+        judge=_judge(record, path, line),
+        turn=_turn(record, path, line),
+        user_prompt=_optional_str(record, "user_prompt", path, line),
+        tstamp=_tstamp(record, path, line),
+    )
+
+
+def _looks_pairwise(record: dict[str, Any] | None) -> bool:
+    return record is not None and {"model_1", "model_2", "g1_winner"} <= record.keys()
+
+
+def _looks_single(record: dict[str, Any] | None) -> bool:
+    return record is not None and {"model", "score", "judgment"} <= record.keys()
+
+
+_Record = TypeVar("_Record", PairwiseJudgmentRecord, SingleJudgmentRecord)
+_Sniffer = Callable[[dict[str, Any] | None], bool]
+
+
+def _judgment_files(root: Path, name_patterns: tuple[str, ...], looks_right: _Sniffer) -> list[Path]:
+    """Files under ``root`` named like judgments of this kind, plus any other .jsonl whose first record
+    has the right shape. Named files are validated strictly later; others are only picked up by shape,
+    so answers or questions lying in the same tree are skipped."""
+    named = {path for pattern in name_patterns for path in root.rglob(pattern) if path.is_file()}
+    sniffed = {
+        path
+        for path in root.rglob("*.jsonl")
+        if path.is_file() and path not in named and looks_right(_first_record(path))
+    }
+    return sorted(named | sniffed)
+
+
+_PAIRWISE_NAMES = ("pairwise*.jsonl", "*_pair.jsonl")
+_SINGLE_NAMES = ("single*.jsonl", "*_single.jsonl")
+
+
+def _read_judgments(
+    path: str | Path,
+    kind: str,
+    names: tuple[str, ...],
+    looks_right: _Sniffer,
+    parse: Callable[[dict[str, Any], Path, int], _Record],
+) -> list[_Record]:
+    root = Path(path)
+    if not root.exists():
+        raise JpBenchError(f"{root}: not found (expected {kind} judgments: a .jsonl file or a folder of them)")
+    files = [root] if root.is_file() else _judgment_files(root, names, looks_right)
+    if not files:
+        raise JpBenchError(f"{root}: no {kind} judgment files found ({', '.join(names)} or matching records)")
+    records: list[_Record] = []
+    first: dict[tuple, str] = {}
+    for file in files:
+        for line, raw in iter_jsonl(file):
+            record = parse(raw, file, line)
+            # The same judgment twice would be counted twice: refuse it where it is.
+            models, identity = _identity(record)
+            if identity in first:
+                raise InputFileError(file, line, f"a second {kind} judgment of question {identity[1]!r} "
+                                                 f"({' vs '.join(models)}, turn {identity[-1]}) by {identity[0]!r}; "
+                                                 f"the first is at {first[identity]}")
+            first[identity] = f"{file}:{line}"
+            records.append(record)
+    return records
+
+
+def _identity(record: Any) -> tuple[tuple[str, ...], tuple]:
+    """The models judged and what makes a FastChat judgment one: judge, question, models, turn."""
+    models = (record.model_1, record.model_2) if hasattr(record, "model_1") else (record.model,)
+    return models, (record.judge, record.question_id, *models, record.turn)
+
+
+def judge_model_name(judge: str) -> str:
+    """``"gpt-4/pair-math-v1"`` -> ``"gpt-4"``: the judge without its FastChat prompt name.
+
+    A FastChat judge switches prompts by question (``pair-v2``, ``pair-math-v1``, ``single-math-v1``,
+    ``...-multi-turn``); reports and agreement studies count all of them as one judge.
+    """
+    model, _, prompt = judge.rpartition("/")
+    return model if model and prompt.startswith(("pair", "single")) else judge
+
+
+def read_pairwise_judgments(path: str | Path) -> list[PairwiseJudgmentRecord]:
+    """Pairwise judgments from a file, or from a folder searched recursively.
+
+    A folder contributes ``pairwise*.jsonl`` and ``*_pair.jsonl`` files and any other ``.jsonl`` whose
+    first record is a pairwise judgment. File names are informational only (``pairwise:<m1>_<m2>``
+    cannot be split reliably when model names contain ``_``); models are read from the records.
+    """
+    return _read_judgments(path, "pairwise", _PAIRWISE_NAMES, _looks_pairwise, _pairwise_record)
+
+
+def read_single_judgments(path: str | Path) -> list[SingleJudgmentRecord]:
+    """Single-answer judgments from a file or a folder (``single*.jsonl``, ``*_single.jsonl``, by shape)."""
+    return _read_judgments(path, "single-answer", _SINGLE_NAMES, _looks_single, _single_record)
+
+
+
+
+def _sort_key(question_id: int | str, turn: int, judge: str) -> tuple[int, int, str, int, str]:
+    # Integer ids sort numerically and before string ids, so mixed files still sort deterministically.
+    if isinstance(question_id, int):
+        return (0, question_id, "", turn, judge)
+    return (1, 0, question_id, turn, judge)
+
+
+def _jsonl(rows: Iterable[dict[str, Any]]) -> str:
+    return "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+
+
+def _check_unique(keys: list[tuple[Any, ...]], what: str) -> None:
+    seen: set[tuple[Any, ...]] = set()
+    for key in keys:
+        if key in seen:
+            raise ValueError(f"duplicate {what} judgment for {key!r}")
+        seen.add(key)
+
+
+def _write_groups(folder: str | Path, records: Iterable[Any], group_of: Callable[[Any], tuple[str, ...]],
+                  file_name: Callable[[tuple[str, ...]], str], to_row: Callable[[Any], dict[str, Any]],
+                  what: str) -> list[Path]:
+    """One atomically replaced JSONL file per group, rows sorted by question_id, turn and judge.
+
+    A record repeated for the same group, question, turn and judge is a caller bug (it would be
+    counted twice) and raises.
+    """
+    groups: dict[tuple[str, ...], list[Any]] = {}
+    for record in records:
+        groups.setdefault(group_of(record), []).append(record)
+    written: list[Path] = []
+    for key, group in sorted(groups.items()):
+        _check_unique([(*key, r.question_id, r.turn, r.judge) for r in group], what)
+        group.sort(key=lambda r: _sort_key(r.question_id, r.turn, r.judge))
+        target = Path(folder) / file_name(key)
+        written.append(write_text_atomic(target, _jsonl(to_row(r) for r in group)))
+    return written
+
+
+def _pairwise_row(r: PairwiseJudgmentRecord) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "question_id": r.question_id, "model_1": r.model_1, "model_2": r.model_2,
+        "g1_winner": r.g1_winner, "g2_winner": r.g2_winner, "g1_judgment": r.g1_judgment,
+        "g2_judgment": r.g2_judgment, "judge": r.judge, "turn": r.turn, "tstamp": r.tstamp,
+    }
+    if r.g1_user_prompt is not None:
+        row["g1_user_prompt"] = r.g1_user_prompt
+    if r.g2_user_prompt is not None:
+        row["g2_user_prompt"] = r.g2_user_prompt
+    return row
+
+
+def _single_row(r: SingleJudgmentRecord) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "question_id": r.question_id, "model": r.model, "score": _NO_SCORE if r.score is None else r.score,
+        "judgment": r.judgment, "judge": r.judge, "turn": r.turn, "tstamp": r.tstamp,
+    }
+    if r.user_prompt is not None:
+        row["user_prompt"] = r.user_prompt
+    return row
+
+
+def write_pairwise_judgments(folder: str | Path, records: Iterable[PairwiseJudgmentRecord]) -> list[Path]:
+    """Write ``folder/pairwise:<model_1>_<model_2>.jsonl`` per model pair; returns the files written."""
+    return _write_groups(folder, records, lambda r: (r.model_1, r.model_2),
+                         lambda key: f"pairwise:{safe_name(key[0])}_{safe_name(key[1])}.jsonl",
+                         _pairwise_row, "pairwise")
+
+
+def write_single_judgments(folder: str | Path, records: Iterable[SingleJudgmentRecord]) -> list[Path]:
+    """Write ``folder/single:<model>.jsonl`` per model; returns the files written.
+
+    A missing score is written as FastChat's ``-1`` so FastChat's own tools skip it too.
+    """
+    return _write_groups(folder, records, lambda r: (r.model,), lambda key: f"single:{safe_name(key[0])}.jsonl",
+                         _single_row, "single-answer")
