@@ -171,7 +171,7 @@ def _check_access(spec: Any) -> None:
     from jp_bench.llm.errors import LLMError
     from jp_bench.llm.registry import get_provider
 
-    identity = json.dumps([spec.provider, spec.base_url, spec.api_key_env, os.environ.get("OPENAI_BASE_URL")])
+    identity = json.dumps([spec.provider, spec.base_url, spec.api_key_env])  # base_url is resolved (env included)
     if identity in _CHECKED_ACCESS or spec.provider not in ("openai", "openai-compatible", "anthropic"):
         return
     provider = get_provider(spec)
