@@ -10,7 +10,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from jp_bench.errors import InputFileError, JpBenchError, describe_validation_error
-from jp_bench.questions import Question, iter_jsonl
+from jp_bench.questions import Question, check_question_id, iter_jsonl
 
 _SAMPLES_NAME = re.compile(r"^samples_(?P<task>.+)_(?P<stamp>\d{4}-\d{2}-\d{2}T[\d\-.]+)\.jsonl$")
 
@@ -67,11 +67,10 @@ def lm_eval_sample_files(path: str | Path) -> list[Path]:
 
 
 def _question_id(doc: dict, source: Path, line: int) -> int | str:
-    value = doc.get("question_id")
-    if isinstance(value, bool) or not isinstance(value, int | str) or (isinstance(value, str) and not value.strip()):
-        raise InputFileError(source, line, f"field 'doc.question_id': expected an integer or a string id, "
-                                           f"got {value!r}")
-    return value
+    try:
+        return check_question_id(doc.get("question_id"))
+    except ValueError as exc:
+        raise InputFileError(source, line, f"field 'doc.question_id': {exc}") from None
 
 
 def _answer_text(record: dict, source: Path, line: int) -> str:

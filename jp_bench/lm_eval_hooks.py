@@ -91,7 +91,7 @@ def load_benchmark(
     return datasets.DatasetDict({"test": datasets.Dataset.from_list(docs)})
 
 
-def process_results(doc: dict[str, Any], results: list[str]) -> dict[str, float]:
+def process_results(doc: dict[str, Any], results: list[str]) -> dict[str, float]:  # noqa: ARG001 (lm-eval's hook)
     """In-harness metric: answer length in characters.
 
     Quality is measured by ``jp-bench judge`` over the logged samples; this number only tells that

@@ -16,11 +16,27 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
 from jp_bench.errors import InputFileError, describe_validation_error
 
 NonEmptyText = Annotated[str, StringConstraints(min_length=1)]
+
+
+def check_question_id(value: object) -> int | str:
+    """A question id is an integer or a non-blank string, exactly as written.
+
+    The one rule for every reader (questions, answers, judgments, votes): ``true`` (a bool is an int
+    to Python), ``1.0``, ``NaN`` (``json.loads`` reads it as a float), lists and blank strings are
+    refused rather than coerced, so one file cannot name a question two ways.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | str) or (isinstance(value, str) and not value.strip()):
+        raise ValueError(f"expected an integer or a string id, got {value!r}")
+    return value
+
+
+# Validated before the union so that pydantic neither coerces (True -> 1) nor reports per union member.
+QuestionId = Annotated[int | str, BeforeValidator(check_question_id)]
 
 
 class Question(BaseModel):
@@ -28,7 +44,7 @@ class Question(BaseModel):
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-    question_id: int | str
+    question_id: QuestionId
     category: Annotated[str, StringConstraints(min_length=1, strip_whitespace=True)]
     turns: Annotated[list[NonEmptyText], Field(min_length=1)]
     reference: list[str] | None = None

@@ -83,7 +83,7 @@ def inputs(tmp_path: Path) -> Inputs:
 def _tasks(inputs: Inputs, seed: int = SEED, reverse: bool = False) -> list[AnnotationTask]:
     sources = [str(path) for path in (reversed(inputs.answer_files) if reverse else inputs.answer_files)]
     answers, embedded = load_answers(sources)
-    return build_tasks(answers, resolve_questions(str(inputs.question_file), embedded, answers), seed)
+    return build_tasks(answers, resolve_questions(str(inputs.question_file), embedded), seed)
 
 
 @pytest.fixture
@@ -213,7 +213,7 @@ def test_task_ids_are_stable_and_order_follows_the_seed(inputs: Inputs, tasks: l
 def test_build_tasks_without_pairs_is_an_error(inputs: Inputs) -> None:
     answers, _ = load_answers([str(inputs.answer_files[0])])
     with pytest.raises(JpBenchError, match="nothing to annotate"):
-        build_tasks(answers, resolve_questions(str(inputs.question_file), [], answers), 0)
+        build_tasks(answers, resolve_questions(str(inputs.question_file), []), 0)
 
 
 def test_shown_order_is_fixed_per_annotator_and_task(tasks: list[AnnotationTask]) -> None:

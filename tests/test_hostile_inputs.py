@@ -193,3 +193,38 @@ def test_a_parquet_gap_is_no_text_and_a_corrupt_parquet_is_one_line(tmp_path: Pa
     path.write_bytes(b"PAR1 this is not really parquet PAR1")
     with pytest.raises(InputFileError, match=r"train\.parquet: not a readable Parquet file"):
         load_examples(path)
+
+
+# One rule for a question id in every reader: NaN (json.loads reads it as a float), true and 1.0 are
+# refused with the line, never coerced into question 1 or judged as the text "nan".
+def _read_fastchat_answers(path: Path) -> object:
+    from jp_bench.fastchat_io import read_fastchat_answers
+    return read_fastchat_answers(path)
+
+
+def _read_questions(path: Path) -> object:
+    from jp_bench.questions import parse_questions
+    return parse_questions(path)
+
+
+@pytest.mark.parametrize("bad_id", ["NaN", "true", "1.0", "[1]", '" "'])
+@pytest.mark.parametrize(("file_name", "line_of", "reader"), [
+    ("m.jsonl", lambda qid: f'{{"question_id": {qid}, "model_id": "m", "choices": [{{"turns": ["答え"]}}]}}',
+     _read_fastchat_answers),
+    ("gpt-4_pair.jsonl", lambda qid: (f'{{"question_id": {qid}, "model_1": "a", "model_2": "b", "g1_winner": '
+                                      f'"model_1", "g2_winner": "model_1", "judge": ["gpt-4", "pair"], '
+                                      f'"g1_judgment": "[[A]]", "g2_judgment": "[[B]]"}}'),
+     lambda path: load_judgments([path])),
+    ("gpt-4_single.jsonl", lambda qid: (f'{{"question_id": {qid}, "model": "m", "score": 5, "judge": '
+                                        f'["gpt-4", "single"], "judgment": "[[5]]"}}'),
+     lambda path: load_judgments([path])),
+    ("judgments.jsonl", lambda qid: json.dumps(good_rows()[0])[:-1] + f', "question_id": {qid}}}',
+     lambda path: load_judgments([path])),
+    ("question.jsonl", lambda qid: f'{{"question_id": {qid}, "category": "c", "turns": ["質問"]}}', _read_questions),
+])
+def test_a_question_id_that_is_not_an_id_is_one_line(tmp_path: Path, bad_id: str, file_name: str, line_of,
+                                                     reader) -> None:
+    path = tmp_path / file_name
+    path.write_text(line_of(1) + "\n" + line_of(bad_id) + "\n", encoding="utf-8")
+    with pytest.raises(InputFileError, match=r":2: field 'question_id': expected an integer or a string id"):
+        reader(path)

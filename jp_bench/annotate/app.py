@@ -24,7 +24,7 @@ def run_annotation(answer_sources: Sequence[str], benchmark: str | None, store_p
     from jp_bench.judging.service import load_answers, resolve_questions
 
     answers, embedded = load_answers(answer_sources)
-    questions = resolve_questions(benchmark, embedded, answers)
+    questions = resolve_questions(benchmark, embedded)
     tasks = build_tasks(answers, questions, seed)
     store = Path(store_path) if store_path is not None else default_store_path()
     server = serve(tasks, store, host=host, port=port, seed=seed)

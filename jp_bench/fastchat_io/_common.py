@@ -1,15 +1,32 @@
-"""What the FastChat readers share: the first record of a file and the field checks of a record."""
+"""What the FastChat readers share: sniffing a file's first record, and the pydantic models of the
+three FastChat line layouts (answer, pairwise judgment, single judgment, judge prompt) with the one
+place that turns a validation failure into ``file:line: field 'x': what was expected``."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Literal, TypeGuard
+from typing import Annotated, Any, Literal, TypeVar
 
-from jp_bench.errors import InputFileError
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictStr,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
+
+from jp_bench.errors import InputFileError, describe_validation_error
+from jp_bench.questions import QuestionId
 
 Winner = Literal["model_1", "model_2", "tie", "error"]
 JudgeType = Literal["pairwise", "single"]
+
+_WINNERS: tuple[Winner, ...] = ("model_1", "model_2", "tie", "error")
+
 
 def _first_record(path: Path) -> dict[str, Any] | None:
     """The first non-blank line as a JSON object, or None when it is not one (used for sniffing)."""
@@ -24,48 +41,116 @@ def _first_record(path: Path) -> dict[str, Any] | None:
     return None
 
 
+def _winner(value: object) -> Winner:
+    text = value.strip().lower() if isinstance(value, str) else ""
+    for winner in _WINNERS:
+        if text == winner:
+            return winner
+    # FastChat's result tables write "tie (inconsistent)" / "tie (opposite)"; they are still ties.
+    if text.startswith("tie"):
+        return "tie"
+    raise ValueError(f"expected model_1, model_2, tie or error, got {value!r}")
 
 
-def _is_question_id(value: object) -> TypeGuard[int | str]:
-    # bool is an int subclass; `true` is never a real question id.
-    return isinstance(value, int | str) and not isinstance(value, bool)
-
-
-
-
-def _required_str(record: dict[str, Any], key: str, path: Path, line: int) -> str:
-    value = record.get(key)
-    if not isinstance(value, str):
-        raise InputFileError(path, line, f"field '{key}': expected a string")
+def _number(value: object) -> object:
+    # Lax pydantic would read "7" and true as numbers; a FastChat file never writes either.
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+        raise ValueError(f"expected a number, got {value!r}")
     return value
 
 
-def _optional_str(record: dict[str, Any], key: str, path: Path, line: int) -> str | None:
-    value = record.get(key)
-    if value is not None and not isinstance(value, str):
-        raise InputFileError(path, line, f"field '{key}': expected a string")
+def _judge_type(value: object) -> object:
+    if value not in ("pairwise", "single"):
+        raise ValueError(f"expected 'pairwise' or 'single', got {value!r}")
     return value
 
 
-def _question_id(record: dict[str, Any], path: Path, line: int) -> int | str:
-    value = record.get("question_id")
-    if not _is_question_id(value):
-        raise InputFileError(path, line, "field 'question_id': expected an integer or string id")
-    return value
+WinnerField = Annotated[Winner, BeforeValidator(_winner)]
+Number = Annotated[float, BeforeValidator(_number)]
+Turn = Annotated[int, Field(strict=True, ge=1)]
+NonEmptyStr = Annotated[StrictStr, StringConstraints(min_length=1)]
 
 
-def _turn(record: dict[str, Any], path: Path, line: int) -> int:
-    value = record.get("turn", 1)  # the benchmark's own layout is single-turn and omits it
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise InputFileError(path, line, f"field 'turn': expected a positive integer, got {value!r}")
-    return value
+class _Line(BaseModel):
+    # FastChat files carry more than we read (tstamps, copied questions, choice indices): ignore it.
+    model_config = ConfigDict(extra="ignore", frozen=True)
 
 
-def _tstamp(record: dict[str, Any], path: Path, line: int) -> float | None:
-    value = record.get("tstamp")
-    if value is None:
-        return None
-    if not isinstance(value, int | float) or isinstance(value, bool):
-        raise InputFileError(path, line, "field 'tstamp': expected a number")
-    return float(value)
+class AnswerChoice(_Line):
+    turns: Annotated[list[StrictStr], Field(min_length=1)]
 
+
+class AnswerLine(_Line):
+    """``{"question_id", "model_id", "choices": [{"turns": [...]}]}``; only the first choice is read."""
+
+    question_id: QuestionId
+    model_id: StrictStr | None = None
+    choices: Annotated[list[AnswerChoice], Field(min_length=1)]
+
+
+class _JudgmentLine(_Line):
+    question_id: QuestionId
+    judge: str
+    turn: Turn = 1  # the benchmark's own layout is single-turn and omits it
+    tstamp: Number | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_judge_string(cls, raw: Any) -> Any:
+        """``judge`` as one ``"<judge_model>/<prompt_name>"`` string, whichever layout wrote it."""
+        if not isinstance(raw, dict):
+            return raw
+        judge = raw.get("judge")
+        if isinstance(judge, list | tuple) and judge and all(isinstance(part, str) for part in judge):
+            return {**raw, "judge": "/".join(judge)}  # FastChat: [judge_model, prompt_name]
+        if isinstance(judge, str) and judge:
+            return raw  # what write_*_judgments writes
+        judge_model = raw.get("judge_model")
+        if isinstance(judge_model, str) and judge_model:
+            prompt = raw.get("judge_prompt")
+            return {**raw, "judge": f"{judge_model}/{prompt}" if isinstance(prompt, str) and prompt else judge_model}
+        raise ValueError("expected 'judge' ([judge_model, prompt_name]) or 'judge_model'")
+
+
+class PairwiseLine(_JudgmentLine):
+    model_1: StrictStr
+    model_2: StrictStr
+    g1_winner: WinnerField
+    g2_winner: WinnerField
+    g1_judgment: StrictStr
+    g2_judgment: StrictStr
+    g1_user_prompt: StrictStr | None = None
+    g2_user_prompt: StrictStr | None = None
+    # The paper's layout copies both answers in; only their lengths are kept (judge-bias diagnostics).
+    answer_1: StrictStr | None = None
+    answer_2: StrictStr | None = None
+
+
+class SingleLine(_JudgmentLine):
+    model: StrictStr
+    score: Number | None
+    judgment: StrictStr
+    user_prompt: StrictStr | None = None
+
+
+class PromptLine(_Line):
+    name: NonEmptyStr
+    type: Annotated[JudgeType, BeforeValidator(_judge_type)]
+    # FastChat reads system_prompt unconditionally, so it must be present, but it may be empty.
+    system_prompt: StrictStr
+    prompt_template: NonEmptyStr
+    output_format: NonEmptyStr
+    category: StrictStr = ""
+    description: StrictStr = ""
+
+
+_Model = TypeVar("_Model", bound=_Line)
+
+
+def parse_line(model: type[_Model], record: dict[str, Any], path: Path, line: int, hint: str = "") -> _Model:
+    """``record`` as ``model``, or ``file:line: field 'x': what was expected`` (plus ``hint``)."""
+    try:
+        return model.model_validate(record)
+    except ValidationError as exc:
+        message = describe_validation_error(exc)
+        raise InputFileError(path, line, f"{message}; {hint}" if hint else message) from None

@@ -9,7 +9,7 @@ from typing import Any
 
 from jp_bench.answers import Answer, read_lm_eval_output
 from jp_bench.errors import InputFileError, JpBenchError
-from jp_bench.fastchat_io._common import _first_record, _is_question_id
+from jp_bench.fastchat_io._common import AnswerLine, _first_record, parse_line
 from jp_bench.questions import iter_jsonl
 
 _RESULTS_NAME = "results.jsonl"
@@ -56,22 +56,13 @@ def _read_answer_file(path: Path) -> list[Answer]:
     fallback: str | None = None  # config.json is read only when a record lacks model_id
     answers: dict[tuple[str, int | str], Answer] = {}
     for line_number, record in iter_jsonl(path):
-        question_id = record.get("question_id")
-        choices = record.get("choices")
-        if not _is_question_id(question_id):
-            raise InputFileError(path, line_number, f"field 'question_id' missing or not an id; {_ANSWER_SHAPE}")
-        if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
-            raise InputFileError(path, line_number, f"field 'choices' must be a non-empty list; {_ANSWER_SHAPE}")
-        turns = choices[0].get("turns")
-        if not isinstance(turns, list) or not turns or not all(isinstance(turn, str) for turn in turns):
-            raise InputFileError(path, line_number, "field 'choices.0.turns': expected a non-empty list of strings")
-        model_id = record.get("model_id")
-        if model_id is None or model_id == "":
+        row = parse_line(AnswerLine, record, path, line_number, _ANSWER_SHAPE)
+        question_id, turns = row.question_id, row.choices[0].turns
+        model_id = row.model_id
+        if not model_id:
             if fallback is None:
                 fallback = _fallback_model_id(path)
             model_id = fallback
-        elif not isinstance(model_id, str):
-            raise InputFileError(path, line_number, "field 'model_id': expected a string")
         answer = Answer(
             model_id=model_id,
             question_id=question_id,

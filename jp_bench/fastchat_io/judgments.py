@@ -10,15 +10,7 @@ from typing import Any, TypeVar
 
 from jp_bench.atomic import write_text_atomic
 from jp_bench.errors import InputFileError, JpBenchError
-from jp_bench.fastchat_io._common import (
-    Winner,
-    _first_record,
-    _optional_str,
-    _question_id,
-    _required_str,
-    _tstamp,
-    _turn,
-)
+from jp_bench.fastchat_io._common import PairwiseLine, SingleLine, Winner, _first_record, parse_line
 from jp_bench.names import safe_name
 from jp_bench.questions import iter_jsonl
 
@@ -65,77 +57,30 @@ class SingleJudgmentRecord:
     tstamp: float | None = None
 
 
-_WINNERS: tuple[Winner, ...] = ("model_1", "model_2", "tie", "error")
-
-
-def _winner(value: object, path: Path, line: int, field: str) -> Winner:
-    text = value.strip().lower() if isinstance(value, str) else ""
-    for winner in _WINNERS:
-        if text == winner:
-            return winner
-    # FastChat's result tables write "tie (inconsistent)" / "tie (opposite)"; they are still ties.
-    if text.startswith("tie"):
-        return "tie"
-    raise InputFileError(path, line, f"field '{field}': expected model_1, model_2, tie or error, got {value!r}")
-
-
-def _judge(record: dict[str, Any], path: Path, line: int) -> str:
-    judge = record.get("judge")
-    if isinstance(judge, list | tuple) and judge and all(isinstance(part, str) for part in judge):
-        return "/".join(judge)  # FastChat: [judge_model, prompt_name]
-    if isinstance(judge, str) and judge:
-        return judge  # what write_*_judgments writes
-    judge_model = record.get("judge_model")
-    if isinstance(judge_model, str) and judge_model:
-        prompt = record.get("judge_prompt")
-        return f"{judge_model}/{prompt}" if isinstance(prompt, str) and prompt else judge_model
-    raise InputFileError(path, line, "expected 'judge' ([judge_model, prompt_name]) or 'judge_model'")
-
-
-
 def _pairwise_record(record: dict[str, Any], path: Path, line: int) -> PairwiseJudgmentRecord:
     if "model_1" not in record or "model_2" not in record or "g1_winner" not in record:
         raise InputFileError(
             path, line, "expected a pairwise judgment with model_1, model_2, g1_winner, g2_winner, g1/g2_judgment"
         )
+    row = parse_line(PairwiseLine, record, path, line)
     return PairwiseJudgmentRecord(
-        question_id=_question_id(record, path, line),
-        model_1=_required_str(record, "model_1", path, line),
-        model_2=_required_str(record, "model_2", path, line),
-        g1_winner=_winner(record.get("g1_winner"), path, line, "g1_winner"),
-        g2_winner=_winner(record.get("g2_winner"), path, line, "g2_winner"),
-        g1_judgment=_required_str(record, "g1_judgment", path, line),
-        g2_judgment=_required_str(record, "g2_judgment", path, line),
-        judge=_judge(record, path, line),
-        turn=_turn(record, path, line),
-        g1_user_prompt=_optional_str(record, "g1_user_prompt", path, line),
-        g2_user_prompt=_optional_str(record, "g2_user_prompt", path, line),
-        tstamp=_tstamp(record, path, line),
-        answer_1_chars=_length(record, "answer_1", path, line),
-        answer_2_chars=_length(record, "answer_2", path, line),
+        question_id=row.question_id, model_1=row.model_1, model_2=row.model_2,
+        g1_winner=row.g1_winner, g2_winner=row.g2_winner, g1_judgment=row.g1_judgment,
+        g2_judgment=row.g2_judgment, judge=row.judge, turn=row.turn,
+        g1_user_prompt=row.g1_user_prompt, g2_user_prompt=row.g2_user_prompt, tstamp=row.tstamp,
+        answer_1_chars=None if row.answer_1 is None else len(row.answer_1),
+        answer_2_chars=None if row.answer_2 is None else len(row.answer_2),
     )
-
-
-def _length(record: dict[str, Any], field: str, path: Path, line: int) -> int | None:
-    text = _optional_str(record, field, path, line)
-    return None if text is None else len(text)
 
 
 def _single_record(record: dict[str, Any], path: Path, line: int) -> SingleJudgmentRecord:
     if "model" not in record or "score" not in record:
         raise InputFileError(path, line, "expected a single-answer judgment with model, score, judgment, judge")
-    score = record["score"]
-    if score is not None and (not isinstance(score, int | float) or isinstance(score, bool)):
-        raise InputFileError(path, line, f"field 'score': expected a number, got {score!r}")
+    row = parse_line(SingleLine, record, path, line)
     return SingleJudgmentRecord(
-        question_id=_question_id(record, path, line),
-        model=_required_str(record, "model", path, line),
-        score=None if score is None or score == _NO_SCORE else float(score),
-        judgment=_required_str(record, "judgment", path, line),
-        judge=_judge(record, path, line),
-        turn=_turn(record, path, line),
-        user_prompt=_optional_str(record, "user_prompt", path, line),
-        tstamp=_tstamp(record, path, line),
+        question_id=row.question_id, model=row.model,
+        score=None if row.score is None or row.score == _NO_SCORE else row.score,
+        judgment=row.judgment, judge=row.judge, turn=row.turn, user_prompt=row.user_prompt, tstamp=row.tstamp,
     )
 
 

@@ -112,8 +112,8 @@ def _make_log_callback(path: Path, on_log: LogHook | None) -> Any:
     from transformers import TrainerCallback
 
     class JsonlLogCallback(TrainerCallback):
-        def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None,
-                   **kwargs: Any) -> None:
+        def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None,  # noqa: ARG002
+                   **kwargs: Any) -> None:  # noqa: ARG002 (transformers' callback signature)
             if not state.is_world_process_zero or not logs or "loss" not in logs:
                 return
             entry = {"step": state.global_step, "loss": float(logs["loss"]), "lr": logs.get("learning_rate"),

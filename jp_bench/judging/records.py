@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
 from jp_bench.errors import InputFileError
+from jp_bench.questions import QuestionId
 
 if TYPE_CHECKING:
     from jp_bench.judging.plan import Plan
@@ -28,7 +29,7 @@ class _JudgmentBase(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     schema_version: Literal[1] = 1
-    question_id: int | str
+    question_id: QuestionId
     category: str
     judge: str = Field(description="judge name (a judges/*.yaml)")
     judge_model: str | None = Field(None, description="the model actually called (--judge-model or the YAML's)")

@@ -93,7 +93,8 @@ def load_answers(sources: Sequence[str]) -> tuple[list[Answer], list[Question]]:
     return answers, list(embedded.values())
 
 
-def resolve_questions(benchmark: str | None, embedded: list[Question], answers: list[Answer]) -> list[Question]:
+def resolve_questions(benchmark: str | None, embedded: list[Question]) -> list[Question]:
+    """The benchmark asked for, else the questions the lm-eval answers carry, else jp_bench."""
     from jp_bench.benchmarks import load_questions
 
     if benchmark is None and embedded:
@@ -115,7 +116,7 @@ def prepare(request: JudgeRequest) -> JudgeOutcome:
     prompts = load_prompt_set(request.prompts or judge.prompt_set)
     spec = model_spec_for(judge, request.mode, request.judge_model, request.base_url)
     answers, embedded = load_answers(request.answers)
-    questions = resolve_questions(request.benchmark, embedded, answers)
+    questions = resolve_questions(request.benchmark, embedded)
     plan = build_plan(request.mode, questions, answers, prompts, spec, request.baseline)
     return JudgeOutcome(judge=judge, spec=spec, prompts=prompts, plan=plan,
                         estimate=estimate_cost(plan.tasks, spec, judge.expected_output_tokens))
