@@ -41,6 +41,13 @@ CREATE TABLE IF NOT EXISTS calls (
     finished_at    REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS calls_purpose ON calls (purpose);
+-- A call being made right now by some process: others skip it until it lands in calls or the lease
+-- lapses (a killed process renews nothing).
+CREATE TABLE IF NOT EXISTS claims (
+    key        TEXT PRIMARY KEY,
+    owner      TEXT NOT NULL,
+    expires_at REAL NOT NULL
+);
 """
 
 
@@ -97,7 +104,8 @@ class StoredCall:
 
 
 class Store:
-    """A thin, synchronous wrapper; used from one thread (the event loop's)."""
+    """A thin, synchronous wrapper; used from one thread (the event loop's). Several processes may
+    share one file: SQLite serialises their writes, and :meth:`claim` keeps them off each other's calls."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
@@ -152,6 +160,47 @@ class Store:
                 record.input_tokens, record.output_tokens, record.cost_usd, record.started_at, time.time(),
             ),
         )
+
+    # ----------------------------------------------------------------- claims (two processes, one store)
+
+    def claim(self, key: str, owner: str, lease_s: float) -> str:
+        """Claim ``key`` for ``owner`` for ``lease_s`` seconds: ``"mine"``, or ``"taken"`` when another
+        owner holds a live claim. One write transaction, so two processes cannot both win."""
+        now = time.time()
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            row = self._db.execute("SELECT owner, expires_at FROM claims WHERE key = ?", (key,)).fetchone()
+            if row is not None and row[0] != owner and row[1] > now:
+                return "taken"
+            self._db.execute("INSERT OR REPLACE INTO claims VALUES (?, ?, ?)", (key, owner, now + lease_s))
+            return "mine"
+        finally:
+            self._db.execute("COMMIT")
+
+    def renew_claims(self, owner: str, lease_s: float) -> None:
+        self._db.execute("UPDATE claims SET expires_at = ? WHERE owner = ?", (time.time() + lease_s, owner))
+
+    def release_claims(self, owner: str, keys: Sequence[str] | None = None) -> None:
+        """Drop ``owner``'s claims on ``keys`` (all of them when None)."""
+        if keys is None:
+            self._db.execute("DELETE FROM claims WHERE owner = ?", (owner,))
+            return
+        for start in range(0, len(keys), 500):
+            chunk = list(keys[start : start + 500])
+            self._db.execute(f"DELETE FROM claims WHERE owner = ? AND key IN ({','.join('?' * len(chunk))})",
+                             [owner, *chunk])
+
+    def unclaimed(self, keys: Sequence[str]) -> list[str]:
+        """The keys nobody holds a live claim on."""
+        now = time.time()
+        live: set[str] = set()
+        for start in range(0, len(keys), 500):
+            chunk = list(keys[start : start + 500])
+            rows = self._db.execute(
+                f"SELECT key FROM claims WHERE expires_at > ? AND key IN ({','.join('?' * len(chunk))})", [now, *chunk]
+            ).fetchall()
+            live.update(row[0] for row in rows)
+        return [key for key in keys if key not in live]
 
     def count(self, purpose: str | None = None) -> int:
         if purpose is None:

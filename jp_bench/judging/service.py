@@ -132,10 +132,12 @@ def run_judging(request: JudgeRequest, *, prepared: JudgeOutcome | None = None,
     """Judge what the store does not have yet; write outputs when every judgment is in."""
     outcome = prepared or prepare(request)
     with workspace_store(request.workspace) as store:
+        concurrency = request.concurrency or outcome.judge.concurrency
         runner = JudgeRunner(spec=outcome.spec, store=store, client=None,
                              purpose=f"judge:{outcome.judge.name}", prompt_version=outcome.prompts.version,
                              max_cost_usd=request.max_cost_usd, retry_errors=request.retry_errors,
-                             on_progress=on_progress)
+                             on_progress=on_progress, expected_output_tokens=outcome.judge.expected_output_tokens,
+                             client_factory=_client_factory(outcome.spec, concurrency, client_factory))
         todo, _ = runner.pending(outcome.plan)
         pending_estimate = estimate_cost(todo, outcome.spec, outcome.judge.expected_output_tokens)
         outcome.estimate = pending_estimate
@@ -146,8 +148,7 @@ def run_judging(request: JudgeRequest, *, prepared: JudgeOutcome | None = None,
                 f"estimated cost ${pending_estimate.cost_usd:.2f} for {pending_estimate.calls} calls is above "
                 f"--max-cost ${request.max_cost_usd:.2f}; raise the limit or judge fewer models/questions"
             )
-        concurrency = request.concurrency or outcome.judge.concurrency
-        outcome.report = asyncio.run(_run(runner, outcome, concurrency, client_factory))
+        outcome.report = asyncio.run(runner.run(outcome.plan))
         rows = judgment_rows(outcome.plan, outcome.report.results, outcome.judge.name, outcome.prompts.name,
                              outcome.prompts.version, judge_model=outcome.spec.model,
                              judge_endpoint=endpoint_host(outcome.spec.base_url))
@@ -160,20 +161,14 @@ def run_judging(request: JudgeRequest, *, prepared: JudgeOutcome | None = None,
     return outcome
 
 
-async def _run(runner: JudgeRunner, outcome: JudgeOutcome, concurrency: int,
-               client_factory: Callable[[ModelSpec, int], object] | None) -> RunReport:
-    todo, _ = runner.pending(outcome.plan)
-    if not todo:  # nothing to call: never start a server or a client
-        return await runner.run(outcome.plan)
-    if client_factory is not None:
-        runner.client = client_factory(outcome.spec, concurrency)
-    else:
+def _client_factory(spec: ModelSpec, concurrency: int,
+                    custom: Callable[[ModelSpec, int], object] | None) -> Callable[[], object]:
+    """What builds the judge's client when the first call is needed (never when everything is stored)."""
+    def build() -> object:
+        if custom is not None:
+            return custom(spec, concurrency)
         from jp_bench.llm import LLMClient
 
-        runner.client = LLMClient(outcome.spec, concurrency=concurrency)
-    try:
-        return await runner.run(outcome.plan)
-    finally:
-        close = getattr(runner.client, "aclose", None)
-        if close is not None:
-            await close()
+        return LLMClient(spec, concurrency=concurrency)
+
+    return build

@@ -18,7 +18,7 @@ import os
 import random
 from collections.abc import Awaitable, Callable
 from types import TracebackType
-from typing import Any
+from typing import Any, Protocol
 
 from jp_bench.llm._http import redact, redact_known
 from jp_bench.llm.errors import PermanentError, RetriesExhausted, TransientError
@@ -32,6 +32,14 @@ _DEFAULT_KEY_ENV = {"openai": "OPENAI_API_KEY", "openai-compatible": "OPENAI_API
 
 # A server asking for longer than this is misconfigured or telling us to stop; we wait at most this.
 MAX_RETRY_AFTER_S = 600.0
+
+
+class RequestGate(Protocol):
+    """Decides, the moment a request is about to be sent, whether it may go (see :meth:`LLMClient.complete`)."""
+
+    def admit(self) -> None: ...
+
+    def abandon(self) -> None: ...
 
 
 class LLMClient:
@@ -79,15 +87,20 @@ class LLMClient:
         self.output_tokens = 0
         self.cost_usd = 0.0
 
-    async def complete(self, messages: list[Message]) -> Completion:
-        """One reply to ``messages``; raises PermanentError or RetriesExhausted when there is none."""
+    async def complete(self, messages: list[Message], *, gate: RequestGate | None = None) -> Completion:
+        """One reply to ``messages``; raises PermanentError or RetriesExhausted when there is none.
+
+        ``gate.admit()`` runs inside the concurrency slot just before every HTTP attempt (the call
+        engine checks its budget and claims there, and may raise to stop the request);
+        ``gate.abandon()`` runs after an attempt that failed.
+        """
         last_error: TransientError | None = None
         for attempt in range(self.max_attempts):
             if last_error is not None:
                 self.retries += 1
                 await self._sleep(self._delay(attempt - 1, last_error))
             try:
-                completion = await self._attempt(messages)
+                completion = await self._attempt(messages, gate)
             except TransientError as exc:
                 last_error = exc
                 self._log_failure(attempt, exc)
@@ -104,10 +117,17 @@ class LLMClient:
             self._safe(f"{self._label()}: gave up after {self.max_attempts} attempts; last error: {last_error}")
         ) from last_error
 
-    async def _attempt(self, messages: list[Message]) -> Completion:
+    async def _attempt(self, messages: list[Message], gate: RequestGate | None) -> Completion:
         async with self._slots:  # released before any backoff sleep
+            if gate is not None:
+                gate.admit()
             self.calls_attempted += 1
-            return await self.provider.complete(messages, self.spec)
+            try:
+                return await self.provider.complete(messages, self.spec)
+            except BaseException:
+                if gate is not None:
+                    gate.abandon()
+                raise
 
     def _delay(self, attempt: int, error: TransientError) -> float:
         """Seconds to wait after failed attempt number ``attempt`` (0-based)."""

@@ -9,12 +9,10 @@ free and continues where it stopped, and nothing is paid for twice.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import random
 import re
-import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -23,9 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from jp_bench.errors import JpBenchError, read_input_text
-from jp_bench.llm.errors import LLMError, PermanentError
+from jp_bench.llm.engine import CallEngine, CallJob
 from jp_bench.llm.types import Message, ModelSpec
-from jp_bench.store import CallRecord, Store, call_key
+from jp_bench.store import Store, call_key
 from jp_bench.yaml_lines import load_yaml_text
 
 DEFAULT_PROMPT = "generate-ja-v1"
@@ -138,6 +136,7 @@ class Generator:
         self.client = client
         self.on_progress = on_progress
         self.purpose = f"generate:{spec.model}"
+        self.last_unreachable: str | None = None
 
     def request_messages(self, index: int) -> tuple[list[Message], list[str]]:
         """Request ``index``'s prompt: demonstrations drawn from the seeds by a seed of its own, so a
@@ -145,16 +144,6 @@ class Generator:
         rng = random.Random(f"{self.config.seed}:{index}")
         chosen = rng.sample(self.demos, min(self.config.demonstrations, len(self.demos)))
         return self.prompt.render(chosen, self.config.tasks_per_request), [str(d.get("id")) for d in chosen]
-
-    async def _call(self, messages: list[Message]) -> tuple[str | None, int, int, float, str | None]:
-        try:
-            completion = await self.client.complete(messages)
-        except PermanentError:
-            raise
-        except LLMError as exc:
-            return None, 0, 0, 0.0, str(exc)
-        cost = self.spec.cost_usd(completion.input_tokens, completion.output_tokens)
-        return completion.text, completion.input_tokens, completion.output_tokens, cost, None
 
     async def run(self) -> GenerationReport:
         report = GenerationReport()
@@ -172,46 +161,45 @@ class Generator:
             planned = {i: self.request_messages(i) for i in batch}
             replies = await self._resolve(planned, report)
             for i in batch:
+                if i not in replies:
+                    # Replies are filtered in request order, so the run stops at the first request
+                    # without one (budget, or no reply at all); the next run continues from there.
+                    report.stopped = report.stopped or (
+                        f"request {i} got no reply ({self.last_unreachable}); run again to continue")
+                    break
                 self._accept(i, replies[i], planned[i][1], report)
+                index = i + 1
                 if len(report.accepted) >= self.config.num:
                     break
-            index = batch.stop
             report.requests = index
+            if report.stopped:
+                break
             if self.on_progress:
                 self.on_progress(report)
         return report
 
     async def _resolve(self, planned: dict[int, tuple[list[Message], list[str]]],
                        report: GenerationReport) -> dict[int, str | None]:
-        keys = {i: call_key(self.spec, messages) for i, (messages, _) in planned.items()}
-        stored = self.store.get_many(keys.values())
-        replies: dict[int, str | None] = {}
-        todo = []
-        for i, key in keys.items():
-            if key in stored and stored[key].ok:
-                replies[i] = stored[key].reply
-                report.reused += 1
-            else:
-                todo.append(i)
+        """The replies to a window of requests, through the one call engine (store, claims, budget)."""
+        jobs = {i: CallJob(call_key(self.spec, messages), tuple(messages), i) for i, (messages, _) in planned.items()}
+        remaining = None if self.config.max_cost_usd is None else self.config.max_cost_usd - report.spent_usd
+        engine = CallEngine(spec=self.spec, store=self.store, purpose=self.purpose,
+                            prompt_version=self.prompt.version, client=self.client, max_cost_usd=remaining,
+                            expected_output_tokens=self.spec.max_tokens // 2, refused_what="the generator")
+        todo, _ = engine.pending(list(jobs.values()))
         if todo and self.client is None:
             raise JpBenchError("a generator client is needed for requests not in the store")
-
-        async def one(i: int) -> None:
-            started = time.time()
-            messages = planned[i][0]
-            text, tokens_in, tokens_out, cost, error = await self._call(messages)
-            self.store.put(CallRecord(
-                keys[i], purpose=self.purpose, model=self.spec.model,
-                request=CallRecord.request_of(self.spec, messages), reply=text, parsed=None,
-                status="ok" if error is None else "error", error=error,
-                prompt_version=self.prompt.version, input_tokens=tokens_in, output_tokens=tokens_out, cost_usd=cost,
-                started_at=started))
-            replies[i] = text
-            report.calls_made += 1
-            report.spent_usd += cost
-
-        await asyncio.gather(*(one(i) for i in todo))
-        return replies
+        result = await engine.run(list(jobs.values()))
+        report.reused += result.reused
+        report.calls_made += result.called
+        report.spent_usd += result.spent_usd
+        if result.stopped_at_cost_limit:
+            report.stopped = "stopped at the --max-cost limit"
+        self.last_unreachable = result.last_unreachable
+        # A request the server refused (HTTP 400) has no tasks: None, counted as a "failed_request".
+        # One never answered (or not sent: budget) is absent, and the run stops there.
+        return {i: call.reply if call.ok else None
+                for i, job in jobs.items() if (call := result.results.get(job.key)) is not None}
 
     def _accept(self, index: int, reply: str | None, demo_ids: list[str], report: GenerationReport) -> None:
         provenance = {"generator": self.spec.model, "prompt": self.prompt.name,

@@ -18,27 +18,23 @@ import asyncio
 import json
 import logging
 import re
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from jp_bench.errors import JpBenchError
 from jp_bench.llm.client import LLMClient
-from jp_bench.llm.errors import LLMError, PermanentError
+from jp_bench.llm.engine import CallEngine, CallJob, ReplyPolicy, UnreadableReply
 from jp_bench.llm.types import Message, ModelSpec
 from jp_bench.selfinstruct.seeds import SeedTask
 from jp_bench.selfinstruct.sheet import SheetRow, row_id
-from jp_bench.store import CallRecord, Store, StoredCall, call_key
+from jp_bench.store import Store, StoredCall, call_key
 
 logger = logging.getLogger("jp_bench.selfinstruct")
 
 # Part of every stored call; change it whenever the prompt text changes (the key changes anyway,
 # since the messages are hashed, but the version says which prompt produced a stored reply).
 TRANSLATE_PROMPT_VERSION = "seed-translate-ja-v1"
-
-# Statuses that mean the whole run is misconfigured (bad key, no access, unknown model): stop.
-_FATAL_STATUSES = {401, 403, 404}
 
 # Kept in code rather than a template file: it is short, has no variables, and its version is
 # TRANSLATE_PROMPT_VERSION. Adjacent string literals only to respect the line length.
@@ -240,68 +236,31 @@ def _rows(seed: SeedTask, outcome: _Outcome) -> list[SheetRow]:
     return rows
 
 
-@dataclass
-class _Translator:
-    spec: ModelSpec
-    store: Store
-    client: Any  # jp_bench.llm.LLMClient, or anything with ``async complete(messages)``
-    stats: TranslateStats
+def _read_translation(job: CallJob, reply: str) -> dict[str, Any]:
+    try:
+        instruction, pairs = parse_translation(reply, job.context)
+    except TranslationParseError as exc:
+        raise UnreadableReply(str(exc)) from None
+    return {"instruction": instruction, "instances": [{"input": i, "output": o} for i, o in pairs]}
 
-    @property
-    def purpose(self) -> str:
-        return f"translate:{self.spec.model}"
 
-    async def translate(self, seed: SeedTask, messages: list[Message], key: str) -> _Outcome:
-        started = time.time()
-        conversation = list(messages)
-        input_tokens = output_tokens = 0
-        cost = 0.0
-        reply: str | None = None
-        problem = ""
-        self.stats.called += 1
-        for attempt in (1, 2):
-            try:
-                completion = await self.client.complete(conversation)
-            except PermanentError:
-                raise
-            except LLMError as exc:
-                # Retries exhausted (rate limits, outages): not stored, so the next run asks again.
-                return _Outcome(error=f"no reply from the model ({exc}); run the translation again", reply=reply)
-            self.stats.calls += 1
-            input_tokens += completion.input_tokens
-            output_tokens += completion.output_tokens
-            cost += self.spec.cost_usd(completion.input_tokens, completion.output_tokens)
-            reply = completion.text
-            try:
-                instruction, pairs = parse_translation(reply, seed)
-            except TranslationParseError as exc:
-                problem = str(exc)
-                conversation = [*messages, Message("assistant", reply), Message("user", RETRY_REMINDER)]
-                continue
-            parsed = {"instruction": instruction, "instances": [{"input": i, "output": o} for i, o in pairs]}
-            self._record(key, messages, reply, parsed, "ok", None, attempt, input_tokens, output_tokens, cost, started)
-            return _Outcome(instruction=instruction, pairs=pairs, reply=reply)
-        error = f"the reply could not be read as the JSON asked for, twice ({problem})"
-        self._record(key, messages, reply, None, "error", error, 2, input_tokens, output_tokens, cost, started)
-        return _Outcome(error=error, reply=reply)
+def _ask_for_the_json(job: CallJob, reply: str, unreadable: int) -> list[Message]:  # noqa: ARG001
+    return [*job.messages, Message("assistant", reply), Message("user", RETRY_REMINDER)]
 
-    def record_refusal(self, key: str, messages: list[Message], error: str) -> _Outcome:
-        # A permanent error for one request (e.g. 400 from a content filter) will not change on
-        # retry, so it is stored like any other finished call.
-        self._record(key, messages, None, None, "error", error, 1, 0, 0, 0.0, time.time())
-        return _Outcome(error=error)
 
-    def _record(self, key: str, messages: list[Message], reply: str | None, parsed: Any, status: str,
-                error: str | None, attempts: int, input_tokens: int, output_tokens: int, cost: float,
-                started: float) -> None:
-        self.stats.input_tokens += input_tokens
-        self.stats.output_tokens += output_tokens
-        self.stats.cost_usd += cost
-        self.store.put(CallRecord(
-            key, purpose=self.purpose, model=self.spec.model, request=CallRecord.request_of(self.spec, messages),
-            reply=reply, parsed=parsed, status=status, error=error, prompt_version=TRANSLATE_PROMPT_VERSION,
-            attempts=attempts, input_tokens=input_tokens, output_tokens=output_tokens, cost_usd=cost,
-            started_at=started))
+# The translator's part of a call: read the JSON; once more, showing the model its reply, when it is not.
+TRANSLATION_POLICY = ReplyPolicy(
+    read=_read_translation, attempts=2, follow_up=_ask_for_the_json,
+    final_error=lambda problem: f"the reply could not be read as the JSON asked for, twice ({problem})",
+)
+
+
+def _outcome(seed: SeedTask, call: StoredCall | None, no_reply: str | None) -> _Outcome:
+    if call is None:
+        # Never got a reply (rate limits, outages): nothing stored, so the next run asks again.
+        return _Outcome(error=f"no reply from the model ({no_reply}); run the translation again")
+    outcome = _from_stored(seed, call, retry_errors=False)
+    return outcome if outcome is not None else _Outcome(error="the stored translation is unreadable")
 
 
 async def atranslate_seeds(
@@ -316,6 +275,7 @@ async def atranslate_seeds(
 ) -> list[SheetRow]:
     """Translate ``seeds`` into post-edit sheet rows (one per instance, in seed order).
 
+    The calls go through :class:`jp_bench.llm.engine.CallEngine` (store, claims, re-ask, error policy).
     ``client`` defaults to a new :class:`jp_bench.llm.LLMClient` for ``spec`` with ``concurrency``
     calls in flight, closed at the end; a client passed in is left open. Raises JpBenchError when
     the model refuses the run as a whole (bad key, no access, unknown model); calls finished
@@ -328,48 +288,28 @@ async def atranslate_seeds(
         raise JpBenchError(f"duplicate seed ids: {', '.join(duplicates)}")
     stats = stats if stats is not None else TranslateStats()
     stats.seeds += len(seeds)
-    messages = [translation_messages(seed) for seed in seeds]
-    keys = [call_key(spec, m) for m in messages]
-    stored = store.get_many(keys)
-
-    outcomes: dict[str, _Outcome] = {}
-    todo: dict[str, int] = {}  # key -> index of the first seed with it: identical prompts are one call
-    for index, (seed, key) in enumerate(zip(seeds, keys, strict=True)):
-        outcome = _from_stored(seed, stored.get(key), retry_errors)
-        if outcome is not None:
-            outcomes[key] = outcome
-            stats.reused += 1
-        else:
-            todo.setdefault(key, index)
-
-    owned = client is None
-    if client is None:
-        client = LLMClient(spec, concurrency=concurrency)
-    translator = _Translator(spec, store, client, stats)
-    fatal: list[PermanentError] = []
-
-    async def one(key: str, index: int) -> None:
-        if fatal:
-            return  # the run is being stopped: start nothing new
-        try:
-            outcomes[key] = await translator.translate(seeds[index], messages[index], key)
-        except PermanentError as exc:
-            if exc.status in _FATAL_STATUSES or exc.status is None:
-                fatal.append(exc)
-                return
-            outcomes[key] = translator.record_refusal(key, messages[index], f"the model refused the request ({exc})")
-
-    try:
-        await asyncio.gather(*(one(key, index) for key, index in todo.items()))
-    finally:
-        if owned:
-            await client.aclose()
-    if fatal:
-        raise JpBenchError(f"the translation model refused the request: {fatal[0]}")
+    jobs = [CallJob(call_key(spec, messages), tuple(messages), seed)
+            for seed, messages in ((seed, translation_messages(seed)) for seed in seeds)]
+    engine = CallEngine(spec=spec, store=store, purpose=f"translate:{spec.model}",
+                        prompt_version=TRANSLATE_PROMPT_VERSION, policy=TRANSLATION_POLICY, client=client,
+                        client_factory=lambda: LLMClient(spec, concurrency=concurrency), retry_errors=retry_errors,
+                        # A stored reply written by something else under the same key is no translation.
+                        reusable=lambda job, found: _from_stored(job.context, found, False) is not None,
+                        refused_what="the translation model")
+    stored = store.get_many(job.key for job in jobs)
+    to_call = {job.key for job in jobs if not engine.answered(job, stored.get(job.key))}
+    stats.reused += sum(job.key not in to_call for job in jobs)
+    report = await engine.run(jobs)
+    new = [report.results[key] for key in to_call if key in report.results]
+    stats.called += len(to_call)
+    stats.calls += sum(call.attempts for call in new if call.reply is not None)
+    stats.input_tokens += sum(call.input_tokens for call in new)
+    stats.output_tokens += sum(call.output_tokens for call in new)
+    stats.cost_usd += sum(call.cost_usd for call in new)
 
     rows: list[SheetRow] = []
-    for seed, key in zip(seeds, keys, strict=True):
-        seed_rows = _rows(seed, outcomes[key])
+    for job in jobs:
+        seed_rows = _rows(job.context, _outcome(job.context, report.results.get(job.key), report.last_unreachable))
         stats.errors += seed_rows[0].status == "error"
         rows.extend(seed_rows)
     logger.info("translated %d seeds: %d from the store, %d sent to %s, %d with errors",

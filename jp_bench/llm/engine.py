@@ -1,0 +1,437 @@
+"""The one engine for every stored model call: judging, seed translation and self-instruct generation.
+
+A caller hands the engine :class:`CallJob` s (a store key and the messages) and a :class:`ReplyPolicy`
+(how to read a reply, and how to ask again when the reply lacks what was asked for). The engine owns
+everything else, once:
+
+* **the store**: a job whose key is stored is not called (identical prompts are one call); every
+  finished call is committed the moment it finishes, so an interrupted run resumes for free;
+* **claims**: before a call is sent its key is claimed in the store with a lease; a second process
+  working on the same workspace skips claimed keys and picks their results up from the store when
+  they land (or does them itself when the lease of a killed process lapses), so two processes split
+  the work and never pay for one call twice;
+* **the budget**: checked when a call is about to be sent (after it got a concurrency slot), with
+  calls in flight counted at their estimated cost, so ``--max-cost`` stops a run within one
+  concurrency window of the limit even when every call starts before any has finished;
+* **the error policy**: a call that never got a reply (connection refused, retries exhausted) is not
+  stored, so the next run asks again; a request the server refuses (HTTP 400, a content filter) is
+  stored as an error for that job; 401/403/404 stop the whole run; a run in which no call reached
+  the model is an error;
+* **accounting and progress**: calls, errors, spend and the in-flight estimate, one report.
+
+Retries of transient HTTP failures and the adaptive concurrency limit live in
+:class:`jp_bench.llm.client.LLMClient`; Batch APIs in :mod:`jp_bench.llm.batch`, driven from here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from jp_bench.errors import JpBenchError
+from jp_bench.llm.errors import LLMError, PermanentError
+from jp_bench.llm.tokens import estimate_messages_tokens
+from jp_bench.llm.types import Message, ModelSpec
+from jp_bench.store import CallRecord, Store, StoredCall
+
+# Statuses that mean the whole run is misconfigured (bad key, no access, unknown model): stop.
+FATAL_STATUSES = frozenset({401, 403, 404})
+
+# A claim lapses this long after its last renewal; a live process renews its claims every third of it.
+DEFAULT_LEASE_S = 60.0
+
+
+class UnreadableReply(Exception):
+    """Raised by a :class:`ReplyPolicy` reader: the reply lacks what was asked for (the message says what)."""
+
+
+@dataclass(frozen=True)
+class CallJob:
+    """One stored call to make: its store key, the messages, and what the caller's reader needs."""
+
+    key: str
+    messages: tuple[Message, ...]
+    context: Any = None
+
+
+def _read_anything(job: CallJob, reply: str) -> Any:  # noqa: ARG001 (a ReplyPolicy reader's signature)
+    """The default reader: every reply is kept as it is; the caller reads it later (the generator)."""
+    return None
+
+
+@dataclass(frozen=True)
+class ReplyPolicy:
+    """What belongs to the caller: reading a reply and asking again.
+
+    ``read`` returns the parsed value stored with the reply, or raises :class:`UnreadableReply`.
+    ``attempts`` is how many replies one job may ask for in all; after ``n`` unreadable replies the
+    next request is ``follow_up(job, last_reply, n)`` (None: the same messages again).
+    ``final_error`` turns the last problem into the stored error text.
+    """
+
+    read: Callable[[CallJob, str], Any] = _read_anything
+    attempts: int = 1
+    follow_up: Callable[[CallJob, str, int], Sequence[Message]] | None = None
+    final_error: Callable[[str], str] = str
+
+    def next_messages(self, job: CallJob, reply: str, unreadable: int) -> list[Message]:
+        if self.follow_up is None:
+            return list(job.messages)
+        return list(self.follow_up(job, reply, unreadable))
+
+
+class BudgetReached(Exception):
+    """The next request would take spend plus the in-flight estimate past the limit: it is not sent."""
+
+
+class _ClaimedElsewhere(Exception):
+    """Another process holds the claim on this key; its result will be read from the store."""
+
+
+class _NoReply(Exception):
+    """A job got no reply at all; carries the last transport error."""
+
+
+@dataclass
+class Budget:
+    """Spend so far plus the estimated cost of the requests in flight, against a limit."""
+
+    limit_usd: float | None
+    spent_usd: float = 0.0
+    in_flight_usd: float = 0.0
+
+    @property
+    def exhausted(self) -> bool:
+        return self.limit_usd is not None and self.spent_usd + self.in_flight_usd >= self.limit_usd
+
+    def reserve(self, estimate_usd: float) -> None:
+        if self.exhausted:
+            raise BudgetReached
+        self.in_flight_usd += estimate_usd
+
+    def settle(self, estimate_usd: float, actual_usd: float) -> None:
+        self.in_flight_usd = max(0.0, self.in_flight_usd - estimate_usd)
+        self.spent_usd += actual_usd
+
+
+@dataclass
+class EngineReport:
+    """What a run did. ``results`` holds every job's stored call (reused or new) by key."""
+
+    reused: int = 0
+    called: int = 0
+    errors: int = 0
+    spent_usd: float = 0.0
+    in_flight_usd: float = 0.0
+    stopped_at_cost_limit: bool = False
+    # Calls that never got a reply (connection refused, DNS, timeouts, retries exhausted): not
+    # verdicts, so nothing is stored and the next run asks again.
+    unreachable: int = 0
+    last_unreachable: str | None = None
+    by_other_process: int = 0  # results another process on the same workspace produced meanwhile
+    results: dict[str, StoredCall] = field(default_factory=dict)
+
+
+ProgressHook = Callable[[EngineReport, int], None]
+
+
+@dataclass
+class CallEngine:
+    """Runs jobs for one model through the store; see the module docstring for what it owns.
+
+    ``client`` is a :class:`jp_bench.llm.LLMClient` (or anything with ``async complete(messages)``);
+    without one, ``client_factory()`` builds it when the first call is needed (never when every
+    job is stored) and the engine closes it at the end.
+    """
+
+    spec: ModelSpec
+    store: Store
+    purpose: str
+    prompt_version: str | None
+    policy: ReplyPolicy = field(default_factory=ReplyPolicy)
+    client: Any = None
+    client_factory: Callable[[], Any] | None = None
+    max_cost_usd: float | None = None
+    retry_errors: bool = False
+    expected_output_tokens: int = 400
+    on_progress: ProgressHook | None = None
+    refused_what: str = "the model"  # "the judge refused the request: ..."
+    lease_s: float = DEFAULT_LEASE_S
+    poll_interval_s: float = 0.25  # how often to look for another process's results
+    owner: str = field(default_factory=lambda: f"{os.getpid()}-{uuid.uuid4().hex[:8]}")
+    # Whether a stored ok call answers the job (False: ask again, e.g. written by something else).
+    reusable: Callable[[CallJob, StoredCall], bool] | None = None
+    _budget: Budget = field(init=False)
+    _report: EngineReport = field(init=False)
+    _todo_count: int = field(init=False, default=0)
+
+    # ------------------------------------------------------------------------------------ planning
+
+    def pending(self, jobs: Sequence[CallJob]) -> tuple[list[CallJob], dict[str, StoredCall]]:
+        """The jobs still to call (one per key) and what the store already has."""
+        stored = self.store.get_many(job.key for job in jobs)
+        todo: dict[str, CallJob] = {}
+        for job in jobs:
+            if self.answered(job, stored.get(job.key)):
+                continue
+            todo.setdefault(job.key, job)
+        return list(todo.values()), stored
+
+    def answered(self, job: CallJob, found: StoredCall | None) -> bool:
+        """Whether the stored call ``found`` is this job's result (so it is not called again)."""
+        if found is None:
+            return False
+        if not found.ok:
+            return not self.retry_errors
+        return self.reusable is None or self.reusable(job, found)
+
+    def estimate_usd(self, messages: Sequence[Message]) -> float:
+        """The cost a request is counted at while in flight (the API reports the real usage after)."""
+        return self.spec.cost_usd(estimate_messages_tokens(list(messages)), self.expected_output_tokens)
+
+    # ------------------------------------------------------------------------------------- running
+
+    async def run(self, jobs: Sequence[CallJob]) -> EngineReport:
+        todo, stored = self.pending(jobs)
+        keys = {job.key for job in jobs}
+        self._report = EngineReport(reused=len(keys) - len(todo),
+                                    results={k: v for k, v in stored.items() if k in keys})
+        self._budget = Budget(self.max_cost_usd)
+        self._todo_count = len(todo)
+        self._started = time.time()
+        self._progress()
+        if not todo:
+            return self._report
+        owned = self.client is None
+        if owned:
+            if self.client_factory is None:
+                raise JpBenchError(f"a client for {self.spec.model} is needed for calls not in the store")
+            self.client = self.client_factory()
+        renewer = asyncio.create_task(self._renew_claims())
+        try:
+            await self._run_jobs(todo)
+        finally:
+            renewer.cancel()
+            self.store.release_claims(self.owner)
+            if owned:
+                close = getattr(self.client, "aclose", None)
+                if close is not None:
+                    await close()
+                self.client = None
+        return self._report
+
+    async def _run_jobs(self, todo: list[CallJob]) -> None:
+        fatal: list[PermanentError] = []
+        deferred: list[CallJob] = []
+        report = self._report
+
+        async def one(job: CallJob) -> None:
+            if fatal:
+                return
+            if self._budget.exhausted:
+                report.stopped_at_cost_limit = True
+                return
+            try:
+                call = await self._call(job)
+            except _ClaimedElsewhere:
+                deferred.append(job)
+                return
+            except BudgetReached:
+                report.stopped_at_cost_limit = True
+                return
+            except PermanentError as exc:
+                if exc.status in FATAL_STATUSES or exc.status is None:
+                    fatal.append(exc)
+                    return
+                call = self._record(job, None, None, "error", str(exc), 1, 0, 0, 0.0, time.time())
+            except _NoReply as exc:
+                report.unreachable += 1
+                report.last_unreachable = str(exc)
+                self._progress()
+                return
+            if call is None:  # another process finished it between our look-up and our claim
+                return
+            report.results[job.key] = call
+            report.called += 1
+            report.errors += not call.ok
+            report.spent_usd = self._budget.spent_usd
+            self._progress()
+
+        pending = todo
+        while pending:
+            deferred.clear()
+            await asyncio.gather(*(one(job) for job in pending))
+            if fatal:
+                raise JpBenchError(f"{self.refused_what} refused the request: {fatal[0]}")
+            if not deferred or report.stopped_at_cost_limit:
+                break
+            pending = await self._wait_for_others(list(deferred))
+        if report.unreachable and not report.called and not report.by_other_process:
+            raise JpBenchError(f"no call reached {self.refused_what} ({report.unreachable} tried; last error: "
+                               f"{report.last_unreachable}); nothing was stored")
+
+    async def _call(self, job: CallJob) -> StoredCall | None:
+        """Ask until the reply is readable or the policy's attempts are spent; store the outcome."""
+        started = time.time()
+        messages = list(job.messages)
+        input_tokens = output_tokens = 0
+        cost = 0.0
+        reply: str | None = None
+        problem = ""
+        claimed = False
+        for attempt in range(1, self.policy.attempts + 1):
+            gate = _Gate(self, job.key, self.estimate_usd(messages), claim=not claimed)
+            try:
+                completion = await self._send(messages, gate)
+            except _DoneElsewhere as done:
+                self._report.reused += 1
+                self._report.by_other_process += 1
+                self._report.results[job.key] = done.call
+                return None
+            except (PermanentError, _ClaimedElsewhere, BudgetReached):
+                raise
+            except LLMError as exc:
+                if reply is None:  # nothing came back and nothing was paid: not a verdict, ask next run
+                    raise _NoReply(str(exc)) from None
+                return self._record(job, reply, None, "error", str(exc), attempt, input_tokens, output_tokens,
+                                    cost, started)
+            finally:
+                claimed = claimed or gate.claimed
+            input_tokens += completion.input_tokens
+            output_tokens += completion.output_tokens
+            cost += self.spec.cost_usd(completion.input_tokens, completion.output_tokens)
+            reply = completion.text
+            try:
+                parsed = self.policy.read(job, reply)
+            except UnreadableReply as exc:
+                problem = str(exc)
+                if attempt < self.policy.attempts:
+                    messages = self.policy.next_messages(job, reply, attempt)
+                continue
+            return self._record(job, reply, parsed, "ok", None, attempt, input_tokens, output_tokens, cost, started)
+        return self._record(job, reply, None, "error", self.policy.final_error(problem), self.policy.attempts,
+                            input_tokens, output_tokens, cost, started)
+
+    async def _send(self, messages: list[Message], gate: _Gate) -> Any:
+        """One reply through the client; ``gate`` runs each time a request is about to leave."""
+        from jp_bench.llm.client import LLMClient
+
+        try:
+            if isinstance(self.client, LLMClient):
+                completion = await self.client.complete(messages, gate=gate)
+            else:
+                # A duck-typed client (tests, plugins) has no slot of its own to gate: gate before calling.
+                gate.admit()
+                completion = await self.client.complete(messages)
+        except BaseException:
+            gate.abandon()
+            raise
+        gate.settle(self.spec.cost_usd(completion.input_tokens, completion.output_tokens))
+        return completion
+
+    def _record(self, job: CallJob, reply: str | None, parsed: Any, status: str,
+                error: str | None, attempts: int, input_tokens: int, output_tokens: int, cost: float,
+                started: float) -> StoredCall:
+        self.store.put(CallRecord(
+            job.key, purpose=self.purpose, model=self.spec.model,
+            request=CallRecord.request_of(self.spec, job.messages), reply=reply, parsed=parsed, status=status,
+            error=error, prompt_version=self.prompt_version,
+            attempts=attempts, input_tokens=input_tokens, output_tokens=output_tokens, cost_usd=cost,
+            started_at=started))
+        self.store.release_claims(self.owner, [job.key])
+        stored = self.store.get(job.key)
+        assert stored is not None
+        return stored
+
+    # ----------------------------------------------------------------------- two processes, one store
+
+    def _done_elsewhere(self, key: str) -> StoredCall | None:
+        """The stored call another process made for ``key`` since this run looked, if any."""
+        found = self.store.get(key)
+        if found is None:
+            return None
+        if found.ok or not self.retry_errors or found.finished_at >= self._started:
+            return found
+        return None
+
+    async def _wait_for_others(self, jobs: list[CallJob]) -> list[CallJob]:
+        """Wait for the jobs another process claimed: their results land in the store, or their
+        claims lapse (that process died) and they come back to be done here."""
+        waiting = {job.key: job for job in jobs}
+        while waiting:
+            for key in list(waiting):
+                found = self._done_elsewhere(key)
+                if found is not None:
+                    del waiting[key]
+                    self._report.results[key] = found
+                    self._report.reused += 1
+                    self._report.by_other_process += 1
+            if not waiting:
+                break
+            lapsed = self.store.unclaimed(list(waiting))
+            if lapsed:
+                return [waiting[key] for key in lapsed]
+            self._progress()
+            await asyncio.sleep(self.poll_interval_s)
+        return []
+
+    async def _renew_claims(self) -> None:
+        while True:
+            await asyncio.sleep(self.lease_s / 3)
+            self.store.renew_claims(self.owner, self.lease_s)
+
+    def _progress(self) -> None:
+        self._report.in_flight_usd = self._budget.in_flight_usd if hasattr(self, "_budget") else 0.0
+        if self.on_progress:
+            self.on_progress(self._report, self._todo_count)
+
+
+class _DoneElsewhere(Exception):
+    """Another process stored this job's result after this run looked: use it, send nothing."""
+
+    def __init__(self, call: StoredCall) -> None:
+        super().__init__(call.key)
+        self.call = call
+
+
+class _Gate:
+    """What happens each time one request is about to be sent: the claim (once), then the budget.
+
+    :class:`jp_bench.llm.client.LLMClient` calls :meth:`admit` inside its concurrency slot before every
+    HTTP attempt and :meth:`abandon` after an attempt that failed (nothing was paid for it).
+    """
+
+    def __init__(self, engine: CallEngine, key: str, estimate_usd: float, claim: bool) -> None:
+        self.engine, self.key, self.estimate_usd, self.claim = engine, key, estimate_usd, claim
+        self.claimed = False
+        self.reserved = False
+
+    def admit(self) -> None:
+        """Let the request go, or raise BudgetReached / _ClaimedElsewhere / _DoneElsewhere."""
+        engine = self.engine
+        if self.claim and not self.claimed:
+            state = engine.store.claim(self.key, engine.owner, engine.lease_s)
+            if state == "taken":
+                raise _ClaimedElsewhere
+            done = engine._done_elsewhere(self.key)
+            if done is not None:
+                engine.store.release_claims(engine.owner, [self.key])
+                raise _DoneElsewhere(done)
+            self.claimed = True
+        engine._budget.reserve(self.estimate_usd)
+        self.reserved = True
+
+    def abandon(self) -> None:
+        if self.reserved:
+            self.reserved = False
+            self.engine._budget.settle(self.estimate_usd, 0.0)
+
+    def settle(self, actual_usd: float) -> None:
+        if self.reserved:
+            self.reserved = False
+            self.engine._budget.settle(self.estimate_usd, actual_usd)
