@@ -11,6 +11,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from jp_bench import __version__
 from jp_bench.errors import JpBenchError
@@ -125,6 +126,42 @@ def cmd_judges(args: argparse.Namespace) -> int:
     return 0
 
 
+def _batch_settings(args: argparse.Namespace) -> Any:
+    """``--batch`` and its options as :class:`jp_bench.llm.batch.BatchSettings` (None without ``--batch``)."""
+    if not getattr(args, "batch", False):
+        return None
+    from jp_bench.llm.batch import BatchSettings
+
+    return BatchSettings(poll_interval_s=args.batch_poll, fallback=args.batch_fallback,
+                         max_requests_per_batch=args.batch_size)
+
+
+def _add_batch_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("Batch API (half price, results within 24 h)")
+    group.add_argument("--batch", action="store_true",
+                       help="send through the vendor's Batch API; a re-run polls the batches already submitted")
+    group.add_argument("--batch-fallback", default="resubmit", choices=["resubmit", "live"],
+                       help="errored or expired requests: resubmit them in a new batch (default) or send them live")
+    group.add_argument("--batch-poll", type=_positive_float, default=30.0, metavar="S",
+                       help="seconds before the first status check (grows to 5 minutes; default 30)")
+    group.add_argument("--batch-size", type=_positive_int, metavar="N",
+                       help="at most N requests per batch (default: the vendor's limit)")
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
 def cmd_judge(args: argparse.Namespace) -> int:
     from jp_bench.judging.service import JudgeRequest, prepare, run_judging
     from jp_bench.judging.summary import print_outcome, print_plan
@@ -135,6 +172,7 @@ def cmd_judge(args: argparse.Namespace) -> int:
         judges_dirs=args.judges_dir or (), workspace=Path(args.workspace) if args.workspace else None,
         concurrency=args.concurrency, max_cost_usd=args.max_cost, dry_run=args.dry_run,
         retry_errors=args.retry_errors, judge_model=args.judge_model, base_url=args.base_url,
+        batch=_batch_settings(args),
     )
     if args.dry_run:
         outcome = run_judging(request)
@@ -253,7 +291,7 @@ def cmd_seeds_translate(args: argparse.Namespace) -> int:
     if args.limit:
         seeds = seeds[: args.limit]
     with workspace_store(Path(args.workspace) if args.workspace else None) as store:
-        rows = translate_seeds(seeds, spec, store, concurrency=args.concurrency)
+        rows = translate_seeds(seeds, spec, store, concurrency=args.concurrency, batch=_batch_settings(args))
     for path in write_sheet(rows, Path(args.out), overwrite=args.overwrite):
         print(path)
     errors = sum(1 for row in rows if row.status == "error")
@@ -281,6 +319,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
         tasks_per_request=args.tasks_per_request, seed=args.seed, max_cost_usd=args.max_cost,
         max_requests=args.max_requests, generator_model=args.generator_model, base_url=args.base_url,
         judges_dirs=tuple(args.judges_dir or ()), tokenizer=args.tokenizer, rouge_threshold=args.rouge_threshold,
+        batch=_batch_settings(args),
     )
 
     def progress(report) -> None:
@@ -429,6 +468,7 @@ def build_parser() -> argparse.ArgumentParser:
     judge.add_argument("--max-cost", type=float, metavar="USD", help="refuse to start, or stop, above this spend")
     judge.add_argument("--dry-run", action="store_true", help="print the plan and the cost estimate; call nothing")
     judge.add_argument("--retry-errors", action="store_true", help="call again for judgments stored as errors")
+    _add_batch_options(judge)
     judge.set_defaults(func=cmd_judge)
 
     report = commands.add_parser("report", help="win rates with bootstrap CIs, rankings and judge diagnostics")
@@ -486,6 +526,7 @@ def build_parser() -> argparse.ArgumentParser:
     translate.add_argument("--concurrency", type=int, default=8)
     translate.add_argument("--limit", type=int, help="translate only the first N seeds")
     translate.add_argument("--overwrite", action="store_true", help="replace an existing sheet (edits are lost)")
+    _add_batch_options(translate)
     translate.set_defaults(func=cmd_seeds_translate)
     imp_sheet = seeds_commands.add_parser("import", help="validate an edited sheet and write the Japanese seed set")
     imp_sheet.add_argument("sheet", help="the edited sheet (.csv or .jsonl)")
@@ -510,6 +551,7 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--tokenizer", default="char", choices=["char", "morpheme"],
                           help="tokens for ROUGE-L de-duplication")
     generate.add_argument("--rouge-threshold", type=float, default=0.7)
+    _add_batch_options(generate)
     generate.set_defaults(func=cmd_generate)
 
     finetune = commands.add_parser(

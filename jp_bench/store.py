@@ -43,6 +43,34 @@ CREATE TABLE IF NOT EXISTS calls (
 CREATE INDEX IF NOT EXISTS calls_purpose ON calls (purpose);
 -- A call being made right now by some process: others skip it until it lands in calls or the lease
 -- lapses (a killed process renews nothing).
+-- Batch API submissions: recorded the moment a batch is created, before any polling, so a killed
+-- process's re-run polls the same batches instead of paying again.
+CREATE TABLE IF NOT EXISTS batches (
+    id           TEXT PRIMARY KEY,
+    provider     TEXT NOT NULL,
+    endpoint     TEXT,
+    purpose      TEXT NOT NULL,
+    model        TEXT NOT NULL,
+    status       TEXT NOT NULL CHECK (status IN ('open', 'collected')),
+    requests     INTEGER NOT NULL,
+    submitted_at REAL NOT NULL,
+    collected_at REAL
+);
+CREATE TABLE IF NOT EXISTS batch_requests (
+    custom_id     TEXT PRIMARY KEY,
+    batch_id      TEXT NOT NULL,
+    key           TEXT NOT NULL,          -- the store key the request answers
+    attempt       INTEGER NOT NULL,       -- 1, or 2.. for a re-ask after a reply without what was asked
+    messages      TEXT NOT NULL,          -- JSON [[role, content], ...] as sent in this attempt
+    state         TEXT NOT NULL CHECK (state IN ('submitted', 'replied', 'unreadable', 'failed', 'done')),
+    reply         TEXT,
+    error         TEXT,
+    input_tokens  INTEGER NOT NULL DEFAULT 0,
+    output_tokens INTEGER NOT NULL DEFAULT 0,
+    cost_usd      REAL NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS batch_requests_key ON batch_requests (key);
+CREATE INDEX IF NOT EXISTS batch_requests_batch ON batch_requests (batch_id);
 CREATE TABLE IF NOT EXISTS claims (
     key        TEXT PRIMARY KEY,
     owner      TEXT NOT NULL,
@@ -80,6 +108,36 @@ class CallRecord:
     def request_of(spec: ModelSpec, messages: Sequence[Message]) -> dict[str, Any]:
         """The stored form of a request: the model's identity and the exact messages (as in the key)."""
         return {"model": spec.identity(), "messages": [[m.role, m.content] for m in messages]}
+
+
+@dataclass(frozen=True)
+class BatchRecord:
+    """A batch submitted to a vendor's Batch API."""
+
+    id: str
+    provider: str
+    endpoint: str | None
+    purpose: str
+    model: str
+    submitted_at: float
+    requests: int = 0
+
+
+@dataclass(frozen=True)
+class BatchRequest:
+    """One request inside a batch; ``custom_id`` is unique across every batch of the workspace."""
+
+    custom_id: str
+    key: str
+    attempt: int
+    messages: list[list[str]]
+    batch_id: str = ""
+    state: str = "submitted"
+    reply: str | None = None
+    error: str | None = None
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -160,6 +218,62 @@ class Store:
                 record.input_tokens, record.output_tokens, record.cost_usd, record.started_at, time.time(),
             ),
         )
+
+    # ------------------------------------------------------------------------------------ batches
+
+    def record_batch(self, batch: BatchRecord, requests: Sequence[BatchRequest]) -> None:
+        """A batch just created at the vendor and the requests in it, in one transaction."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            self._db.execute(
+                "INSERT INTO batches VALUES (?, ?, ?, ?, ?, 'open', ?, ?, NULL)",
+                (batch.id, batch.provider, batch.endpoint, batch.purpose, batch.model, len(requests),
+                 batch.submitted_at))
+            self._db.executemany(
+                "INSERT OR REPLACE INTO batch_requests (custom_id, batch_id, key, attempt, messages, state)"
+                " VALUES (?, ?, ?, ?, ?, 'submitted')",
+                [(r.custom_id, batch.id, r.key, r.attempt, json.dumps(r.messages, ensure_ascii=False))
+                 for r in requests])
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def open_batches(self, purpose: str, model: str, endpoint: str | None) -> list[BatchRecord]:
+        rows = self._db.execute(
+            "SELECT id, provider, endpoint, purpose, model, submitted_at, requests FROM batches"
+            " WHERE status = 'open' AND purpose = ? AND model = ? AND endpoint IS ? ORDER BY submitted_at",
+            (purpose, model, endpoint)).fetchall()
+        return [BatchRecord(*row) for row in rows]
+
+    def batch_requests(self, *, batch_id: str | None = None, keys: Sequence[str] | None = None) -> list[BatchRequest]:
+        """The requests of one batch, or every batch request made for ``keys`` (oldest first)."""
+        columns = ("SELECT custom_id, batch_id, key, attempt, messages, state, reply, error, input_tokens,"
+                   " output_tokens, cost_usd FROM batch_requests")
+        if batch_id is not None:
+            rows = self._db.execute(f"{columns} WHERE batch_id = ? ORDER BY rowid", (batch_id,)).fetchall()
+        else:
+            rows = []
+            unique = list(dict.fromkeys(keys or ()))
+            for start in range(0, len(unique), 500):
+                chunk = unique[start : start + 500]
+                rows += self._db.execute(f"{columns} WHERE key IN ({','.join('?' * len(chunk))}) ORDER BY rowid",
+                                         chunk).fetchall()
+        return [BatchRequest(row[0], row[2], row[3], json.loads(row[4]), batch_id=row[1], state=row[5],
+                             reply=row[6], error=row[7], input_tokens=row[8], output_tokens=row[9],
+                             cost_usd=row[10]) for row in rows]
+
+    def update_batch_request(self, custom_id: str, *, state: str, reply: str | None = None,
+                             error: str | None = None, input_tokens: int = 0, output_tokens: int = 0,
+                             cost_usd: float = 0.0) -> None:
+        self._db.execute(
+            "UPDATE batch_requests SET state = ?, reply = COALESCE(?, reply), error = ?, input_tokens = ?,"
+            " output_tokens = ?, cost_usd = ? WHERE custom_id = ?",
+            (state, reply, error, input_tokens, output_tokens, cost_usd, custom_id))
+
+    def mark_batch_collected(self, batch_id: str) -> None:
+        self._db.execute("UPDATE batches SET status = 'collected', collected_at = ? WHERE id = ?",
+                         (time.time(), batch_id))
 
     # ----------------------------------------------------------------- claims (two processes, one store)
 

@@ -9,7 +9,8 @@ api_key_env: OPENAI_API_KEY # the variable's NAME; the key is read at call time,
 temperature: 0
 max_tokens: 2048
 prompt_set: ja-v1           # a shipped set, or a path (our YAML or FastChat judge_prompts.jsonl)
-prices: {input_per_mtok: 2.5, output_per_mtok: 10.0}
+prices: {input_per_mtok: 2.5, output_per_mtok: 10.0, batch_discount: 0.5}
+batch: true                 # the provider has a Batch API (`--batch`)
 ```
 """
 
@@ -33,6 +34,7 @@ class Prices(BaseModel):
     model_config = ConfigDict(extra="forbid")
     input_per_mtok: float = Field(0.0, ge=0)
     output_per_mtok: float = Field(0.0, ge=0)
+    batch_discount: float = Field(0.0, ge=0, le=1)  # fraction off both prices through the Batch API
 
 
 class JudgeConfig(BaseModel):
@@ -51,7 +53,7 @@ class JudgeConfig(BaseModel):
     prices: Prices = Prices()
     expected_output_tokens: int = Field(400, gt=0)  # for cost estimates before a run
     concurrency: int = Field(8, gt=0)
-    batch: bool = False  # whether the provider offers a half-price batch API
+    batch: bool = False  # whether the provider offers a Batch API (its price cut: prices.batch_discount)
     smoke_test: bool = False  # true for stand-ins that prove the pipeline, not quality
     params: dict[str, Any] = Field(default_factory=dict)
     source: str = ""
@@ -72,6 +74,7 @@ class JudgeConfig(BaseModel):
             price_input_per_mtok=self.prices.input_per_mtok,
             price_output_per_mtok=self.prices.output_per_mtok,
             params=dict(self.params),
+            batch_discount=self.prices.batch_discount,
         )
 
 

@@ -21,7 +21,16 @@ def progress_bar(desc: str = "judging") -> tuple[Callable[[Any, int], None], Cal
         if bar is None:
             bar = state["bar"] = tqdm(total=total, desc=desc, unit="call", file=sys.stderr, disable=total == 0)
         bar.n = report.called
-        bar.set_postfix(errors=report.errors, spent=f"${report.spent_usd:.4f}", refresh=False)
+        postfix: dict[str, Any] = {"errors": report.errors, "spent": f"${report.spent_usd:.4f}"}
+        batch = getattr(report, "batch", None)
+        if batch is not None and batch.batches:
+            # Batch API: requests submitted / finished / failed over every batch, and the time waited.
+            postfix["batches"] = len(batch.batches)
+            postfix["finished"] = (f"{sum(b.finished for b in batch.batches.values())}/"
+                                   f"{sum(b.requests for b in batch.batches.values())}")
+            postfix["failed"] = sum(b.failed for b in batch.batches.values())
+            postfix["waited"] = f"{batch.waited_s:.0f}s"
+        bar.set_postfix(postfix, refresh=False)
         bar.refresh()
 
     def close() -> None:

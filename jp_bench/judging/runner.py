@@ -37,10 +37,12 @@ class CostEstimate:
     cost_usd: float
 
 
-def estimate_cost(tasks: list[JudgeTask], spec: ModelSpec, expected_output_tokens: int) -> CostEstimate:
+def estimate_cost(tasks: list[JudgeTask], spec: ModelSpec, expected_output_tokens: int, *,
+                  batch: bool = False) -> CostEstimate:
     input_tokens = sum(estimate_messages_tokens(list(task.messages)) for task in tasks)
     output_tokens = expected_output_tokens * len(tasks)
-    return CostEstimate(len(tasks), input_tokens, output_tokens, spec.cost_usd(input_tokens, output_tokens))
+    return CostEstimate(len(tasks), input_tokens, output_tokens,
+                        spec.cost_usd(input_tokens, output_tokens, batch=batch))
 
 
 # A judging run's report is the engine's (reused, called, errors, spend, unreachable, results).
@@ -85,13 +87,14 @@ class JudgeRunner:
     on_progress: Callable[[RunReport, int], None] | None = None
     client_factory: Callable[[], Any] | None = None
     expected_output_tokens: int = 400
+    batch: Any = None  # jp_bench.llm.batch.BatchSettings
 
     def engine(self) -> CallEngine:
         return CallEngine(spec=self.spec, store=self.store, purpose=self.purpose, prompt_version=self.prompt_version,
                           policy=verdict_policy(self.verdict_attempts), client=self.client,
                           client_factory=self.client_factory, max_cost_usd=self.max_cost_usd,
                           retry_errors=self.retry_errors, expected_output_tokens=self.expected_output_tokens,
-                          on_progress=self.on_progress, refused_what="the judge")
+                          on_progress=self.on_progress, refused_what="the judge", batch=self.batch)
 
     def pending(self, plan: Plan) -> tuple[list[JudgeTask], dict[str, StoredCall]]:
         todo, stored = self.engine().pending(judge_jobs(plan.tasks))

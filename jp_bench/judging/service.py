@@ -18,6 +18,7 @@ from jp_bench.judging.plan import Mode, Plan, build_plan
 from jp_bench.judging.prompts import PromptSet, load_prompt_set
 from jp_bench.judging.records import judgment_rows
 from jp_bench.judging.runner import CostEstimate, JudgeRunner, RunReport, estimate_cost
+from jp_bench.llm.batch import BatchSettings
 from jp_bench.llm.endpoints import endpoint_host
 from jp_bench.llm.types import ModelSpec
 from jp_bench.questions import Question
@@ -47,6 +48,7 @@ class JudgeRequest:
     retry_errors: bool = False
     judge_model: str | None = None
     base_url: str | None = None
+    batch: BatchSettings | None = None  # send through the vendor's Batch API (at its batch price)
 
 
 @dataclass
@@ -137,9 +139,11 @@ def run_judging(request: JudgeRequest, *, prepared: JudgeOutcome | None = None,
                              purpose=f"judge:{outcome.judge.name}", prompt_version=outcome.prompts.version,
                              max_cost_usd=request.max_cost_usd, retry_errors=request.retry_errors,
                              on_progress=on_progress, expected_output_tokens=outcome.judge.expected_output_tokens,
-                             client_factory=_client_factory(outcome.spec, concurrency, client_factory))
+                             client_factory=_client_factory(outcome.spec, concurrency, client_factory),
+                             batch=request.batch)
         todo, _ = runner.pending(outcome.plan)
-        pending_estimate = estimate_cost(todo, outcome.spec, outcome.judge.expected_output_tokens)
+        pending_estimate = estimate_cost(todo, outcome.spec, outcome.judge.expected_output_tokens,
+                                         batch=request.batch is not None)
         outcome.estimate = pending_estimate
         if request.dry_run:
             return outcome

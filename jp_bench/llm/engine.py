@@ -134,6 +134,7 @@ class EngineReport:
     unreachable: int = 0
     last_unreachable: str | None = None
     by_other_process: int = 0  # results another process on the same workspace produced meanwhile
+    batch: Any = None  # jp_bench.llm.batch.BatchReport when the run went through a Batch API
     results: dict[str, StoredCall] = field(default_factory=dict)
 
 
@@ -166,6 +167,7 @@ class CallEngine:
     owner: str = field(default_factory=lambda: f"{os.getpid()}-{uuid.uuid4().hex[:8]}")
     # Whether a stored ok call answers the job (False: ask again, e.g. written by something else).
     reusable: Callable[[CallJob, StoredCall], bool] | None = None
+    batch: Any = None  # jp_bench.llm.batch.BatchSettings: send through the vendor's Batch API
     _budget: Budget = field(init=False)
     _report: EngineReport = field(init=False)
     _todo_count: int = field(init=False, default=0)
@@ -214,7 +216,10 @@ class CallEngine:
             self.client = self.client_factory()
         renewer = asyncio.create_task(self._renew_claims())
         try:
-            await self._run_jobs(todo)
+            if self.batch is not None:
+                todo = await self._run_batches(todo)
+            if todo:
+                await self._run_jobs(todo)
         finally:
             renewer.cancel()
             self.store.release_claims(self.owner)
@@ -224,6 +229,17 @@ class CallEngine:
                     await close()
                 self.client = None
         return self._report
+
+    async def _run_batches(self, todo: list[CallJob]) -> list[CallJob]:
+        """Send ``todo`` through the vendor's Batch API; returns the jobs to send live (fallback)."""
+        from jp_bench.llm.batch import BatchRun
+        from jp_bench.llm.batch_vendors import batch_vendor
+
+        try:
+            vendor = batch_vendor(getattr(self.client, "provider", self.client))
+            return await BatchRun(self, vendor, self.batch).run(todo)
+        except PermanentError as exc:
+            raise JpBenchError(f"{self.refused_what} refused the batch: {exc}") from None
 
     async def _run_jobs(self, todo: list[CallJob]) -> None:
         fatal: list[PermanentError] = []

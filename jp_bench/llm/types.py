@@ -36,9 +36,11 @@ class ModelSpec:
     price_input_per_mtok: float = 0.0  # USD per million input tokens
     price_output_per_mtok: float = 0.0  # USD per million output tokens
     params: dict[str, Any] = field(default_factory=dict)  # other sampling parameters (top_p, seed, ...)
+    batch_discount: float = 0.0  # fraction off both prices through the vendor's Batch API (0.5 today)
 
-    def cost_usd(self, input_tokens: int, output_tokens: int) -> float:
-        return (input_tokens * self.price_input_per_mtok + output_tokens * self.price_output_per_mtok) / 1_000_000
+    def cost_usd(self, input_tokens: int, output_tokens: int, *, batch: bool = False) -> float:
+        cost = (input_tokens * self.price_input_per_mtok + output_tokens * self.price_output_per_mtok) / 1_000_000
+        return cost * (1.0 - self.batch_discount) if batch else cost
 
     def identity(self) -> dict[str, Any]:
         """What determines a reply: part of every store key (no key, no prices).

@@ -93,6 +93,7 @@ class GenerationConfig:
     concurrency: int = 8
     max_requests: int | None = None  # safety stop; default: 5 x the requests needed at full acceptance
     max_cost_usd: float | None = None
+    batch: Any = None  # jp_bench.llm.batch.BatchSettings: requests go through the vendor's Batch API
 
 
 @dataclass
@@ -156,8 +157,13 @@ class Generator:
             if self.config.max_cost_usd is not None and report.spent_usd >= self.config.max_cost_usd:
                 report.stopped = "stopped at the --max-cost limit"
                 break
-            # A batch's prompts are known up front, so its requests run concurrently.
-            batch = range(index, min(index + self.config.concurrency, limit))
+            # A window's prompts are known up front, so its requests run concurrently; through a Batch API
+            # the window is every request still expected to be needed (a quarter more for drops).
+            window = self.config.concurrency
+            if self.config.batch is not None:
+                missing = self.config.num - len(report.accepted)
+                window = max(window, -(-missing * 5 // (4 * self.config.tasks_per_request)))
+            batch = range(index, min(index + window, limit))
             planned = {i: self.request_messages(i) for i in batch}
             replies = await self._resolve(planned, report)
             for i in batch:
@@ -185,7 +191,8 @@ class Generator:
         remaining = None if self.config.max_cost_usd is None else self.config.max_cost_usd - report.spent_usd
         engine = CallEngine(spec=self.spec, store=self.store, purpose=self.purpose,
                             prompt_version=self.prompt.version, client=self.client, max_cost_usd=remaining,
-                            expected_output_tokens=self.spec.max_tokens // 2, refused_what="the generator")
+                            expected_output_tokens=self.spec.max_tokens // 2, refused_what="the generator",
+                            batch=self.config.batch)
         todo, _ = engine.pending(list(jobs.values()))
         if todo and self.client is None:
             raise JpBenchError("a generator client is needed for requests not in the store")

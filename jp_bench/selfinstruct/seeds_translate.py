@@ -272,6 +272,7 @@ async def atranslate_seeds(
     client: Any | None = None,
     retry_errors: bool = False,
     stats: TranslateStats | None = None,
+    batch: Any = None,
 ) -> list[SheetRow]:
     """Translate ``seeds`` into post-edit sheet rows (one per instance, in seed order).
 
@@ -295,7 +296,7 @@ async def atranslate_seeds(
                         client_factory=lambda: LLMClient(spec, concurrency=concurrency), retry_errors=retry_errors,
                         # A stored reply written by something else under the same key is no translation.
                         reusable=lambda job, found: _from_stored(job.context, found, False) is not None,
-                        refused_what="the translation model")
+                        refused_what="the translation model", batch=batch)
     stored = store.get_many(job.key for job in jobs)
     to_call = {job.key for job in jobs if not engine.answered(job, stored.get(job.key))}
     stats.reused += sum(job.key not in to_call for job in jobs)
@@ -326,11 +327,12 @@ def translate_seeds(
     client: Any | None = None,
     retry_errors: bool = False,
     stats: TranslateStats | None = None,
+    batch: Any = None,
 ) -> list[SheetRow]:
     """Synchronous :func:`atranslate_seeds`, for scripts and the CLI (not from inside an event loop)."""
     try:
         asyncio.get_running_loop()
     except RuntimeError:
         return asyncio.run(atranslate_seeds(seeds, spec, store, concurrency=concurrency, client=client,
-                                            retry_errors=retry_errors, stats=stats))
+                                            retry_errors=retry_errors, stats=stats, batch=batch))
     raise RuntimeError("translate_seeds() was called inside a running event loop; await atranslate_seeds() instead")

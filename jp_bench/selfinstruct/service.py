@@ -7,6 +7,7 @@ import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from jp_bench import paths
 from jp_bench.selfinstruct.generate import (
@@ -52,6 +53,7 @@ class GenerateRequest:
     judges_dirs: tuple[str, ...] = ()
     tokenizer: str = "char"
     rouge_threshold: float = 0.7
+    batch: Any = None  # jp_bench.llm.batch.BatchSettings
 
 
 @dataclass
@@ -81,7 +83,7 @@ def run_generation(request: GenerateRequest, *, on_progress: Callable[[Generatio
     generation = GenerationConfig(num=request.num, tasks_per_request=request.tasks_per_request,
                                   demonstrations=request.demonstrations, seed=request.seed,
                                   concurrency=request.concurrency, max_requests=request.max_requests,
-                                  max_cost_usd=request.max_cost_usd)
+                                  max_cost_usd=request.max_cost_usd, batch=request.batch)
     store_path = request.workspace or paths.default_store_path()
     with Store(store_path) as store:
         generator = Generator(spec, store, prompt, generation, seeds, filter_config, on_progress=on_progress)

@@ -1,0 +1,235 @@
+"""The two vendors' Batch APIs behind one small interface, through the official SDKs.
+
+* OpenAI: a JSONL input file (``custom_id``, ``method``, ``url: /v1/chat/completions``, ``body``)
+  uploaded with ``files.create(purpose="batch")``, ``batches.create(completion_window="24h")``,
+  ``batches.retrieve`` until the batch is ``completed`` / ``failed`` / ``expired`` / ``cancelled``, then
+  the output and error files, matched to requests by ``custom_id`` (never by order). At most 50,000
+  requests and 200 MB per batch.
+* Anthropic: ``messages.batches.create(requests=[{custom_id, params}])``, ``retrieve`` until
+  ``processing_status == "ended"``, then ``results()`` streaming ``succeeded | errored | canceled |
+  expired`` in no particular order. At most 100,000 requests (and 256 MB) per batch.
+
+A request body is exactly what the live provider would send (same model, sampling parameters and
+extra parameters), so a batch reply answers the same store key as a live one.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+from jp_bench.llm._http import is_transient_status, sdk_errors
+from jp_bench.llm.errors import PermanentError
+from jp_bench.llm.types import Completion, Message, ModelSpec
+
+Outcome = Literal["succeeded", "errored", "expired", "canceled"]
+
+
+@dataclass(frozen=True)
+class BatchLimits:
+    max_requests: int
+    max_bytes: int
+
+
+@dataclass(frozen=True)
+class BatchState:
+    ended: bool
+    status: str  # the vendor's word (in_progress, finalizing, completed, ended, expired, ...)
+    finished: int  # requests with a result so far
+    failed: int
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    custom_id: str
+    outcome: Outcome
+    completion: Completion | None = None
+    error: str | None = None
+    refused: bool = False  # the request itself was refused (HTTP 400): resending it would not help
+
+
+class BatchVendor(Protocol):
+    limits: BatchLimits
+
+    def request_line(self, custom_id: str, messages: Sequence[Message], spec: ModelSpec) -> dict[str, Any]: ...
+
+    async def submit(self, lines: list[dict[str, Any]], metadata: dict[str, str]) -> str: ...
+
+    async def state(self, batch_id: str) -> BatchState: ...
+
+    async def results(self, batch_id: str) -> list[BatchResult]: ...
+
+
+def line_bytes(line: dict[str, Any]) -> int:
+    return len(json.dumps(line, ensure_ascii=False).encode("utf-8")) + 1
+
+
+class OpenAIBatches:
+    """OpenAI's Batch API (also offered by some OpenAI-compatible servers)."""
+
+    limits = BatchLimits(max_requests=50_000, max_bytes=200 * 1024 * 1024)
+    endpoint = "/v1/chat/completions"
+
+    def __init__(self, provider: Any) -> None:
+        self.provider = provider  # jp_bench.llm.openai_provider.OpenAIProvider: its SDK client and key
+
+    def _label(self) -> str:
+        return f"{self.provider.spec.provider} batch API"
+
+    def request_line(self, custom_id: str, messages: Sequence[Message], spec: ModelSpec) -> dict[str, Any]:
+        from jp_bench.llm.openai_provider import _request
+
+        body = _request(list(messages), spec)
+        body.pop("timeout", None)
+        body.update(body.pop("extra_body", {}))
+        return {"custom_id": custom_id, "method": "POST", "url": self.endpoint, "body": body}
+
+    async def submit(self, lines: list[dict[str, Any]], metadata: dict[str, str]) -> str:
+        import openai
+
+        client = self.provider._client()
+        data = "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines).encode("utf-8")
+        with sdk_errors(openai, self._label(), self.provider.spec.timeout_s, self.provider._secrets()):
+            uploaded = await client.files.create(file=("jp-bench-batch.jsonl", data), purpose="batch")
+            batch = await client.batches.create(input_file_id=uploaded.id, endpoint=self.endpoint,
+                                                completion_window="24h", metadata=metadata)
+        return batch.id
+
+    async def state(self, batch_id: str) -> BatchState:
+        import openai
+
+        client = self.provider._client()
+        with sdk_errors(openai, self._label(), self.provider.spec.timeout_s, self.provider._secrets()):
+            batch = await client.batches.retrieve(batch_id)
+        counts = batch.request_counts
+        finished = (counts.completed + counts.failed) if counts is not None else 0
+        ended = batch.status in ("completed", "failed", "expired", "cancelled")
+        if batch.status == "failed" and batch.errors is not None and batch.errors.data:
+            # The input file was refused as a whole (a malformed line): no request will ever run.
+            first = batch.errors.data[0]
+            raise PermanentError(f"{self._label()}: batch {batch_id} failed: {first.code}: {first.message}",
+                                 status=400)
+        return BatchState(ended, batch.status, finished, counts.failed if counts is not None else 0)
+
+    async def results(self, batch_id: str) -> list[BatchResult]:
+        import openai
+        from openai.types.chat import ChatCompletion
+
+        from jp_bench.llm.openai_provider import _parse
+
+        client = self.provider._client()
+        found: list[BatchResult] = []
+        with sdk_errors(openai, self._label(), self.provider.spec.timeout_s, self.provider._secrets()):
+            batch = await client.batches.retrieve(batch_id)
+            texts = [(await client.files.content(file_id)).text
+                     for file_id in (batch.output_file_id, batch.error_file_id) if file_id]
+        for text in texts:
+            for raw in text.splitlines():
+                if not raw.strip():
+                    continue
+                line = json.loads(raw)
+                custom_id = str(line.get("custom_id"))
+                response = line.get("response") or {}
+                error = line.get("error")
+                if response.get("status_code") == 200 and isinstance(response.get("body"), dict):
+                    completion = _parse(ChatCompletion.model_validate(response["body"]), self._label())
+                    found.append(BatchResult(custom_id, "succeeded", completion))
+                    continue
+                if isinstance(error, dict) and error.get("code") == "batch_expired":
+                    found.append(BatchResult(custom_id, "expired", error="the batch expired before this request ran"))
+                    continue
+                if isinstance(error, dict) and error.get("code") == "batch_cancelled":
+                    found.append(BatchResult(custom_id, "canceled", error="the batch was cancelled"))
+                    continue
+                detail = None
+                body = response.get("body")
+                if isinstance(body, dict) and isinstance(body.get("error"), dict):
+                    detail = body["error"].get("message")
+                if detail is None and isinstance(error, dict):
+                    detail = error.get("message")
+                status = response.get("status_code")
+                refused = isinstance(status, int) and not is_transient_status(status, {})
+                found.append(BatchResult(custom_id, "errored", error=f"HTTP {status}: {detail or 'request failed'}",
+                                         refused=refused))
+        return found
+
+
+class AnthropicBatches:
+    """Anthropic's Message Batches API."""
+
+    limits = BatchLimits(max_requests=100_000, max_bytes=256 * 1024 * 1024)
+
+    def __init__(self, provider: Any) -> None:
+        self.provider = provider  # jp_bench.llm.anthropic_provider.AnthropicProvider
+
+    def _label(self) -> str:
+        return f"{self.provider.spec.provider} message batches"
+
+    def request_line(self, custom_id: str, messages: Sequence[Message], spec: ModelSpec) -> dict[str, Any]:
+        from jp_bench.llm.anthropic_provider import _request
+
+        params = _request(list(messages), spec)
+        params.pop("timeout", None)
+        params.update(params.pop("extra_body", {}))
+        return {"custom_id": custom_id, "params": params}
+
+    async def submit(self, lines: list[dict[str, Any]], metadata: dict[str, str]) -> str:  # noqa: ARG002
+        import anthropic
+
+        client = self.provider._client()
+        with sdk_errors(anthropic, self._label(), self.provider.spec.timeout_s, self.provider._secrets()):
+            batch = await client.messages.batches.create(requests=lines)  # type: ignore[arg-type]
+        return batch.id
+
+    async def state(self, batch_id: str) -> BatchState:
+        import anthropic
+
+        client = self.provider._client()
+        with sdk_errors(anthropic, self._label(), self.provider.spec.timeout_s, self.provider._secrets()):
+            batch = await client.messages.batches.retrieve(batch_id)
+        counts = batch.request_counts
+        failed = counts.errored + counts.expired + counts.canceled
+        return BatchState(batch.processing_status == "ended", batch.processing_status, counts.succeeded + failed,
+                          failed)
+
+    async def results(self, batch_id: str) -> list[BatchResult]:
+        import anthropic
+        from anthropic.types import Message as AnthropicMessage
+
+        from jp_bench.llm.anthropic_provider import _parse
+
+        client = self.provider._client()
+        found: list[BatchResult] = []
+        with sdk_errors(anthropic, self._label(), self.provider.spec.timeout_s, self.provider._secrets()):
+            decoder = await client.messages.batches.results(batch_id)
+            async for item in decoder:
+                result = item.result
+                if result.type == "succeeded":
+                    message = AnthropicMessage.model_validate(result.message.model_dump())
+                    found.append(BatchResult(item.custom_id, "succeeded", _parse(message, self._label())))
+                elif result.type == "errored":
+                    inner = getattr(result.error, "error", None)
+                    kind = getattr(inner, "type", "error")
+                    detail = f"{kind}: {getattr(inner, 'message', '')}"
+                    # A request the API refuses is refused again if resent; a server error may pass next time.
+                    refused = kind in ("invalid_request_error", "authentication_error", "permission_error",
+                                       "not_found_error", "request_too_large")
+                    found.append(BatchResult(item.custom_id, "errored", error=detail, refused=refused))
+                else:
+                    found.append(BatchResult(item.custom_id, result.type, error=f"the request was {result.type}"))
+        return found
+
+
+def batch_vendor(provider: Any) -> BatchVendor:
+    """The Batch API of a live provider, or a clear error when it has none."""
+    from jp_bench.llm.anthropic_provider import AnthropicProvider
+    from jp_bench.llm.openai_provider import OpenAIProvider
+
+    if isinstance(provider, OpenAIProvider):
+        return OpenAIBatches(provider)
+    if isinstance(provider, AnthropicProvider):
+        return AnthropicBatches(provider)
+    raise PermanentError(f"--batch: provider {type(provider).__name__} has no batch API "
+                         "(openai, anthropic and OpenAI-compatible servers that offer /v1/batches do)")

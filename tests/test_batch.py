@@ -1,0 +1,147 @@
+"""`--batch`: the call engine through both vendors' Batch APIs (real SDKs against the wire-format stand-in):
+out-of-order results, re-asks in the next batch, resubmission of errored requests, refusals stored,
+the batch discount, and a SIGKILL between submission and completion that never submits twice."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import BIN, ROOT, SHARED
+
+sys.path.insert(0, str(ROOT / "bench"))
+from batch_stub import BatchStub
+
+from jp_bench.judging.runner import verdict_policy
+from jp_bench.llm import LLMClient
+from jp_bench.llm.batch import BatchSettings
+from jp_bench.llm.engine import CallEngine, CallJob
+from jp_bench.llm.types import Message, ModelSpec
+from jp_bench.store import Store
+
+KEY = "sk-test-BATCH-0123456789abcdef"
+PRICES = {"price_input_per_mtok": 1_000_000.0, "price_output_per_mtok": 2_000_000.0, "batch_discount": 0.5}
+
+
+def spec_for(vendor: str, stub: BatchStub) -> ModelSpec:
+    base_url = stub.openai_base_url if vendor == "openai" else stub.anthropic_base_url
+    return ModelSpec(provider=vendor, model="judge-batch", base_url=base_url, api_key_env="JP_TEST_BATCH_KEY",
+                     max_tokens=64, **PRICES)
+
+
+def jobs(n: int) -> list[CallJob]:
+    return [CallJob(f"q{i}", (Message("system", "審査員"), Message("user", f"質問{i}")), "pairwise")
+            for i in range(1, n + 1)]
+
+
+def reply(request: dict, custom_id: str) -> str:
+    # q4's first reply has no verdict: the engine must ask again, in the next batch.
+    return "どちらとも言えません。" if custom_id == "q4-1-0" else f"{custom_id}: [[A]]"
+
+
+@pytest.mark.parametrize("vendor", ["openai", "anthropic"])
+def test_a_batch_run_stores_every_result_once(vendor: str, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("JP_TEST_BATCH_KEY", KEY)
+    faults = {"q2-1-0": "errored", "q3-1-0": "invalid"}
+    with BatchStub(reply=reply, polls_to_complete=2, fail_custom_ids=faults, require_key=KEY) as stub, \
+            Store(tmp_path / "ws.sqlite") as store:
+        spec = spec_for(vendor, stub)
+
+        def run() -> object:
+            engine = CallEngine(spec=spec, store=store, purpose="judge:test", prompt_version="v",
+                                policy=verdict_policy(), client_factory=lambda: LLMClient(spec),
+                                batch=BatchSettings(poll_interval_s=0.01), expected_output_tokens=8)
+            return asyncio.run(engine.run(jobs(6)))
+
+        report = run()
+        # Batch 1: all six. Batch 2: q2 (errored: resubmitted) and q4 (no verdict: asked again).
+        assert [sorted(s["custom_ids"]) for s in stub.submissions] == [
+            [f"q{i}-1-0" for i in range(1, 7)], ["q2-1-1", "q4-2-0"]]
+        assert report.called == 6 and store.count() == 6
+        results = {key: store.get(key) for key in (f"q{i}" for i in range(1, 7))}
+        assert {key for key, call in results.items() if call.ok} == {"q1", "q2", "q4", "q5", "q6"}
+        # Refused (HTTP 400 / invalid_request_error): a stored error for that judgment, never resent.
+        assert results["q3"].status == "error" and ("HTTP 400" in results["q3"].error
+                                                    or "invalid_request_error" in results["q3"].error)
+        assert "q3-1-1" not in stub.requests_seen
+        assert results["q4"].attempts == 2 and results["q4"].reply == "q4-2-0: [[A]]"
+        assert results["q1"].reply == "q1-1-0: [[A]]" and results["q1"].parsed == "A"  # matched by custom_id
+        # The batch price: half of the live price of the usage the API reported.
+        q1 = results["q1"]
+        assert q1.cost_usd == pytest.approx(spec.cost_usd(q1.input_tokens, q1.output_tokens) / 2)
+        assert q1.input_tokens > 0 and q1.output_tokens == len("q1-1-0: [[A]]")
+        assert q1.cost_usd == pytest.approx(spec.cost_usd(q1.input_tokens, q1.output_tokens, batch=True))
+        assert report.spent_usd == pytest.approx(sum(c.cost_usd for c in results.values()))
+        # q4's stored cost covers both of its replies.
+        rows = store.batch_requests(keys=["q4"])
+        assert [r.attempt for r in rows] == [1, 2] and results["q4"].cost_usd == pytest.approx(
+            sum(r.cost_usd for r in rows))
+        # A re-run submits nothing and pays nothing.
+        again = run()
+        assert len(stub.submissions) == 2 and again.reused == 6 and again.called == 0
+    assert KEY.encode() not in (tmp_path / "ws.sqlite").read_bytes()
+
+
+def test_expired_requests_can_be_sent_live(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("JP_TEST_BATCH_KEY", KEY)
+
+    def answer(request: dict, custom_id: str) -> str:
+        return "[[B]]" if custom_id == "live" else f"{custom_id}: [[A]]"
+
+    with BatchStub(reply=answer, polls_to_complete=1, fail_custom_ids={"q1-1-0": "expired"}) as stub, \
+            Store(tmp_path / "ws.sqlite") as store:
+        spec = spec_for("openai", stub)
+        engine = CallEngine(spec=spec, store=store, purpose="judge:test", prompt_version="v",
+                            policy=verdict_policy(), client_factory=lambda: LLMClient(spec),
+                            batch=BatchSettings(poll_interval_s=0.01, fallback="live"))
+        report = asyncio.run(engine.run(jobs(3)))
+        assert len(stub.submissions) == 1 and stub.live_calls == 1
+        assert store.get("q1").reply == "[[B]]" and store.get("q2").reply == "q2-1-0: [[A]]"
+        # The live call is paid at the live price, the batch ones at half.
+        q1, q2 = store.get("q1"), store.get("q2")
+        assert q1.cost_usd == pytest.approx(spec.cost_usd(q1.input_tokens, q1.output_tokens))
+        assert q2.cost_usd == pytest.approx(spec.cost_usd(q2.input_tokens, q2.output_tokens, batch=True))
+        assert report.called == 3
+
+
+def test_sigkill_while_waiting_then_rerun_submits_once(imported_home: Path, tmp_path: Path) -> None:
+    answers = SHARED / "data" / "ja-vicuna-qa-benchmark" / "jp_bench" / "model_answer"
+    out, workspace = tmp_path / "out", tmp_path / "ws.sqlite"
+    args = [str(BIN / "jp-bench"), "judge", str(answers / "cyberagent--calm2-7b-chat"),
+            str(answers / "openai--text-davinci-003"), "--judge", "gpt-4o", "--baseline", "openai--text-davinci-003",
+            "--out", str(out), "--workspace", str(workspace), "--batch", "--batch-poll", "0.05"]
+    with BatchStub(reply=lambda request, custom_id: "理由: 互角です。\n[[C]]", polls_to_complete=10**6) as stub:
+        env = {**os.environ, "JP_BENCH_HOME": str(imported_home), "OPENAI_API_KEY": KEY,
+               "OPENAI_BASE_URL": stub.openai_base_url}
+        process = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 120
+        while (not stub.submissions or stub.polls < 2) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        process.send_signal(signal.SIGKILL)  # submitted, polling, nothing finished
+        process.wait()
+        assert len(stub.submissions) == 1 and len(stub.submissions[0]["custom_ids"]) == 160
+        with sqlite3.connect(workspace) as db:
+            assert db.execute("SELECT COUNT(*) FROM batches WHERE status = 'open'").fetchone() == (1,)
+            assert db.execute("SELECT COUNT(*) FROM calls").fetchone() == (0,)
+        assert not out.exists()
+
+        stub.polls_to_complete = 1  # the vendor finishes the batch while nobody is polling
+        resumed = subprocess.run(args, env=env, capture_output=True, text=True, timeout=300)
+        assert resumed.returncode == 0, resumed.stderr[-3000:]
+        assert len(stub.submissions) == 1  # polled the recorded batch; never submitted again
+        assert set(stub.requests_seen.values()) == {1}
+    with sqlite3.connect(workspace) as db:
+        assert db.execute("SELECT COUNT(*), COUNT(DISTINCT key) FROM calls").fetchone() == (160, 160)
+        assert db.execute("SELECT COUNT(*) FROM batches WHERE status = 'collected'").fetchone() == (1,)
+    rows = [json.loads(line) for line in (out / "judgments.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert len(rows) == 160 and {row["verdict"] for row in rows} == {"C"}
+    assert "batches=1" in resumed.stderr and "finished=160/160" in resumed.stderr  # the progress line
+    assert KEY not in resumed.stdout + resumed.stderr
