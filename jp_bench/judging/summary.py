@@ -32,8 +32,11 @@ def print_outcome(outcome: JudgeOutcome) -> None:
         return
     print(f"calls made: {report.called}, reused from the store: {report.reused}, errors this run: {report.errors}, "
           f"spent: ${report.spent_usd:.4f}")
+    if report.by_other_process:
+        print(f"{report.by_other_process} judgment(s) were made meanwhile by another run on the same workspace")
     if report.stopped_at_cost_limit:
-        print("stopped at the --max-cost limit; run again with a higher limit to finish")
+        print(f"stopped at the --max-cost limit (spent ${report.spent_usd:.4f}; calls in flight were let finish); "
+              "run again with a higher limit to finish")
     if report.unreachable:
         print(f"{report.unreachable} call(s) got no reply ({report.last_unreachable}); nothing of them was stored: "
               "run the same command again to ask again")
