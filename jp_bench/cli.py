@@ -286,6 +286,8 @@ def cmd_seeds_translate(args: argparse.Namespace) -> int:
     from jp_bench.selfinstruct.sheet import write_sheet
 
     config = load_judge(args.translator, args.judges_dir)
+    if args.batch:
+        config.check_batch()
     spec = config.model_spec(model=args.translator_model, base_url=args.base_url)
     seeds = read_english_seeds(args.input)
     if args.limit:

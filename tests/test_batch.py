@@ -145,3 +145,18 @@ def test_sigkill_while_waiting_then_rerun_submits_once(imported_home: Path, tmp_
     assert len(rows) == 160 and {row["verdict"] for row in rows} == {"C"}
     assert "batches=1" in resumed.stderr and "finished=160/160" in resumed.stderr  # the progress line
     assert KEY not in resumed.stdout + resumed.stderr
+
+
+def test_batch_needs_a_judge_with_a_batch_api(imported_home: Path, tmp_path: Path) -> None:
+    from conftest import run_cli
+
+    answers = SHARED / "data" / "ja-vicuna-qa-benchmark" / "jp_bench" / "model_answer"
+    result = run_cli("jp-bench", "judge", str(answers / "cyberagent--calm2-7b-chat"),
+                     str(answers / "openai--text-davinci-003"), "--judge", "openai-compatible", "--batch",
+                     "--workspace", str(tmp_path / "ws.sqlite"), env={"JP_BENCH_HOME": str(imported_home)})
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr.strip().splitlines() == [
+        f"jp-bench: error: --batch: openai-compatible ({ROOT / 'judges' / 'openai-compatible.yaml'}) has no Batch "
+        "API (its YAML says batch: false); run without --batch"]
+    bad = run_cli("jp-bench", "judge", "x", "--judge", "gpt-4o", "--batch", "--batch-poll", "0")
+    assert bad.returncode == 2 and "--batch-poll: expected a positive number" in bad.stderr

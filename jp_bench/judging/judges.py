@@ -58,6 +58,12 @@ class JudgeConfig(BaseModel):
     params: dict[str, Any] = Field(default_factory=dict)
     source: str = ""
 
+    def check_batch(self) -> None:
+        """``--batch`` needs a provider with a Batch API: one line when this judge's YAML says it has none."""
+        if not self.batch:
+            raise JpBenchError(f"--batch: {self.name} ({self.source or 'judge settings'}) has no Batch API "
+                               "(its YAML says batch: false); run without --batch")
+
     def model_spec(self, *, model: str | None = None, base_url: str | None = None) -> ModelSpec:
         """The spec of a call: ``base_url`` (the command line) > the provider's environment variable
         (``OPENAI_BASE_URL``, ``ANTHROPIC_BASE_URL``) > this file's ``base_url`` > the vendor's."""

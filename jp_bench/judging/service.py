@@ -115,6 +115,8 @@ def model_spec_for(judge: JudgeConfig, mode: Mode, model: str | None, base_url: 
 
 def prepare(request: JudgeRequest) -> JudgeOutcome:
     judge = load_judge(request.judge, list(request.judges_dirs))
+    if request.batch is not None:
+        judge.check_batch()
     prompts = load_prompt_set(request.prompts or judge.prompt_set)
     spec = model_spec_for(judge, request.mode, request.judge_model, request.base_url)
     answers, embedded = load_answers(request.answers)

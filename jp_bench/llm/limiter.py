@@ -16,6 +16,10 @@ Halving converges fast after overshooting, and the slow growth keeps the average
 largest concurrency the provider accepts; a fixed limit is either too low (slow) or too high
 (429s, retries, and calls that give up). :func:`rate_limit_hint` reads OpenAI's and Anthropic's
 rate-limit headers.
+
+This limits concurrency, not pace: requests still leave in clumps as slots free up. It keeps up
+with a rate limit whose bucket holds at least rate x latency requests (the vendors' per-minute
+buckets do); against a much smaller one it settles low and slower than the rate allows.
 """
 
 from __future__ import annotations
@@ -47,7 +51,7 @@ class RateLimitHint:
     when none is exhausted, the soonest reset.
 
     ``wait_s`` (``None`` unless a budget is exhausted) is how long until the exhausted budgets let
-    one more request through. Both vendors refill continuously (a token bucket), so a spent request
+    one more request through. Both vendors replenish continuously (a token bucket), so a spent request
     budget of ``limit`` requests admits the next one after ``reset_s / limit``, not after the whole
     reset: pausing for all of it would idle for up to a minute on a per-minute limit. A spent token
     budget waits for its full reset: how many tokens the next request needs is not known here.
@@ -101,6 +105,7 @@ class AdaptiveLimiter:
         self._waiters: deque[asyncio.Future[Ticket]] = deque()
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = -math.inf
+        self._timer_loop: asyncio.AbstractEventLoop | None = None
         self.decreases = 0
         self.pauses = 0
         self.max_in_flight = 0
@@ -162,15 +167,17 @@ class AdaptiveLimiter:
     def on_success(self, headers: Mapping[str, str] | None = None, *, ticket: Ticket | None = None) -> None:
         """A request succeeded: grow the limit by ``1 / limit``; pause if its headers say a budget is spent.
 
-        ``ticket`` is accepted for symmetry with :meth:`on_rate_limited`; every success counts.
+        The headers describe the budget when the server admitted the request, about when it was sent
+        (``ticket``, default: the last slot this task acquired), so a pause they call for counts from
+        then: by the time a slow reply arrives, the wait may be over.
         """
-        del ticket
+        ticket = ticket if ticket is not None else _current_ticket.get()
         before = self.limit
         self._window = min(float(self.max_concurrency), self._window + 1.0 / max(self._window, 1.0))
         hint = rate_limit_hint(headers) if headers else None
         if hint is not None and hint.wait_s is not None:
             # The next request would only earn a 429: hold everything until the budget admits one.
-            self.pause(hint.wait_s)
+            self.pause(hint.wait_s, since=ticket.started if ticket is not None else None)
         if self.limit > before:
             self._wake()
 
@@ -198,13 +205,16 @@ class AdaptiveLimiter:
         if wait is not None:
             self.pause(wait)
 
-    def pause(self, seconds: float) -> None:
-        """Send nothing for ``seconds`` from now (at most MAX_PAUSE_S); extends, never shortens, a pause."""
+    def pause(self, seconds: float, *, since: float | None = None) -> None:
+        """Send nothing for ``seconds`` (at most MAX_PAUSE_S) from ``since`` (the limiter's clock; default now).
+
+        Extends a pause under way, never shortens one.
+        """
         if not math.isfinite(seconds) or seconds <= 0:
             return
         now = self._clock()
-        until = now + min(seconds, MAX_PAUSE_S)
-        if until <= self._paused_until:
+        until = (now if since is None else since) + min(seconds, MAX_PAUSE_S)
+        if until <= max(now, self._paused_until):
             return
         if self._paused_until <= now:  # a new pause, not the extension of one under way
             self.pauses += 1
@@ -234,15 +244,15 @@ class AdaptiveLimiter:
             self._arm_timer()
 
     def _arm_timer(self) -> None:
-        if self._timer is not None and self._timer_at == self._paused_until:
-            return
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:  # no loop, so no waiters to wake
             return
+        if self._timer is not None and self._timer_at == self._paused_until and self._timer_loop is loop:
+            return
         if self._timer is not None:
             self._timer.cancel()
-        self._timer_at = self._paused_until
+        self._timer_at, self._timer_loop = self._paused_until, loop
         self._timer = loop.call_later(max(0.0, self._paused_until - self._clock()), self._on_timer)
 
     def _on_timer(self) -> None:

@@ -70,6 +70,8 @@ def run_generation(request: GenerateRequest, *, on_progress: Callable[[Generatio
     from jp_bench.selfinstruct.seeds import load_default_seeds, read_seed_set
 
     config = load_judge(request.generator, list(request.judges_dirs))
+    if request.batch is not None:
+        config.check_batch()
     spec = config.model_spec(model=request.generator_model, base_url=request.base_url)
     embedded = config.provider == "embedded"
     spec = dataclasses.replace(
