@@ -4,6 +4,11 @@ It answers with a reply chosen by a function of the request, after a fixed laten
 failures (500, 429 with Retry-After, truncated bodies, replies without a verdict) on every n-th
 call. Tests and benchmarks use it where a real judge would be paid for.
 
+With ``rate_limit_rpm`` set it also enforces a rate limit, as a token bucket (capacity
+``rate_limit_burst``, refilled continuously at rpm/60 per second): a chat completion that finds no
+token is answered at once with 429, ``Retry-After`` (fractional seconds) and ``retry-after-ms``, and
+every chat-completion response carries OpenAI's ``x-ratelimit-*-requests`` headers.
+
     with JudgeStub(reply=lambda request, n: "[[A]]", latency_s=1.0) as stub:
         os.environ["OPENAI_BASE_URL"] = stub.base_url
 """
@@ -11,6 +16,7 @@ call. Tests and benchmarks use it where a real judge would be paid for.
 from __future__ import annotations
 
 import json
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -19,6 +25,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 ReplyFn = Callable[[dict[str, Any], int], str]
+
+SLOW_EXTRA_S = 2.0  # how much longer a "slow" failure takes
+_MIXED = ("429", "500", "slow", "no-verdict")
 
 
 def always(text: str) -> ReplyFn:
@@ -30,15 +39,22 @@ class JudgeStub:
     reply: ReplyFn = field(default_factory=lambda: always("理由: 同程度です。\n[[C]]"))
     latency_s: float = 0.0
     fail_every: int = 0  # every n-th call fails (0: never)
-    failure: str = "500"  # "500" | "429" | "truncated" | "no-verdict" | "drop"
+    # "500" | "429" | "truncated" | "no-verdict" | "drop" | "slow" (a reply after 2 s more) | "mixed"
+    # (the failing calls cycle through 429, 500, slow and no-verdict)
+    failure: str = "500"
     retry_after_s: float = 0.0
     require_key: str | None = None  # answer 401 to any request whose bearer token is not this key
+    rate_limit_rpm: float = 0.0  # requests per minute the token bucket admits (0: no rate limit)
+    rate_limit_burst: int = 1  # the bucket's capacity: requests admitted back to back
     calls: int = 0
     model_list_calls: int = 0
     replies: list[tuple[dict[str, Any], str]] = field(default_factory=list)  # (request, reply) answered
     failures: int = 0
     max_in_flight: int = 0
+    rate_limited: int = 0  # 429s sent by the rate limit (not counted in calls; fail_every's 429s are failures)
     _in_flight: int = 0
+    _bucket: float | None = None  # tokens left; None until the first request (the bucket starts full)
+    _bucket_at: float = 0.0
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _server: ThreadingHTTPServer | None = None
 
@@ -52,11 +68,15 @@ class JudgeStub:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body leave in two writes; with Nagle on, the body waits for the client's
+            # delayed ACK (about 40 ms a response), and the stand-in, not the client, sets the pace.
+            disable_nagle_algorithm = True
 
             def log_message(self, *args: object) -> None:  # keep test output clean
                 pass
 
             def do_GET(self) -> None:
+                self._limit_headers: dict[str, str] = {}  # one handler serves a keep-alive connection's requests
                 with stub._lock:
                     stub.model_list_calls += 1
                 if self._refused():
@@ -73,7 +93,13 @@ class JudgeStub:
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 request = json.loads(self.rfile.read(length) or b"{}")
+                self._limit_headers = {}
                 if self._refused():
+                    return
+                admitted, self._limit_headers = stub._take_token()
+                if not admitted:
+                    self._send(429, {"error": {"message": "Rate limit reached for requests",
+                                               "type": "requests", "code": "rate_limit_exceeded"}})
                     return
                 with stub._lock:
                     stub.calls += 1
@@ -87,8 +113,13 @@ class JudgeStub:
                     if failing:
                         with stub._lock:
                             stub.failures += 1
-                        self._fail(request)
-                        return
+                            kind = stub.failure
+                            if kind == "mixed":
+                                kind = _MIXED[(stub.failures - 1) % len(_MIXED)]
+                        if kind != "slow":
+                            self._fail(request, kind)
+                            return
+                        time.sleep(SLOW_EXTRA_S)
                     text = stub.reply(request, index)
                     with stub._lock:
                         stub.replies.append((request, text))
@@ -97,16 +128,16 @@ class JudgeStub:
                     with stub._lock:
                         stub._in_flight -= 1
 
-            def _fail(self, request: dict[str, Any]) -> None:
-                if stub.failure == "429":
+            def _fail(self, request: dict[str, Any], kind: str) -> None:
+                if kind == "429":
                     self._send(429, {"error": {"message": "rate limited", "type": "rate_limit_error"}},
                                {"Retry-After": str(stub.retry_after_s)})
-                elif stub.failure == "truncated":
+                elif kind == "truncated":
                     body = json.dumps(_completion(request, "[[A]]")).encode()
                     self._raw(200, body[: len(body) // 2], len(body) // 2)
-                elif stub.failure == "no-verdict":
+                elif kind == "no-verdict":
                     self._send(200, _completion(request, "どちらとも言えません。"))
-                elif stub.failure == "drop":
+                elif kind == "drop":
                     self.close_connection = True
                     self.connection.close()
                 else:
@@ -120,7 +151,7 @@ class JudgeStub:
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(length))
-                for key, value in (headers or {}).items():
+                for key, value in {**self._limit_headers, **(headers or {})}.items():
                     self.send_header(key, value)
                 self.end_headers()
                 self.wfile.write(body)
@@ -129,6 +160,31 @@ class JudgeStub:
         self._server.daemon_threads = True
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
+
+    def _take_token(self) -> tuple[bool, dict[str, str]]:
+        """Whether the rate limit admits a request now, and the headers that say so (none when off)."""
+        if self.rate_limit_rpm <= 0:
+            return True, {}
+        rate = self.rate_limit_rpm / 60  # tokens per second
+        capacity = max(1, self.rate_limit_burst)
+        with self._lock:
+            now = time.monotonic()
+            tokens = capacity if self._bucket is None else min(capacity, self._bucket + (now - self._bucket_at) * rate)
+            admitted = tokens >= 1
+            if admitted:
+                tokens -= 1
+            else:
+                self.rate_limited += 1
+            self._bucket, self._bucket_at = tokens, now
+        # As OpenAI defines them: the limit is what may be sent before the budget is spent (the bucket's
+        # capacity), the reset the time until it is full again.
+        headers = {"x-ratelimit-limit-requests": str(capacity),
+                   "x-ratelimit-remaining-requests": str(int(tokens)),
+                   "x-ratelimit-reset-requests": _duration((capacity - tokens) / rate)}
+        if not admitted:
+            wait_ms = math.ceil((1 - tokens) / rate * 1000)  # rounded up: a retry this late finds a token
+            headers.update({"Retry-After": f"{wait_ms / 1000:.3f}", "retry-after-ms": str(wait_ms)})
+        return admitted, headers
 
     def __exit__(self, *exc: object) -> None:
         if self._server is not None:
@@ -140,6 +196,11 @@ class _Server(ThreadingHTTPServer):
     # socketserver's default listen backlog is 5: a burst of concurrent new connections would wait
     # for SYN retransmits (about a second) and the stand-in, not the client, would set the pace.
     request_queue_size = 256
+
+
+def _duration(seconds: float) -> str:
+    """Seconds as OpenAI writes its resets (a Go duration): "0.5s", "2s", "0s"."""
+    return f"{seconds:.3f}".rstrip("0").rstrip(".") + "s"
 
 
 def _completion(request: dict[str, Any], text: str) -> dict[str, Any]:

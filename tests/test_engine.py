@@ -90,7 +90,7 @@ def test_two_processes_on_one_workspace_split_the_work(imported_home: Path, tmp_
              "--concurrency", "4"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
             for n in (1, 2)]
         outputs = [process.communicate(timeout=300) for process in processes]
-        for process, (stdout, stderr) in zip(processes, outputs, strict=True):
+        for process, (_stdout, stderr) in zip(processes, outputs, strict=True):
             assert process.returncode == 0, stderr[-2000:]
         assert stub.calls == 160  # no judgment paid twice
     made = [int(re.search(r"calls made: (\d+)", stdout).group(1)) for stdout, _ in outputs]

@@ -8,6 +8,7 @@ travel into an error, a log line or a traceback.
 from __future__ import annotations
 
 import contextlib
+import inspect
 import json
 import math
 import re
@@ -92,6 +93,21 @@ def _parse_float(value: str | None) -> float | None:
     return number if math.isfinite(number) else None
 
 
+async def parse_raw(raw: object) -> object:
+    """The body of an SDK raw response: openai's async ``with_raw_response`` parses synchronously,
+    anthropic's asynchronously."""
+    parsed = raw.parse()  # type: ignore[attr-defined]
+    return await parsed if inspect.isawaitable(parsed) else parsed
+
+
+_RATE_LIMIT_PREFIXES = ("x-ratelimit-", "anthropic-ratelimit-", "retry-after")
+
+
+def rate_limit_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """Only the headers that say how close we are to a rate limit (nothing else leaves the provider)."""
+    return {key.lower(): value for key, value in headers.items() if key.lower().startswith(_RATE_LIMIT_PREFIXES)}
+
+
 def is_transient_status(status: int, headers: Mapping[str, str]) -> bool:
     """Whether an HTTP error status is worth retrying; the vendors' ``x-should-retry`` header wins."""
     hint = {key.lower(): value for key, value in headers.items()}.get("x-should-retry", "").strip().lower()
@@ -106,7 +122,8 @@ def status_error(
     """Our error for an HTTP error response (``label`` names the provider and model)."""
     message = f"{label}: HTTP {status}: {clip(redact(detail, secrets))}"
     if is_transient_status(status, headers):
-        return TransientError(message, retry_after=retry_after_seconds(headers), status=status)
+        return TransientError(message, retry_after=retry_after_seconds(headers), status=status,
+                              headers=rate_limit_headers(headers))
     return PermanentError(message, status=status)
 
 

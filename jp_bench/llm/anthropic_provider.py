@@ -11,6 +11,7 @@ turns in ``messages``.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from typing import Any
 
@@ -18,7 +19,7 @@ import anthropic
 import httpx2
 from anthropic.types import Message as AnthropicMessage
 
-from jp_bench.llm._http import sdk_errors
+from jp_bench.llm._http import parse_raw, rate_limit_headers, sdk_errors
 from jp_bench.llm.errors import PermanentError, TransientError
 from jp_bench.llm.types import Completion, Message, ModelSpec
 
@@ -39,8 +40,9 @@ class AnthropicProvider:
         client = self._client()
         label = f"{spec.provider} model {spec.model!r}"
         with sdk_errors(anthropic, label, spec.timeout_s, self._secrets()):
-            response = await client.messages.create(**_request(messages, spec))
-        return _parse(response, label)
+            raw = await client.messages.with_raw_response.create(**_request(messages, spec))
+            response = await parse_raw(raw)
+        return dataclasses.replace(_parse(response, label), headers=rate_limit_headers(raw.headers))
 
     async def check_access(self) -> None:
         """One free request (the first page of the model list) that fails as a call would on a bad key."""

@@ -2,8 +2,12 @@
 
 Providers make exactly one attempt per ``complete``; :class:`LLMClient` wraps one with
 
-* bounded concurrency: one semaphore shared by every call on the client, held only while a
-  request is in flight, never while waiting to retry, so a rate-limited call does not block others;
+* bounded, adaptive concurrency (:class:`jp_bench.llm.limiter.AdaptiveLimiter`): a slot is held only
+  while a request is in flight, never while waiting to retry, so a rate-limited call does not block
+  others; a 429 halves the limit once per congestion episode and pauses every call for the server's
+  ``Retry-After``, successes grow it back by one per window, and a response saying a rate-limit
+  budget is spent (``x-ratelimit-remaining-*``, ``anthropic-ratelimit-*``) pauses sending until it
+  refills, so a run at a provider's limit slows down instead of burning retries;
 * retries of :class:`TransientError` with exponential backoff and full jitter, or exactly the
   server's ``Retry-After`` when it sent one; :class:`PermanentError` propagates at once;
 * counters of calls, retries, tokens and cost.
@@ -16,12 +20,14 @@ import dataclasses
 import logging
 import os
 import random
+from collections import deque
 from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import Any, Protocol
 
 from jp_bench.llm._http import redact, redact_known
 from jp_bench.llm.errors import PermanentError, RetriesExhausted, TransientError
+from jp_bench.llm.limiter import AdaptiveLimiter, rate_limit_hint
 from jp_bench.llm.types import Completion, Message, ModelSpec, Provider
 
 logger = logging.getLogger("jp_bench.llm")
@@ -32,6 +38,9 @@ _DEFAULT_KEY_ENV = {"openai": "OPENAI_API_KEY", "openai-compatible": "OPENAI_API
 
 # A server asking for longer than this is misconfigured or telling us to stop; we wait at most this.
 MAX_RETRY_AFTER_S = 600.0
+
+# Refusals at a recognised rate limit a request may wait through before they count as failures.
+MAX_THROTTLED_RETRIES = 30
 
 
 class RequestGate(Protocol):
@@ -57,10 +66,11 @@ class LLMClient:
         *,
         concurrency: int = 8,
         max_attempts: int = 6,
-        backoff_base_s: float = 1.0,
+        backoff_base_s: float = 0.5,
         backoff_max_s: float = 60.0,
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
         rng: random.Random | None = None,
+        adaptive: bool = True,
     ) -> None:
         if concurrency < 1:
             raise ValueError(f"concurrency must be at least 1, not {concurrency}")
@@ -78,7 +88,14 @@ class LLMClient:
         self.backoff_max_s = backoff_max_s
         self._sleep = sleep
         self._rng = rng if rng is not None else random.Random()
-        self._slots = asyncio.Semaphore(concurrency)
+        # adaptive=False: a fixed limit, no pauses, every 429 a failed attempt (the comparison in bench/rate_limit.py).
+        # Pauses run on the real clock; a caller that substitutes ``sleep`` (a test observing the
+        # backoff) gets the retry waits through its own sleep and no real-time pause.
+        self.adaptive = adaptive
+        # Whether each recent attempt was refused at a rate limit (the window _congested looks at).
+        self._recent: deque[bool] = deque(maxlen=max(16, concurrency))
+        self._limiter = AdaptiveLimiter(concurrency, min_concurrency=1 if adaptive else concurrency,
+                                        max_pause_s=MAX_RETRY_AFTER_S if adaptive and sleep is asyncio.sleep else 0.0)
         self.calls_attempted = 0  # HTTP requests made, retries included
         self.calls_succeeded = 0
         self.calls_failed = 0  # complete() calls that raised
@@ -95,7 +112,9 @@ class LLMClient:
         ``gate.abandon()`` runs after an attempt that failed.
         """
         last_error: TransientError | None = None
-        for attempt in range(self.max_attempts):
+        attempt = 0  # failed attempts that count against max_attempts
+        throttled = 0  # refusals at a rate limit the client has recognised (they do not count)
+        while attempt < self.max_attempts:
             if last_error is not None:
                 self.retries += 1
                 await self._sleep(self._delay(attempt - 1, last_error))
@@ -103,7 +122,14 @@ class LLMClient:
                 completion = await self._attempt(messages, gate)
             except TransientError as exc:
                 last_error = exc
+                if getattr(exc, "throttled", False) and throttled < MAX_THROTTLED_RETRIES:
+                    # The provider's rate limit, and the limiter has slowed everyone down: waiting for
+                    # it is the plan, not a failure of this request.
+                    throttled += 1
+                    attempt = max(attempt, 1)  # backoff from the first step, as after one failure
+                    continue
                 self._log_failure(attempt, exc)
+                attempt += 1
                 continue
             except PermanentError:
                 self.calls_failed += 1
@@ -118,16 +144,43 @@ class LLMClient:
         ) from last_error
 
     async def _attempt(self, messages: list[Message], gate: RequestGate | None) -> Completion:
-        async with self._slots:  # released before any backoff sleep
+        async with self._limiter.slot() as ticket:  # released before any backoff sleep
             if gate is not None:
                 gate.admit()
             self.calls_attempted += 1
             try:
-                return await self.provider.complete(messages, self.spec)
+                completion = await self.provider.complete(messages, self.spec)
+            except TransientError as exc:
+                if gate is not None:
+                    gate.abandon()
+                # Reported inside the slot: the next waiter must already see the lower limit or the pause.
+                if self.adaptive and self._congested(exc):
+                    self._limiter.on_rate_limited(exc.retry_after, exc.headers, ticket=ticket)
+                    exc.throttled = True  # type: ignore[attr-defined]
+                raise
             except BaseException:
                 if gate is not None:
                     gate.abandon()
                 raise
+            self._recent.append(False)
+            self._limiter.on_success(completion.headers, ticket=ticket)
+            return completion
+
+    def _congested(self, error: TransientError) -> bool:
+        """Whether a failed attempt says the provider's limit is reached (so everyone slows down).
+
+        A 429 (or Anthropic's 529 "overloaded") counts when its rate-limit headers say a budget is
+        spent (both vendors send them), or, without such headers, when a quarter of the last
+        ``max(16, concurrency)`` attempts were refused so. A stray 429 only delays its own request (its retry
+        waits the ``Retry-After``): halving everyone's concurrency and pausing every call for it
+        would cost more than it saves.
+        """
+        limited = error.status in (429, 529)
+        self._recent.append(limited)
+        if not limited:
+            return False
+        hint = rate_limit_hint(error.headers) if error.headers else None
+        return (hint is not None and hint.exhausted) or sum(self._recent) >= self._recent.maxlen // 4
 
     def _delay(self, attempt: int, error: TransientError) -> float:
         """Seconds to wait after failed attempt number ``attempt`` (0-based)."""
@@ -176,6 +229,7 @@ class LLMClient:
             "input_tokens": self.input_tokens,
             "output_tokens": self.output_tokens,
             "cost_usd": self.cost_usd,
+            **{f"concurrency_{key}": value for key, value in self._limiter.stats().items()},
         }
 
     async def aclose(self) -> None:

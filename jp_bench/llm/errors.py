@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from jp_bench.errors import JpBenchError
 
 
@@ -15,10 +17,12 @@ class TransientError(LLMError):
     ``retry_after`` is the server's ``Retry-After`` in seconds when it sent one.
     """
 
-    def __init__(self, message: str, *, retry_after: float | None = None, status: int | None = None) -> None:
+    def __init__(self, message: str, *, retry_after: float | None = None, status: int | None = None,
+                 headers: Mapping[str, str] | None = None) -> None:
         super().__init__(message)
         self.retry_after = retry_after
         self.status = status
+        self.headers = headers  # the rate-limit headers only (see jp_bench.llm._http.rate_limit_headers)
 
 
 class PermanentError(LLMError):

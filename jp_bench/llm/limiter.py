@@ -90,7 +90,7 @@ class AdaptiveLimiter:
     """
 
     def __init__(self, max_concurrency: int, *, min_concurrency: int = 1,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, max_pause_s: float = MAX_PAUSE_S) -> None:
         if min_concurrency < 1:
             raise ValueError(f"min_concurrency must be at least 1, not {min_concurrency}")
         if max_concurrency < min_concurrency:
@@ -98,6 +98,7 @@ class AdaptiveLimiter:
         self.max_concurrency = max_concurrency
         self.min_concurrency = min_concurrency
         self._clock = clock
+        self.max_pause_s = max_pause_s  # 0: never pause (only the AIMD limit adapts)
         self._window = float(max_concurrency)  # the AIMD window; the limit is its integer part
         self._in_flight = 0
         self._epoch = 0  # bumped by every decrease
@@ -206,14 +207,14 @@ class AdaptiveLimiter:
             self.pause(wait)
 
     def pause(self, seconds: float, *, since: float | None = None) -> None:
-        """Send nothing for ``seconds`` (at most MAX_PAUSE_S) from ``since`` (the limiter's clock; default now).
+        """Send nothing for ``seconds`` (at most ``max_pause_s``) from ``since`` (the limiter's clock; default now).
 
         Extends a pause under way, never shortens one.
         """
-        if not math.isfinite(seconds) or seconds <= 0:
+        if not math.isfinite(seconds) or seconds <= 0 or self.max_pause_s <= 0:
             return
         now = self._clock()
-        until = (now if since is None else since) + min(seconds, MAX_PAUSE_S)
+        until = (now if since is None else since) + min(seconds, self.max_pause_s)
         if until <= max(now, self._paused_until):
             return
         if self._paused_until <= now:  # a new pause, not the extension of one under way

@@ -7,6 +7,7 @@ counters for every provider.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from typing import Any
 
@@ -14,7 +15,7 @@ import httpx2
 import openai
 from openai.types.chat import ChatCompletion
 
-from jp_bench.llm._http import clip, redact, sdk_errors
+from jp_bench.llm._http import clip, parse_raw, rate_limit_headers, redact, sdk_errors
 from jp_bench.llm.errors import PermanentError, TransientError
 from jp_bench.llm.types import Completion, Message, ModelSpec
 
@@ -39,8 +40,9 @@ class OpenAIProvider:
         client = self._client()
         label = f"{spec.provider} model {spec.model!r}"
         with sdk_errors(openai, label, spec.timeout_s, self._secrets()):
-            response = await client.chat.completions.create(**_request(messages, spec))
-        return _parse(response, label)
+            raw = await client.chat.completions.with_raw_response.create(**_request(messages, spec))
+            response = await parse_raw(raw)
+        return dataclasses.replace(_parse(response, label), headers=rate_limit_headers(raw.headers))
 
     async def check_access(self) -> None:
         """One free request (the model list) that fails as a call would on a bad key or endpoint."""

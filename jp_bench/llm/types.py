@@ -6,6 +6,7 @@ rate limits, caching and cost accounting are written once (``jp_bench.llm.client
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -67,6 +68,9 @@ class Completion:
     output_tokens: int
     finish_reason: str | None = None
     model: str | None = None  # the model name the server reports
+    # The rate-limit headers of the response (x-ratelimit-*, anthropic-ratelimit-*): the client's
+    # concurrency adapts to them. Never stored.
+    headers: Mapping[str, str] | None = field(default=None, compare=False, repr=False)
 
 
 class Provider(Protocol):
