@@ -160,3 +160,81 @@ def test_batch_needs_a_judge_with_a_batch_api(imported_home: Path, tmp_path: Pat
         "API (its YAML says batch: false); run without --batch"]
     bad = run_cli("jp-bench", "judge", "x", "--judge", "gpt-4o", "--batch", "--batch-poll", "0")
     assert bad.returncode == 2 and "--batch-poll: expected a positive number" in bad.stderr
+
+
+def _vendor_env(vendor: str, stub: BatchStub) -> dict[str, str]:
+    if vendor == "openai":
+        return {"OPENAI_API_KEY": KEY, "OPENAI_BASE_URL": stub.openai_base_url}
+    return {"ANTHROPIC_API_KEY": KEY, "ANTHROPIC_BASE_URL": stub.anthropic_base_url}
+
+
+@pytest.mark.parametrize(("vendor", "judge"), [("openai", "gpt-4o"), ("anthropic", "claude-sonnet")])
+def test_judge_batch_through_each_vendor(vendor: str, judge: str, imported_home: Path, tmp_path: Path) -> None:
+    from conftest import run_cli
+
+    answers = SHARED / "data" / "ja-vicuna-qa-benchmark" / "jp_bench" / "model_answer"
+    args = ("judge", str(answers / "cyberagent--calm2-7b-chat"), str(answers / "openai--text-davinci-003"),
+            "--judge", judge, "--baseline", "openai--text-davinci-003", "--out", str(tmp_path / "out"),
+            "--workspace", str(tmp_path / "ws.sqlite"), "--batch", "--batch-poll", "0.05", "--batch-size", "100")
+    with BatchStub(reply=lambda request, custom_id: "理由: Aが良い。\n[[A]]", polls_to_complete=2) as stub:
+        env = {"JP_BENCH_HOME": str(imported_home), **_vendor_env(vendor, stub)}
+        result = run_cli("jp-bench", *args, env=env)
+        assert result.returncode == 0, result.stderr[-3000:]
+        # 160 requests at most 100 per batch: two batches, each request once.
+        assert [len(s["custom_ids"]) for s in stub.submissions] == [100, 60]
+        assert {s["vendor"] for s in stub.submissions} == {vendor}
+        assert set(stub.requests_seen.values()) == {1}
+        again = run_cli("jp-bench", *args, env=env)
+        assert again.returncode == 0 and len(stub.submissions) == 2
+    rows = [json.loads(line) for line in (tmp_path / "out" / "judgments.jsonl").read_text(encoding="utf-8")
+            .splitlines()]
+    assert len(rows) == 160 and {row["verdict"] for row in rows} == {"A"}
+    # The shipped judges' batch price: half of their live prices.
+    from jp_bench.judging.judges import load_judge
+
+    spec = load_judge(judge).model_spec()
+    assert rows[0]["cost_usd"] == pytest.approx(spec.cost_usd(rows[0]["input_tokens"], rows[0]["output_tokens"]) / 2)
+
+
+def _tasks_reply(request: dict, custom_id: str) -> str:
+    from test_selfinstruct_generate import fresh_task
+
+    base = int(custom_id.split("-")[0][:8], 16) % 100_000 * 7
+    return json.dumps({"tasks": [fresh_task(base + k) for k in range(7)]}, ensure_ascii=False)
+
+
+@pytest.mark.parametrize(("vendor", "generator"), [("openai", "gpt-4o"), ("anthropic", "claude-sonnet")])
+def test_generate_batch_through_each_vendor(vendor: str, generator: str, jp_home: Path, tmp_path: Path) -> None:
+    from conftest import run_cli
+
+    args = ("selfinstruct", "generate", "--generator", generator, "--num", "20", "--out", str(tmp_path / "data"),
+            "--workspace", str(tmp_path / "ws.sqlite"), "--batch", "--batch-poll", "0.05")
+    with BatchStub(reply=_tasks_reply, polls_to_complete=2) as stub:
+        result = run_cli("jp-bench", *args, env=_vendor_env(vendor, stub))
+        assert result.returncode == 0, result.stderr[-3000:]
+        assert len(stub.submissions) == 1 and len(stub.submissions[0]["custom_ids"]) == 8
+        again = run_cli("jp-bench", *args, env=_vendor_env(vendor, stub))
+        assert again.returncode == 0 and len(stub.submissions) == 1  # replayed from the store
+    rows = (tmp_path / "data" / "data" / "train.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(rows) == 20
+
+
+def test_translate_batch(jp_home: Path, tmp_path: Path) -> None:
+    from conftest import run_cli
+
+    def translation(request: dict, custom_id: str) -> str:
+        return json.dumps({"instruction": "日本語の指示です。", "input": "", "output": "日本語の答えです。"},
+                          ensure_ascii=False)
+
+    seeds = tmp_path / "seeds.jsonl"
+    seeds.write_text("".join(json.dumps({"id": f"seed_task_{i}", "name": f"n{i}", "instruction": f"Do task {i}.",
+                                         "instances": [{"input": "", "output": f"Done {i}."}],
+                                         "is_classification": False}) + "\n" for i in range(5)), encoding="utf-8")
+    with BatchStub(reply=translation, polls_to_complete=1) as stub:
+        result = run_cli("jp-bench", "selfinstruct", "seeds", "translate", "--input", str(seeds), "--translator",
+                         "gpt-4o", "--out", str(tmp_path / "sheet"), "--workspace", str(tmp_path / "ws.sqlite"),
+                         "--batch", "--batch-poll", "0.05", env=_vendor_env("openai", stub))
+        assert result.returncode == 0, result.stderr[-3000:]
+        assert len(stub.submissions) == 1 and len(stub.submissions[0]["custom_ids"]) == 5
+    sheet = [json.loads(line) for line in (tmp_path / "sheet.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [row["status"] for row in sheet] == ["todo"] * 5 and sheet[0]["machine_output"] == "日本語の答えです。"

@@ -30,6 +30,13 @@ def progress_bar(desc: str = "judging") -> tuple[Callable[[Any, int], None], Cal
                                    f"{sum(b.requests for b in batch.batches.values())}")
             postfix["failed"] = sum(b.failed for b in batch.batches.values())
             postfix["waited"] = f"{batch.waited_s:.0f}s"
+            seen = state.setdefault("batches", {})
+            for progress in batch.batches.values():
+                line = (f"batch {progress.id}: {progress.status}, {progress.finished}/{progress.requests} finished, "
+                        f"{progress.failed} failed (waited {batch.waited_s:.0f}s)")
+                if seen.get(progress.id) != line.split(" (waited")[0]:
+                    seen[progress.id] = line.split(" (waited")[0]
+                    bar.write(line, file=sys.stderr)
         bar.set_postfix(postfix, refresh=False)
         bar.refresh()
 

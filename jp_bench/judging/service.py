@@ -123,7 +123,8 @@ def prepare(request: JudgeRequest) -> JudgeOutcome:
     questions = resolve_questions(request.benchmark, embedded)
     plan = build_plan(request.mode, questions, answers, prompts, spec, request.baseline)
     return JudgeOutcome(judge=judge, spec=spec, prompts=prompts, plan=plan,
-                        estimate=estimate_cost(plan.tasks, spec, judge.expected_output_tokens))
+                        estimate=estimate_cost(plan.tasks, spec, judge.expected_output_tokens,
+                                               batch=request.batch is not None))
 
 
 def workspace_store(path: Path | None) -> Store:

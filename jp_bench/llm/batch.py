@@ -19,7 +19,6 @@ in an open batch are waited for, not resubmitted.
 from __future__ import annotations
 
 import asyncio
-import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -183,6 +182,7 @@ class BatchRun:
                     live.append(job)
                 elif step.action == "give_up":
                     given_up[key] = step.error or "batch request failed"
+            engine._progress()
             submitted = await self._submit(to_submit)
             open_batches = {b.id: b for b in store.open_batches(engine.purpose, self.spec.model, self.endpoint)}
             mine = {row.batch_id for rows in history.values() for row in rows} | set(submitted)
@@ -258,8 +258,7 @@ class BatchRun:
         engine.store.release_claims(engine.owner, [request.key for request, _ in chunk])
         self.report.submitted += len(chunk)
         self.report.batches[batch_id] = BatchProgress(batch_id, "submitted", len(chunk))
-        print(f"jp-bench: submitted batch {batch_id} ({len(chunk)} requests) to {self.spec.provider}",
-              file=sys.stderr, flush=True)
+        engine._progress()
         return batch_id
 
     async def _poll(self, batches: list[BatchRecord]) -> int:
