@@ -44,6 +44,12 @@ class JudgeStub:
     failure: str = "500"
     retry_after_s: float = 0.0
     require_key: str | None = None  # answer 401 to any request whose bearer token is not this key
+    # A reasoning model's server: 400 naming any of these request parameters (as OpenAI answers
+    # `temperature` / `max_tokens` for o-series and GPT-5), hidden reasoning tokens in the usage, and
+    # `reasoning_content` beside the content (vLLM's reasoning parser).
+    reject_params: tuple[str, ...] = ()
+    reasoning_tokens: int = 0
+    reasoning_content: str | None = None
     rate_limit_rpm: float = 0.0  # requests per minute the token bucket admits (0: no rate limit)
     rate_limit_burst: int = 1  # the bucket's capacity: requests admitted back to back
     calls: int = 0
@@ -96,6 +102,12 @@ class JudgeStub:
                 self._limit_headers = {}
                 if self._refused():
                     return
+                rejected = next((name for name in stub.reject_params if name in request), None)
+                if rejected is not None:
+                    self._send(400, {"error": {"message": f"Unsupported parameter: '{rejected}' is not supported "
+                                                          "with this model.", "type": "invalid_request_error",
+                                               "param": rejected, "code": "unsupported_parameter"}})
+                    return
                 admitted, self._limit_headers = stub._take_token()
                 if not admitted:
                     self._send(429, {"error": {"message": "Rate limit reached for requests",
@@ -123,7 +135,7 @@ class JudgeStub:
                     text = stub.reply(request, index)
                     with stub._lock:
                         stub.replies.append((request, text))
-                    self._send(200, _completion(request, text))
+                    self._send(200, _completion(request, text, stub.reasoning_tokens, stub.reasoning_content))
                 finally:
                     with stub._lock:
                         stub._in_flight -= 1
@@ -203,15 +215,22 @@ def _duration(seconds: float) -> str:
     return f"{seconds:.3f}".rstrip("0").rstrip(".") + "s"
 
 
-def _completion(request: dict[str, Any], text: str) -> dict[str, Any]:
+def _completion(request: dict[str, Any], text: str, reasoning_tokens: int = 0,
+                reasoning_content: str | None = None) -> dict[str, Any]:
     prompt_chars = sum(len(str(m.get("content", ""))) for m in request.get("messages", []))
+    message: dict[str, Any] = {"role": "assistant", "content": text}
+    if reasoning_content is not None:
+        message["reasoning_content"] = reasoning_content
+    usage: dict[str, Any] = {"prompt_tokens": prompt_chars, "completion_tokens": len(text) + reasoning_tokens,
+                             "total_tokens": prompt_chars + len(text) + reasoning_tokens}
+    if reasoning_tokens:
+        usage["completion_tokens_details"] = {"reasoning_tokens": reasoning_tokens}
     return {
         "id": "chatcmpl-stub",
         "object": "chat.completion",
         "created": int(time.time()),
         "model": request.get("model", "stub"),
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
-        "usage": {"prompt_tokens": prompt_chars, "completion_tokens": len(text),
-                  "total_tokens": prompt_chars + len(text)},
+        "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
+        "usage": usage,
     }
 

@@ -120,6 +120,8 @@ def cmd_judges(args: argparse.Namespace) -> int:
     rows = []
     for name, judge in sorted(judges.items()):
         price = f"${judge.prices.input_per_mtok:g} / ${judge.prices.output_per_mtok:g}"
+        if judge.batch and judge.prices.batch_discount:
+            price += f" (batch -{judge.prices.batch_discount:.0%})"
         note = "smoke test, not a real judge" if judge.smoke_test else judge.description
         rows.append((name, judge.provider, judge.model, price, note))
     print(render_table(["judge", "provider", "model", "USD per M tokens in/out", "notes"], rows))

@@ -21,7 +21,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from jp_bench.errors import InputFileError, JpBenchError, describe_validation_error
 from jp_bench.llm.types import ModelSpec
@@ -46,8 +46,12 @@ class JudgeConfig(BaseModel):
     model: str = Field(min_length=1)
     base_url: str | None = None
     api_key_env: str | None = None
-    temperature: float = 0.0
-    max_tokens: int = Field(2048, gt=0)
+    temperature: float | None = 0.0  # null: not sent (OpenAI reasoning models reject it)
+    max_tokens: int = Field(2048, gt=0)  # sent as max_completion_tokens to OpenAI: room for hidden reasoning too
+    # OpenAI reasoning models (o-series, GPT-5): minimal | low | medium | high.
+    reasoning_effort: str | None = None
+    # Anthropic extended thinking: the thinking budget in tokens (below max_tokens; at least 1024).
+    thinking_budget: int | None = Field(None, ge=1024)
     timeout_s: float = Field(120.0, gt=0)
     prompt_set: str = "ja-v1"
     prices: Prices = Prices()
@@ -57,6 +61,22 @@ class JudgeConfig(BaseModel):
     smoke_test: bool = False  # true for stand-ins that prove the pipeline, not quality
     params: dict[str, Any] = Field(default_factory=dict)
     source: str = ""
+
+    def _request_params(self) -> dict[str, Any]:
+        params = dict(self.params)
+        if self.reasoning_effort is not None:
+            params["reasoning_effort"] = self.reasoning_effort
+        if self.thinking_budget is not None:
+            params["thinking"] = {"type": "enabled", "budget_tokens": self.thinking_budget}
+        return params
+
+    @model_validator(mode="after")
+    def _reasoning_settings_fit(self) -> JudgeConfig:
+        if self.thinking_budget is not None and self.thinking_budget >= self.max_tokens:
+            raise ValueError(f"thinking_budget ({self.thinking_budget}) must be below max_tokens ({self.max_tokens})")
+        if self.reasoning_effort is not None and self.reasoning_effort not in ("minimal", "low", "medium", "high"):
+            raise ValueError(f"reasoning_effort must be minimal, low, medium or high, not {self.reasoning_effort!r}")
+        return self
 
     def check_batch(self) -> None:
         """``--batch`` needs a provider with a Batch API: one line when this judge's YAML says it has none."""
@@ -79,7 +99,7 @@ class JudgeConfig(BaseModel):
             timeout_s=self.timeout_s,
             price_input_per_mtok=self.prices.input_per_mtok,
             price_output_per_mtok=self.prices.output_per_mtok,
-            params=dict(self.params),
+            params=self._request_params(),
             batch_discount=self.prices.batch_discount,
         )
 

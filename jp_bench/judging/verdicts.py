@@ -27,9 +27,20 @@ _DOUBLE_SCORE = re.compile(r"\[\[\s*" + _NUMBER + r"\s*\]\]")
 _SINGLE_SCORE = re.compile(r"(?<!\[)\[\s*" + _NUMBER + r"\s*\](?!\])")
 
 
+# A reasoning model's hidden reasoning, when a server leaves it in the content (vLLM without a
+# reasoning parser, llama.cpp, DeepSeek-R1-style models): markers in there are thoughts, not verdicts.
+# An unclosed block (the reply was cut off while thinking) hides everything after it.
+_THINK = re.compile(r"<(think|thinking|reasoning)>.*?(?:</\1>|\Z)", re.DOTALL | re.IGNORECASE)
+
+
+def strip_reasoning(reply: str) -> str:
+    """``reply`` without ``<think>…</think>`` (also ``<thinking>``, ``<reasoning>``) blocks."""
+    return _THINK.sub("", reply)
+
+
 def _normalise(reply: str) -> str:
     # NFKC folds full-width brackets, letters, digits, "／" and the ideographic space to ASCII.
-    return unicodedata.normalize("NFKC", reply)
+    return unicodedata.normalize("NFKC", strip_reasoning(reply))
 
 
 def parse_pairwise_verdict(reply: str) -> PairwiseVerdict | None:

@@ -117,14 +117,42 @@ def is_transient_status(status: int, headers: Mapping[str, str]) -> bool:
 
 
 def status_error(
-    label: str, status: int, detail: str, headers: Mapping[str, str], secrets: Iterable[str | None]
+    label: str, status: int, detail: str, headers: Mapping[str, str], secrets: Iterable[str | None],
+    param: str | None = None,
 ) -> TransientError | PermanentError:
     """Our error for an HTTP error response (``label`` names the provider and model)."""
     message = f"{label}: HTTP {status}: {clip(redact(detail, secrets))}"
     if is_transient_status(status, headers):
         return TransientError(message, retry_after=retry_after_seconds(headers), status=status,
                               headers=rate_limit_headers(headers))
-    return PermanentError(message, status=status)
+    return PermanentError(message, status=status, param=param)
+
+
+# Anthropic names the offending field at the start of its message ("temperature: Input should be ...").
+_FIELD_FIRST = re.compile(r"^([a-z_][a-z0-9_]*(?:\.[a-z0-9_]+)*): ")
+
+
+def rejected_parameter(body: object) -> str | None:
+    """The request parameter an HTTP 400 rejects, when the body names one.
+
+    OpenAI: ``{"error": {"param": "temperature", "code": "unsupported_parameter"}}`` (also
+    ``unsupported_value``); vLLM and other compatible servers use the same ``param``; Anthropic puts
+    the field first in its message. A refusal of the content itself names no parameter.
+    """
+    if not isinstance(body, Mapping):
+        return None
+    inner = body.get("error", body)
+    if not isinstance(inner, Mapping):
+        return None
+    param = inner.get("param")
+    if isinstance(param, str) and param and not param.startswith("messages"):
+        return param
+    message = inner.get("message")
+    if inner.get("type") == "invalid_request_error" and isinstance(message, str):
+        match = _FIELD_FIRST.match(message)
+        if match and not match.group(1).startswith("messages"):
+            return match.group(1)
+    return None
 
 
 def clip(text: str) -> str:
@@ -161,7 +189,8 @@ def sdk_errors(sdk: ModuleType, label: str, timeout_s: float, secrets: Iterable[
         yield
     except sdk.APIStatusError as exc:  # anthropic's 529 OverloadedError is one of these: transient
         detail = error_detail(exc.body, exc.message)
-        raise status_error(label, exc.status_code, detail, exc.response.headers, secrets) from None
+        raise status_error(label, exc.status_code, detail, exc.response.headers, secrets,
+                           rejected_parameter(exc.body)) from None
     except sdk.APITimeoutError:
         raise TransientError(f"{label}: no answer within {timeout_s:g}s") from None
     except sdk.APIConnectionError as exc:

@@ -102,8 +102,13 @@ def _request(messages: list[Message], spec: ModelSpec) -> dict[str, Any]:
     }
     if system:
         request["system"] = system
-    if spec.params:
-        request["extra_body"] = dict(spec.params)
+    params = dict(spec.params)
+    thinking = params.pop("thinking", None)
+    if thinking is not None:
+        # Extended thinking, as the installed SDK exposes it; its tokens are billed as output tokens.
+        request["thinking"] = thinking
+    if params:
+        request["extra_body"] = params
     return request
 
 

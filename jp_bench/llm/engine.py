@@ -261,7 +261,7 @@ class CallEngine:
                 report.stopped_at_cost_limit = True
                 return
             except PermanentError as exc:
-                if exc.status in FATAL_STATUSES or exc.status is None:
+                if exc.status in FATAL_STATUSES or exc.status is None or exc.param is not None:
                     fatal.append(exc)
                     return
                 call = self._record(job, None, None, "error", str(exc), 1, 0, 0, 0.0, time.time())
@@ -283,7 +283,11 @@ class CallEngine:
             deferred.clear()
             await asyncio.gather(*(one(job) for job in pending))
             if fatal:
-                raise JpBenchError(f"{self.refused_what} refused the request: {fatal[0]}")
+                hint = ""
+                if fatal[0].param is not None:
+                    hint = (f" (the server rejects the parameter {fatal[0].param!r} for model {self.spec.model!r}: "
+                            "change the model's YAML settings)")
+                raise JpBenchError(f"{self.refused_what} refused the request: {fatal[0]}{hint}")
             if not deferred or report.stopped_at_cost_limit:
                 break
             pending = await self._wait_for_others(list(deferred))

@@ -28,9 +28,12 @@ class TransientError(LLMError):
 class PermanentError(LLMError):
     """Not worth retrying: authentication, permission, bad request, unknown model."""
 
-    def __init__(self, message: str, *, status: int | None = None) -> None:
+    def __init__(self, message: str, *, status: int | None = None, param: str | None = None) -> None:
         super().__init__(message)
         self.status = status
+        # The request parameter the server rejected (HTTP 400 naming it): the settings are wrong for
+        # this model, so every call would fail the same way.
+        self.param = param
 
 
 class RetriesExhausted(LLMError):

@@ -95,10 +95,11 @@ def _request(messages: list[Message], spec: ModelSpec) -> dict[str, Any]:
     request: dict[str, Any] = {
         "model": spec.model,
         "messages": [{"role": message.role, "content": message.content} for message in messages],
-        "temperature": spec.temperature,
         limit_name: spec.max_tokens,
         "timeout": spec.timeout_s,
     }
+    if spec.temperature is not None:  # reasoning models (o-series, GPT-5) reject any temperature
+        request["temperature"] = spec.temperature
     if spec.params:
         # Merged into the JSON body as given, so any server-specific parameter passes through.
         request["extra_body"] = dict(spec.params)
@@ -114,12 +115,15 @@ def _parse(response: object, label: str) -> Completion:
         choice = response.choices[0]
         text = choice.message.content or ""
         usage = response.usage
+        details = getattr(usage, "completion_tokens_details", None) if usage is not None else None
         return Completion(
-            text=text,
+            text=text,  # `reasoning_content` (vLLM's reasoning parser, DeepSeek) is never read for a verdict
             input_tokens=(usage.prompt_tokens or 0) if usage is not None else 0,
+            # completion_tokens includes the hidden reasoning tokens, so the cost covers them.
             output_tokens=(usage.completion_tokens or 0) if usage is not None else 0,
             finish_reason=choice.finish_reason,
             model=response.model,
+            reasoning_tokens=(getattr(details, "reasoning_tokens", None) or 0) if details is not None else 0,
         )
     except (AttributeError, TypeError):
         raise TransientError(f"{label}: malformed chat completion") from None

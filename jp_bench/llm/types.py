@@ -31,7 +31,7 @@ class ModelSpec:
     model: str
     base_url: str | None = None
     api_key_env: str | None = None
-    temperature: float = 0.0
+    temperature: float | None = 0.0  # None: not sent (reasoning models reject it)
     max_tokens: int = 2048
     timeout_s: float = 120.0
     price_input_per_mtok: float = 0.0  # USD per million input tokens
@@ -71,6 +71,8 @@ class Completion:
     # The rate-limit headers of the response (x-ratelimit-*, anthropic-ratelimit-*): the client's
     # concurrency adapts to them. Never stored.
     headers: Mapping[str, str] | None = field(default=None, compare=False, repr=False)
+    # Hidden reasoning tokens, when the server reports them (already part of output_tokens, and of the cost).
+    reasoning_tokens: int = field(default=0, compare=False)
 
 
 class Provider(Protocol):
