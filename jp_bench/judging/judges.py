@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -50,6 +50,9 @@ class JudgeConfig(BaseModel):
     max_tokens: int = Field(2048, gt=0)  # sent as max_completion_tokens to OpenAI: room for hidden reasoning too
     # OpenAI reasoning models (o-series, GPT-5): minimal | low | medium | high.
     reasoning_effort: str | None = None
+    # json: ask for {"reason", "verdict"|"score"} with the server's JSON schema support (OpenAI, vLLM,
+    # llama.cpp); marker: the prompt's [[A]] / [[7]] markers. See jp_bench.judging.structured.
+    verdict_format: Literal["marker", "json"] = "marker"
     # Anthropic extended thinking: the thinking budget in tokens (below max_tokens; at least 1024).
     thinking_budget: int | None = Field(None, ge=1024)
     timeout_s: float = Field(120.0, gt=0)

@@ -26,6 +26,13 @@ VERDICT_REMINDER = {
 
 
 def parse_reply(kind: str, text: str) -> Any:
+    """The verdict or score of a reply: its JSON (structured verdicts) first, else its ``[[...]]`` markers."""
+    from jp_bench.judging.structured import read_json_verdict
+    from jp_bench.judging.verdicts import strip_reasoning
+
+    found = read_json_verdict(kind, strip_reasoning(text)) if "{" in text else None
+    if found is not None:
+        return found
     return parse_pairwise_verdict(text) if kind == "pairwise" else parse_score(text)
 
 

@@ -7,6 +7,7 @@ import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from jp_bench import paths
 from jp_bench.answers import Answer
@@ -18,6 +19,7 @@ from jp_bench.judging.plan import Mode, Plan, build_plan
 from jp_bench.judging.prompts import PromptSet, load_prompt_set
 from jp_bench.judging.records import judgment_rows
 from jp_bench.judging.runner import CostEstimate, JudgeRunner, RunReport, estimate_cost
+from jp_bench.judging.structured import uses_json, with_response_format
 from jp_bench.llm.batch import BatchSettings
 from jp_bench.llm.endpoints import endpoint_host
 from jp_bench.llm.types import ModelSpec
@@ -121,10 +123,29 @@ def prepare(request: JudgeRequest) -> JudgeOutcome:
     spec = model_spec_for(judge, request.mode, request.judge_model, request.base_url)
     answers, embedded = load_answers(request.answers)
     questions = resolve_questions(request.benchmark, embedded)
+    structured = uses_json(judge.verdict_format, spec)
+    if structured:
+        spec = with_response_format(spec, "single" if request.mode == "single" else "pairwise")
+        # The output format is part of the prompt: its version says so, and the messages carry it.
+        prompts = dataclasses.replace(prompts, version=f"{prompts.version}+json",
+                                      templates={k: dataclasses.replace(t, user=t.user + _json_suffix(t, k))
+                                                 for k, t in prompts.templates.items()})
     plan = build_plan(request.mode, questions, answers, prompts, spec, request.baseline)
     return JudgeOutcome(judge=judge, spec=spec, prompts=prompts, plan=plan,
                         estimate=estimate_cost(plan.tasks, spec, judge.expected_output_tokens,
                                                batch=request.batch is not None))
+
+
+def _json_suffix(template: Any, kind: str) -> str:
+    """The closing line asking for the verdict JSON, in the template's own placeholder style."""
+    from jp_bench.judging.structured import INSTRUCTIONS
+
+    text = INSTRUCTIONS["single" if kind.startswith("single") else "pairwise"]
+    if template.style == "fastchat":  # str.format: braces of the JSON example must be doubled
+        text = text.replace("{", "{{").replace("}", "}}")
+    else:  # jinja: keep the example literal
+        text = "{% raw %}" + text + "{% endraw %}"
+    return "\n\n" + text
 
 
 def workspace_store(path: Path | None) -> Store:
