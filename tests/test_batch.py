@@ -238,3 +238,27 @@ def test_translate_batch(jp_home: Path, tmp_path: Path) -> None:
         assert len(stub.submissions) == 1 and len(stub.submissions[0]["custom_ids"]) == 5
     sheet = [json.loads(line) for line in (tmp_path / "sheet.jsonl").read_text(encoding="utf-8").splitlines()]
     assert [row["status"] for row in sheet] == ["todo"] * 5 and sheet[0]["machine_output"] == "日本語の答えです。"
+
+
+def test_the_budget_holds_for_batches(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("JP_TEST_BATCH_KEY", KEY)
+    with BatchStub(reply=lambda request, custom_id: "[[A]]", polls_to_complete=1) as stub, \
+            Store(tmp_path / "ws.sqlite") as store:
+        spec = spec_for("openai", stub)
+
+        def engine(limit: float | None) -> CallEngine:
+            return CallEngine(spec=spec, store=store, purpose="judge:test", prompt_version="v",
+                              policy=verdict_policy(), client_factory=lambda: LLMClient(spec), max_cost_usd=limit,
+                              batch=BatchSettings(poll_interval_s=0.01), expected_output_tokens=5)
+
+        one = engine(None).estimate_usd(jobs(1)[0].messages) / 2  # a request's estimate at the batch price
+        report = asyncio.run(engine(3 * one).run(jobs(6)))
+        # Requests are counted at their estimate when submitted: three fit in the first batch. The stand-in
+        # reports less usage than estimated, so what is left of the limit pays for more, never beyond it.
+        sizes = [len(s["custom_ids"]) for s in stub.submissions]
+        assert sizes[0] == 3 and sum(sizes) < 6
+        assert report.stopped_at_cost_limit and store.count() == sum(sizes) == report.called
+        assert report.spent_usd < 3 * one + one  # past the limit by less than one request's estimate
+        again = asyncio.run(engine(None).run(jobs(6)))
+        assert again.reused == sum(sizes) and again.called == 6 - sum(sizes)
+        assert set(stub.requests_seen.values()) == {1}  # nothing submitted twice

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from jp_bench.llm.batch_vendors import BatchVendor, line_bytes
 from jp_bench.llm.endpoints import endpoint_of
-from jp_bench.llm.engine import UnreadableReply
+from jp_bench.llm.engine import BudgetReached, UnreadableReply
 from jp_bench.llm.types import Message
 from jp_bench.store import BatchRecord, BatchRequest
 
@@ -215,14 +215,15 @@ class BatchRun:
                 store.release_claims(engine.owner, [job.key])
                 continue
             estimate = self._cost(*self._estimate_tokens(messages))
-            if budget.exhausted:
+            try:
+                budget.reserve(estimate)
+            except BudgetReached:
                 engine._report.stopped_at_cost_limit = True
                 store.release_claims(engine.owner, [job.key])
                 break
             # Deterministic and unique in the workspace: key, attempt, and how often this attempt was sent.
             round_ = sum(1 for row in rows if row.attempt == attempt)
             custom_id = f"{job.key[:40]}-{attempt}-{round_}"
-            budget.reserve(estimate)
             self._reserved[custom_id] = estimate
             request = BatchRequest(custom_id, job.key, attempt, _as_rows(messages))
             chosen.append((request, self.vendor.request_line(custom_id, messages, self.spec)))

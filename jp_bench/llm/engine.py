@@ -11,8 +11,9 @@ everything else, once:
   they land (or does them itself when the lease of a killed process lapses), so two processes split
   the work and never pay for one call twice;
 * **the budget**: checked when a call is about to be sent (after it got a concurrency slot), with
-  calls in flight counted at their estimated cost, so ``--max-cost`` stops a run within one
-  concurrency window of the limit even when every call starts before any has finished;
+  calls in flight counted at their estimated cost; once spend + in-flight estimates reach
+  ``--max-cost`` nothing more is sent, so a run stops within one concurrency window of the limit
+  even when every call starts before any has finished;
 * **the error policy**: a call that never got a reply (connection refused, retries exhausted) is not
   stored, so the next run asks again; a request the server refuses (HTTP 400, a content filter) is
   stored as an error for that job; 401/403/404 stop the whole run; a run in which no call reached
@@ -110,6 +111,9 @@ class Budget:
         return self.limit_usd is not None and self.spent_usd + self.in_flight_usd >= self.limit_usd
 
     def reserve(self, estimate_usd: float) -> None:
+        """Count a request about to be sent, or raise BudgetReached once spend plus the in-flight
+        estimate has reached the limit. (Refusing a request whose own estimate would pass the limit
+        would stop runs whose estimates are far above what the judge really uses, before the first call.)"""
         if self.exhausted:
             raise BudgetReached
         self.in_flight_usd += estimate_usd
