@@ -33,10 +33,10 @@ def progress_bar(desc: str = "judging") -> tuple[Callable[[Any, int], None], Cal
             seen = state.setdefault("batches", {})
             for progress in batch.batches.values():
                 line = (f"batch {progress.id}: {progress.status}, {progress.finished}/{progress.requests} finished, "
-                        f"{progress.failed} failed (waited {batch.waited_s:.0f}s)")
-                if seen.get(progress.id) != line.split(" (waited")[0]:
-                    seen[progress.id] = line.split(" (waited")[0]
-                    bar.write(line, file=sys.stderr)
+                        f"{progress.failed} failed")
+                if seen.get(progress.id) != line:  # one line per change of a batch's state
+                    seen[progress.id] = line
+                    bar.write(f"{line} (waited {batch.waited_s:.0f}s)", file=sys.stderr)
         bar.set_postfix(postfix, refresh=False)
         bar.refresh()
 

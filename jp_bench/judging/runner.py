@@ -105,9 +105,10 @@ class JudgeRunner:
 
     def pending(self, plan: Plan) -> tuple[list[JudgeTask], dict[str, StoredCall]]:
         todo, stored = self.engine().pending(judge_jobs(plan.tasks))
-        keys = {job.key for job in todo}
-        first = {task.key: task for task in reversed(plan.tasks)}
-        return [first[key] for key in dict.fromkeys(t.key for t in plan.tasks) if key in keys], stored
+        first: dict[str, JudgeTask] = {}
+        for task in plan.tasks:
+            first.setdefault(task.key, task)
+        return [first[job.key] for job in todo], stored
 
     async def run(self, plan: Plan) -> RunReport:
         return await self.engine().run(judge_jobs(plan.tasks))

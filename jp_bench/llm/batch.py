@@ -19,6 +19,7 @@ in an open batch are waited for, not resubmitted.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -109,7 +110,7 @@ class BatchRun:
                 return _Next("wait")
             # Collected without a result line for it: the vendor lost it; like an error.
             self.engine.store.update_batch_request(last.custom_id, state="failed", error="no result returned")
-            last = BatchRequest(**{**last.__dict__, "state": "failed", "error": "no result returned"})
+            last = dataclasses.replace(last, state="failed", error="no result returned")
         if last.state == "replied":
             return self._read(job, rows, last)
         if last.state == "unreadable":
@@ -214,7 +215,7 @@ class BatchRun:
             if rows and rows[-1].state == "submitted":
                 store.release_claims(engine.owner, [job.key])
                 continue
-            estimate = self._cost(*self._estimate_tokens(messages))
+            estimate = engine.estimate_usd(messages, batch=True)
             try:
                 budget.reserve(estimate)
             except BudgetReached:
@@ -242,11 +243,6 @@ class BatchRun:
         if chunk:
             batch_ids.append(await self._create(chunk))
         return batch_ids
-
-    def _estimate_tokens(self, messages: Sequence[Message]) -> tuple[int, int]:
-        from jp_bench.llm.tokens import estimate_messages_tokens
-
-        return estimate_messages_tokens(list(messages)), self.engine.expected_output_tokens
 
     async def _create(self, chunk: list[tuple[BatchRequest, dict[str, Any]]]) -> str:
         engine = self.engine
@@ -299,8 +295,7 @@ class BatchRun:
         store.mark_batch_collected(batch_id)
 
     def _settle_reservation(self, custom_id: str, completion: Any) -> None:
-        estimate = self._reserved.pop(custom_id, 0.0)
         actual = self._cost(completion.input_tokens, completion.output_tokens) if completion is not None else 0.0
-        self.engine._budget.in_flight_usd = max(0.0, self.engine._budget.in_flight_usd - estimate)
-        self.engine._budget.spent_usd += actual
+        # Requests of an earlier run's batch were never reserved here: only their cost is added.
+        self.engine._budget.settle(self._reserved.pop(custom_id, 0.0), actual)
         self.engine._report.spent_usd = self.engine._budget.spent_usd

@@ -122,7 +122,7 @@ class LLMClient:
                 completion = await self._attempt(messages, gate)
             except TransientError as exc:
                 last_error = exc
-                if getattr(exc, "throttled", False) and throttled < MAX_THROTTLED_RETRIES:
+                if exc.throttled and throttled < MAX_THROTTLED_RETRIES:
                     # The provider's rate limit, and the limiter has slowed everyone down: waiting for
                     # it is the plan, not a failure of this request.
                     throttled += 1
@@ -156,7 +156,7 @@ class LLMClient:
                 # Reported inside the slot: the next waiter must already see the lower limit or the pause.
                 if self.adaptive and self._congested(exc):
                     self._limiter.on_rate_limited(exc.retry_after, exc.headers, ticket=ticket)
-                    exc.throttled = True  # type: ignore[attr-defined]
+                    exc.throttled = True
                 raise
             except BaseException:
                 if gate is not None:

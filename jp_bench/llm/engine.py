@@ -172,9 +172,11 @@ class CallEngine:
     # Whether a stored ok call answers the job (False: ask again, e.g. written by something else).
     reusable: Callable[[CallJob, StoredCall], bool] | None = None
     batch: Any = None  # jp_bench.llm.batch.BatchSettings: send through the vendor's Batch API
-    _budget: Budget = field(init=False)
-    _report: EngineReport = field(init=False)
+    # The state of the run in progress (reset by run()).
+    _budget: Budget = field(init=False, default_factory=lambda: Budget(None))
+    _report: EngineReport = field(init=False, default_factory=EngineReport)
     _todo_count: int = field(init=False, default=0)
+    _started: float = field(init=False, default=0.0)
 
     # ------------------------------------------------------------------------------------ planning
 
@@ -196,9 +198,9 @@ class CallEngine:
             return not self.retry_errors
         return self.reusable is None or self.reusable(job, found)
 
-    def estimate_usd(self, messages: Sequence[Message]) -> float:
+    def estimate_usd(self, messages: Sequence[Message], *, batch: bool = False) -> float:
         """The cost a request is counted at while in flight (the API reports the real usage after)."""
-        return self.spec.cost_usd(estimate_messages_tokens(list(messages)), self.expected_output_tokens)
+        return self.spec.cost_usd(estimate_messages_tokens(list(messages)), self.expected_output_tokens, batch=batch)
 
     # ------------------------------------------------------------------------------------- running
 
@@ -410,7 +412,7 @@ class CallEngine:
             self.store.renew_claims(self.owner, self.lease_s)
 
     def _progress(self) -> None:
-        self._report.in_flight_usd = self._budget.in_flight_usd if hasattr(self, "_budget") else 0.0
+        self._report.in_flight_usd = self._budget.in_flight_usd
         if self.on_progress:
             self.on_progress(self._report, self._todo_count)
 

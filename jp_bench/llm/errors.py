@@ -23,6 +23,8 @@ class TransientError(LLMError):
         self.retry_after = retry_after
         self.status = status
         self.headers = headers  # the rate-limit headers only (see jp_bench.llm._http.rate_limit_headers)
+        # Set by the client when this is a refusal at a rate limit it recognised and slowed down for.
+        self.throttled = False
 
 
 class PermanentError(LLMError):
