@@ -109,6 +109,8 @@ class BatchStub:
     expire_batches: bool = False  # batches submitted while set end expired
     expire_completed_fraction: float = 0.5  # share of requests (input order) done before a batch expires
     usage_multiplier: float = 1.0  # scales reported input/output tokens
+    # OpenAI bodies asking for `logprobs` get them, with this distribution at the verdict token (as judge_stub)
+    verdict_probs: Callable[[dict[str, Any]], dict[str, float]] | None = None
     require_key: str | None = None  # answer 401 to any request not carrying this key
     shuffle_seed: int = 0  # result order is a shuffle seeded by this and the batch id
     submissions: list[dict[str, Any]] = field(default_factory=list)  # {vendor, id, custom_ids, metadata}
@@ -578,10 +580,18 @@ class BatchStub:
             "created": int(time.time()),
             "model": body.get("model", "stub"),
             "choices": [{"index": 0, "message": {"role": "assistant", "content": text, "refusal": None},
-                         "logprobs": None, "finish_reason": "stop"}],
+                         "logprobs": self._logprobs(body, text), "finish_reason": "stop"}],
             "usage": {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion},
             "system_fingerprint": None,
         }
+
+    def _logprobs(self, body: dict[str, Any], text: str) -> dict[str, Any] | None:
+        if not body.get("logprobs"):
+            return None
+        from judge_stub import token_logprobs
+
+        distribution = self.verdict_probs(body) if self.verdict_probs else {}
+        return {"content": token_logprobs(text, distribution, int(body.get("top_logprobs") or 0))}
 
     def _anthropic_message(self, params: dict[str, Any], text: str) -> dict[str, Any]:
         return {

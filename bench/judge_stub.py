@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -52,6 +53,10 @@ class JudgeStub:
     reasoning_content: str | None = None
     rate_limit_rpm: float = 0.0  # requests per minute the token bucket admits (0: no rate limit)
     rate_limit_burst: int = 1  # the bucket's capacity: requests admitted back to back
+    # A judge with token log-probabilities: when a request asks for `logprobs`, the reply's tokens
+    # come with them, and at the verdict token (the last token that is a verdict: A/B/C or 1..10) the
+    # top alternatives carry this distribution, e.g. {"A": 0.7, "B": 0.2, "C": 0.1}.
+    verdict_probs: Callable[[dict[str, Any], int], dict[str, float]] | None = None
     calls: int = 0
     model_list_calls: int = 0
     replies: list[tuple[dict[str, Any], str]] = field(default_factory=list)  # (request, reply) answered
@@ -135,7 +140,12 @@ class JudgeStub:
                     text = stub.reply(request, index)
                     with stub._lock:
                         stub.replies.append((request, text))
-                    self._send(200, _completion(request, text, stub.reasoning_tokens, stub.reasoning_content))
+                    payload = _completion(request, text, stub.reasoning_tokens, stub.reasoning_content)
+                    if request.get("logprobs"):
+                        distribution = stub.verdict_probs(request, index) if stub.verdict_probs else {}
+                        payload["choices"][0]["logprobs"] = {
+                            "content": token_logprobs(text, distribution, int(request.get("top_logprobs") or 0))}
+                    self._send(200, payload)
                 finally:
                     with stub._lock:
                         stub._in_flight -= 1
@@ -208,6 +218,31 @@ class _Server(ThreadingHTTPServer):
     # socketserver's default listen backlog is 5: a burst of concurrent new connections would wait
     # for SYN retransmits (about a second) and the stand-in, not the client, would set the pace.
     request_queue_size = 256
+
+
+_TOKEN = re.compile(r"\d+|\s+|[A-Za-z]+|.", re.DOTALL)
+_VERDICT_TOKEN = re.compile(r"[ABC]|10|[1-9]")
+
+
+def token_logprobs(text: str, distribution: dict[str, float], top: int) -> list[dict[str, Any]]:
+    """OpenAI's ``choices[].logprobs.content`` for ``text``: digits, words, spaces and single characters
+    as tokens (the text's own tokens certain), the verdict token's alternatives from ``distribution``."""
+    tokens = _TOKEN.findall(text)
+    verdict_at = max((i for i, t in enumerate(tokens) if _VERDICT_TOKEN.fullmatch(t)), default=-1)
+    content = []
+    for i, token in enumerate(tokens):
+        if i == verdict_at and distribution:
+            ranked = sorted(distribution.items(), key=lambda item: -item[1])[:max(top, 1)]
+            alternatives = [{"token": label, "logprob": math.log(p), "bytes": list(label.encode())}
+                            for label, p in ranked if p > 0]
+            chosen = distribution.get(token, 0.0)
+            logprob = math.log(chosen) if chosen > 0 else -30.0
+        else:
+            alternatives = [{"token": token, "logprob": 0.0, "bytes": list(token.encode())}][:top]
+            logprob = 0.0
+        content.append({"token": token, "logprob": logprob, "bytes": list(token.encode()),
+                        "top_logprobs": alternatives[:top]})
+    return content
 
 
 def _duration(seconds: float) -> str:

@@ -22,23 +22,79 @@ def _print_err(message: str) -> None:
 
 
 # ---------------------------------------------------------------------------------------- data
+def _turns_summary(questions: Sequence[Any]) -> str:
+    counts = sorted({len(q.turns) for q in questions})
+    if len(counts) == 1:
+        return f"{counts[0]} turn{'s' if counts[0] > 1 else ''} each"
+    return f"{counts[0]}–{counts[-1]} turns"
+
+
+def _summary(questions: Sequence[Any], benchmark: Any, reference_set: str | None) -> str:
+    """``80 questions, 8 categories, 2 turns each, 30 with reference answers (set gpt-4), ...``."""
+    from jp_bench.benchmarks import UpstreamBenchmark
+    from jp_bench.questions import count_by_category
+
+    with_reference = sum(1 for q in questions if q.reference)
+    upstream = isinstance(benchmark, UpstreamBenchmark)
+    chosen = benchmark.reference_set(reference_set) if upstream else None
+    categories = len(count_by_category(questions))
+    parts = [f"{len(questions)} questions", f"{categories} categor{'ies' if categories > 1 else 'y'}",
+             _turns_summary(questions),
+             f"{with_reference} with reference answers" + (f" (set {chosen.name})" if chosen else "")]
+    with_notes = sum(1 for q in questions if q.grading_notes)
+    if with_notes:
+        parts.append(f"{with_notes} with grading notes")
+    if upstream and benchmark.score_scale:
+        parts.append(f"scored {benchmark.score_scale[0]}–{benchmark.score_scale[1]}")
+    return ", ".join(parts)
+
+
+def _pin_notes(benchmark: Any, reference_set: str | None) -> list[str]:
+    """Lines on what ``data show`` cannot state in the summary: other reference sets, unpinned files."""
+    from jp_bench.benchmarks import RECORDED_SUMS, recorded_sha256
+
+    notes = []
+    others = [s.name for s in benchmark.reference_sets if s is not benchmark.reference_set(reference_set)]
+    if others:
+        notes.append(f"other reference sets: {', '.join(others)} (choose with --reference-set)")
+    for pinned in benchmark.pinned_files():
+        if pinned.sha256 is None:
+            recorded = recorded_sha256(benchmark, pinned)
+            if os.environ.get(benchmark.data_env):
+                state = f"read in place from ${benchmark.data_env}, unverified"
+            elif recorded:
+                state = f"sha256 {recorded} recorded in {RECORDED_SUMS} when cached, checked on every load"
+            else:
+                state = f"no sha256 recorded in the cache ({RECORDED_SUMS} missing), unverified"
+            notes.append(f"{pinned.path}: upstream publishes no sha256; pinned by revision {benchmark.commit}; {state}")
+    return notes
+
+
 def cmd_data_show(args: argparse.Namespace) -> int:
     from jp_bench.benchmarks import BENCHMARKS, UpstreamBenchmark, load_questions
     from jp_bench.questions import count_by_category
     from jp_bench.text_table import render_table
 
-    questions = load_questions(args.benchmark)
+    questions = load_questions(args.benchmark, reference_set=args.reference_set)
     counts = count_by_category(questions)
     benchmark = BENCHMARKS.get(args.benchmark)
-    if isinstance(benchmark, UpstreamBenchmark):
+    upstream = isinstance(benchmark, UpstreamBenchmark)
+    if upstream:
         origin = f"{benchmark.pin} ({benchmark.license})"
     elif benchmark is not None:
         origin = f"shipped with jp-bench ({benchmark.license})"
     else:
         origin = str(Path(args.benchmark).resolve())
-    with_reference = sum(1 for q in questions if q.reference)
-    print(f"{args.benchmark}: {len(questions)} questions, {len(counts)} categories, "
-          f"{with_reference} with reference answers — {origin}")
+    print(f"{args.benchmark}: {_summary(questions, benchmark, args.reference_set)} — {origin}")
+    if upstream:
+        for note in _pin_notes(benchmark, args.reference_set):
+            print(f"note: {note}")
+    if upstream and benchmark.category_slugs:
+        # Upstream labels are kept in the questions; the ASCII names are what task names use.
+        rows = [(category, benchmark.category_slug(category), count) for category, count in counts.items()]
+        rows.append(("total", "", len(questions)))
+        print(render_table(["category", "ASCII name", "questions"], rows, align_right=[2]))
+        return 0
     rows = [(category, count) for category, count in counts.items()]
     rows.append(("total", len(questions)))
     print(render_table(["category", "questions"], rows, align_right=[1]))
@@ -46,14 +102,19 @@ def cmd_data_show(args: argparse.Namespace) -> int:
 
 
 def cmd_data_import(args: argparse.Namespace) -> int:
-    from jp_bench.benchmarks import get_benchmark, import_upstream
+    from jp_bench.benchmarks import RECORDED_SUMS, UpstreamBenchmark, get_benchmark, import_upstream, sha256_of
 
     benchmark = get_benchmark(args.benchmark)
-    if not hasattr(benchmark, "repository"):
+    if not isinstance(benchmark, UpstreamBenchmark):
         raise JpBenchError(f"{args.benchmark} ships with jp-bench; there is nothing to import")
-    written = import_upstream(args.path, benchmark)  # type: ignore[arg-type]
+    written = import_upstream(args.path, benchmark)
+    pins = {pinned.path: pinned for pinned in benchmark.pinned_files()}
     for relative, target in written.items():
-        print(f"verified and imported {relative} -> {target}")
+        if pins[relative].sha256 is not None:
+            print(f"verified and imported {relative} -> {target}")
+        else:
+            print(f"imported {relative} -> {target} (upstream publishes no sha256 for it; recorded "
+                  f"{sha256_of(target.read_bytes())} in {RECORDED_SUMS}: compare it with a copy you trust)")
     return 0
 
 
@@ -165,17 +226,21 @@ def _positive_int(text: str) -> int:
 
 
 def cmd_judge(args: argparse.Namespace) -> int:
+    from jp_bench.judging.jury import jury_of
     from jp_bench.judging.service import JudgeRequest, prepare, run_judging
     from jp_bench.judging.summary import print_outcome, print_plan
 
+    jury = jury_of(args.judge)
     request = JudgeRequest(
-        answers=args.answers, judge=args.judge, mode=args.mode, baseline=args.baseline,
+        answers=args.answers, judge=args.judge[0], mode=args.mode, baseline=args.baseline,
         out=Path(args.out) if args.out else None, benchmark=args.benchmark, prompts=args.prompts,
         judges_dirs=args.judges_dir or (), workspace=Path(args.workspace) if args.workspace else None,
         concurrency=args.concurrency, max_cost_usd=args.max_cost, dry_run=args.dry_run,
         retry_errors=args.retry_errors, judge_model=args.judge_model, base_url=args.base_url,
-        batch=_batch_settings(args),
+        batch=_batch_settings(args), weighted=args.weighted, samples=args.samples, temperature=args.temperature,
     )
+    if jury is not None:
+        return _judge_with_jury(request, jury)
     if args.dry_run:
         outcome = run_judging(request)
         print_plan(outcome)
@@ -197,6 +262,45 @@ def cmd_judge(args: argparse.Namespace) -> int:
     return 0 if outcome.complete else 1
 
 
+def _judge_with_jury(request: Any, jury: Any) -> int:
+    """Each member judges in turn (one store: a member already done costs nothing); then the jury's files."""
+    from jp_bench.judging.progress import progress_bar
+    from jp_bench.judging.service import JuryOutcome, member_request, prepare, run_judging, write_jury_outputs
+    from jp_bench.judging.summary import print_outcome, print_plan
+
+    print(f"jury {jury.name}: {', '.join(jury.judges)}")
+    # Every member is checked (judge file, answers, plan) before any is paid for.
+    prepared = [(member_request(request, jury, judge), None) for judge in jury.judges]
+    prepared = [(member, prepare(member)) for member, _ in prepared]
+    outcome = JuryOutcome(jury=jury, members=[])
+    for member, plan in prepared:
+        if request.dry_run:
+            outcome.members.append(run_judging(member, prepared=plan))
+            print_plan(outcome.members[-1])
+            continue
+        print_plan(plan, brief=True)
+        update, close = progress_bar()
+        try:
+            outcome.members.append(run_judging(member, prepared=plan, on_progress=update))
+        except KeyboardInterrupt:
+            close()
+            _print_err("interrupted: every finished judgment is stored; run the same command again to resume")
+            return 130
+        finally:
+            close()
+        print_outcome(outcome.members[-1])
+    if request.dry_run:
+        return 0
+    if request.out is not None and outcome.complete:
+        outcome.written = write_jury_outputs(Path(request.out), outcome)
+        print("jury files written:")
+        for path in outcome.written[:1]:
+            print(f"  {path}  (every member's rows: `jp-bench report {request.out}` pools them)")
+    elif not outcome.complete:
+        print("incomplete: some members' judgments are missing; run the same command again to finish")
+    return 0 if outcome.complete else 1
+
+
 # -------------------------------------------------------------------------------------- report
 def cmd_report(args: argparse.Namespace) -> int:
     from jp_bench.reporting.formats import render
@@ -209,7 +313,19 @@ def cmd_report(args: argparse.Namespace) -> int:
 
         attach_categories(judgments, {q.question_id: q.category for q in load_questions(args.benchmark)})
     report = build_report(judgments, baseline=args.baseline, n_boot=args.bootstrap, seed=args.seed)
+    plot = None
+    if args.plot:  # drawn before anything is printed, so a report that cannot be plotted prints one error
+        from jp_bench.reporting.plots import render_radar
+
+        plot = render_radar(report)
     sys.stdout.write(render(report, args.format))
+    if args.format == "csv":  # the CSV has no place for them
+        for note in report["notes"]:
+            print(f"jp-bench: note: {note}", file=sys.stderr)
+    if plot is not None:
+        from jp_bench.atomic import write_bytes_atomic
+
+        print(f"wrote {write_bytes_atomic(Path(args.plot), plot)}", file=sys.stderr)
     if args.publish:
         from jp_bench.reporting.publish import publish_report
 
@@ -429,13 +545,21 @@ def build_parser() -> argparse.ArgumentParser:
     data_commands = data.add_subparsers(dest="data_command", metavar="ACTION", required=True)
     show = data_commands.add_parser("show", help="print the number of questions per category")
     show.add_argument("--benchmark", default="jp_bench",
-                      help="jp_bench (the paper's 80), jp_bench_fresh (ours), or a question.jsonl path")
+                      help="jp_bench (the paper's 80), jp_bench_fresh (ours), ja_mt_bench, rakuda, "
+                           "elyza_tasks_100, or a question.jsonl path")
+    show.add_argument("--reference-set", metavar="NAME",
+                      help="which published reference answers to attach (ja_mt_bench: gpt-4, the default, "
+                           "or gpt-4o-human)")
     show.set_defaults(func=cmd_data_show)
     imp = data_commands.add_parser(
         "import", help="verify and cache upstream data from a local checkout (offline use)"
     )
-    imp.add_argument("path", help="a checkout of ku-nlp/ja-vicuna-qa-benchmark, or a folder like its data/jp_bench")
-    imp.add_argument("--benchmark", default="jp_bench")
+    imp.add_argument("path", help="a checkout of the benchmark's upstream repository (see docs/data.md), "
+                                  "or a folder laid out like its data folder")
+    imp.add_argument("--benchmark", default="jp_bench",
+                     help="jp_bench (ku-nlp/ja-vicuna-qa-benchmark, the default), ja_mt_bench "
+                          "(Stability-AI/FastChat), rakuda (yuzu-ai/japanese-llm-ranking) or "
+                          "elyza_tasks_100 (elyza/ELYZA-tasks-100 on the Hugging Face Hub)")
     imp.set_defaults(func=cmd_data_import)
 
     tasks = commands.add_parser("tasks-path", help="print the folder to pass to lm-eval's --include_path")
@@ -457,7 +581,9 @@ def build_parser() -> argparse.ArgumentParser:
     judge.add_argument("answers", nargs="+", metavar="ANSWERS",
                        help="lm-eval output folders / samples_*.jsonl, or FastChat model_answer folders/files; "
                             "NAME=PATH names the model")
-    judge.add_argument("--judge", required=True, help="a judge name (see `jp-bench judges`) or a judge YAML")
+    judge.add_argument("--judge", required=True, action="append",
+                       help="a judge name (see `jp-bench judges`) or a judge YAML; give it several times (or a "
+                            "jury YAML) for a jury whose members the report pools")
     judge.add_argument("--mode", default="pairwise", choices=["single", "pairwise", "pairwise-all"])
     judge.add_argument("--baseline", help="the model every other model is compared with (pairwise)")
     judge.add_argument("--out", help="folder for judgments.jsonl and FastChat model_judgment files")
@@ -472,6 +598,13 @@ def build_parser() -> argparse.ArgumentParser:
     judge.add_argument("--max-cost", type=float, metavar="USD", help="refuse to start, or stop, above this spend")
     judge.add_argument("--dry-run", action="store_true", help="print the plan and the cost estimate; call nothing")
     judge.add_argument("--retry-errors", action="store_true", help="call again for judgments stored as errors")
+    judge.add_argument("--weighted", action="store_true",
+                       help="ask for token log-probabilities and record each verdict's probability (OpenAI "
+                            "non-reasoning models, vLLM, llama.cpp); reports add the probability-weighted result")
+    judge.add_argument("--samples", type=_positive_int, default=1, metavar="N",
+                       help="judge every item N times (temperature > 0; seeds where the server takes them); "
+                            "reports put the judge's noise into the confidence intervals")
+    judge.add_argument("--temperature", type=float, help="override the judge's temperature (e.g. for --samples)")
     _add_batch_options(judge)
     judge.set_defaults(func=cmd_judge)
 
@@ -483,6 +616,8 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--seed", type=int, default=0)
     report.add_argument("--baseline", help="the baseline model (default: the model every comparison involves)")
     report.add_argument("--benchmark", help="question set for categories (FastChat judgment files carry none)")
+    report.add_argument("--plot", metavar="PATH", help="write MT-Bench's radar plot of the single scores by "
+                                                       "category (PNG)")
     report.add_argument("--publish", action="store_true", help="write results/<benchmark>/<judge>/<model>.json")
     report.add_argument("--results", default="results", help="results folder for --publish (default ./results)")
     report.set_defaults(func=cmd_report)

@@ -4,6 +4,9 @@ Each subtask YAML passes ``benchmark`` and ``category`` through ``dataset_kwargs
 with lm-eval's ``--metadata`` arrives here too, which is how users choose a prompt style::
 
     lm_eval ... --tasks jp_bench --metadata '{"prompt_style": "alpaca-ja"}'
+
+``reference_set`` picks the published reference answers for benchmarks with several (ja_mt_bench:
+``gpt-4``, the default, or ``gpt-4o-human``); ``category`` may be the upstream label or its ASCII name.
 """
 
 from __future__ import annotations
@@ -52,12 +55,14 @@ def question_docs(
     category: str | None = None,
     prompt_style: str = "plain",
     questions_file: str | None = None,
+    reference_set: str | None = None,
 ) -> list[dict[str, Any]]:
     """The documents one subtask evaluates: one per question of ``category`` (all when None)."""
-    from jp_bench.benchmarks import load_questions
+    from jp_bench.benchmarks import category_slug, load_questions
 
-    questions = load_questions(questions_file or benchmark)
-    selected = [q for q in questions if category is None or q.category == category]
+    questions = load_questions(questions_file or benchmark, reference_set=reference_set)
+    selected = [q for q in questions
+                if category is None or category in (q.category, category_slug(benchmark, q.category))]
     if not selected:
         raise JpBenchError(f"benchmark {benchmark!r} has no questions in category {category!r}")
     # datasets needs one type per column: keep ints when every id is an int, else use strings.
@@ -68,6 +73,7 @@ def question_docs(
             "category": q.category,
             "turns": list(q.turns),
             "reference": list(q.reference or []),
+            "grading_notes": q.grading_notes or "",  # "" not None: datasets wants one type per column
             "prompt": render_prompt(q.text, prompt_style),
         }
         for q in selected
@@ -79,6 +85,7 @@ def load_benchmark(
     category: str | None = None,
     prompt_style: str = "plain",
     questions_file: str | None = None,
+    reference_set: str | None = None,
     **_metadata: Any,
 ):
     """``custom_dataset`` hook: a ``DatasetDict`` with one ``test`` split.
@@ -87,7 +94,7 @@ def load_benchmark(
     """
     import datasets
 
-    docs = question_docs(benchmark, category, prompt_style, questions_file)
+    docs = question_docs(benchmark, category, prompt_style, questions_file, reference_set)
     return datasets.DatasetDict({"test": datasets.Dataset.from_list(docs)})
 
 
@@ -99,3 +106,27 @@ def process_results(doc: dict[str, Any], results: list[str]) -> dict[str, float]
     """
     answer = results[0] if results else ""
     return {"answer_chars": float(len(answer))}
+
+
+def load_mt_bench(
+    benchmark: str = "ja_mt_bench",
+    category: str = "writing",
+    turn: int = 1,
+    history: str | None = None,
+    questions_file: str | None = None,
+    reference_set: str | None = None,
+    **_metadata: Any,
+):
+    """``custom_dataset`` hook of the multi-turn subtasks (``ja_mt_bench_turn<turn>_<category>``).
+
+    ``history`` (from ``--metadata``) is the lm-eval output folder holding the turn-(turn-1) samples;
+    each document carries the model's own earlier answers as ``previous_answers`` (see
+    :mod:`jp_bench.multiturn`).
+    """
+    import datasets
+
+    from jp_bench.multiturn import mt_docs
+
+    docs = mt_docs(benchmark, category, int(turn), history=history, questions_file=questions_file,
+                   reference_set=reference_set)
+    return datasets.DatasetDict({"test": datasets.Dataset.from_list(docs)})

@@ -3,14 +3,25 @@
 The arguments are exactly lm-eval's. The exit code is 1 when judging (``--metadata judge``) left
 judgments missing. We parse them with lm-eval's parser, then add our task folder to
 ``--include_path`` (keeping the user's own folder if one was given) and let lm-eval run.
+
+``--tasks ja_mt_bench`` (multi-turn, :mod:`jp_bench.multiturn`) runs lm-eval once per turn, in this
+process: turn 1, then turn 2 with ``--metadata history`` set to the model's output folder the turn-1
+samples were just written to. Subtasks whose samples there are already complete and current are not
+generated again, so an interrupted run continues where it stopped.
 """
 
 from __future__ import annotations
 
+import argparse
+import gc
+import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
-from jp_bench import paths
+from jp_bench import multiturn, paths
+from jp_bench.errors import JpBenchError
 
 
 def include_paths(user_value: str | list[str] | None) -> list[str]:
@@ -27,8 +38,6 @@ def run_lm_eval(argv: Sequence[str]) -> int:
         from lm_eval._cli import HarnessCLI
         from lm_eval.utils import setup_logging
     except ImportError:
-        from jp_bench.errors import JpBenchError
-
         raise JpBenchError("lm-eval is not installed: pip install 'jp-bench[hf]' (or 'jp-bench[lm-eval]')") from None
 
     from jp_bench.judging import in_harness
@@ -40,11 +49,21 @@ def run_lm_eval(argv: Sequence[str]) -> int:
         setup_logging()
         parser = HarnessCLI()
         args = parser.parse_args()
-        if hasattr(args, "include_path"):
-            merged = include_paths(args.include_path)
-            # lm-eval's TaskManager takes a list; keep a plain string when there is only ours.
-            args.include_path = merged[0] if len(merged) == 1 else merged
-        parser.execute(args)
+        # Only an evaluation is split into turns (`lm-eval ls` / `validate` pass through).
+        runs = lm_eval_runs(args) if getattr(args, "command", None) == "run" else [{}]
+        for index, changes in enumerate(runs):
+            if index:
+                # A fresh namespace per run (lm-eval's config step may change the one it is given), and
+                # the previous turn's model freed before the next turn loads it again.
+                args = parser.parse_args()
+                release_models()
+            for key, value in changes.items():
+                setattr(args, key, value)
+            if hasattr(args, "include_path"):
+                merged = include_paths(args.include_path)
+                # lm-eval's TaskManager takes a list; keep a plain string when there is only ours.
+                args.include_path = merged[0] if len(merged) == 1 else merged
+            parser.execute(args)
     except SystemExit as exit_:
         code = exit_.code
         return code if isinstance(code, int) else (0 if code is None else 1)
@@ -53,3 +72,138 @@ def run_lm_eval(argv: Sequence[str]) -> int:
     # lm-eval itself exits 0 when the judge failed after generation (the answers and results are
     # written, judged metrics nan); through jp-bench the run says so in its exit code.
     return 1 if len(in_harness.INCOMPLETE_RUNS) > incomplete_before else 0
+
+
+def release_models() -> None:
+    """Free what the last lm-eval run loaded (its model is unreachable once the run returned)."""
+    gc.collect()  # model wrappers hold reference cycles; without this their GPU memory outlives the run
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
+# ------------------------------------------------------------------------------------ multi-turn
+def _effective(args: argparse.Namespace, key: str) -> Any:
+    """An option as lm-eval will see it: the command line's value, else the ``--config`` YAML's."""
+    value = getattr(args, key, None)
+    if value or value == 0:
+        return value
+    config = getattr(args, "config", None)
+    if config:
+        from lm_eval.config.evaluate_config import EvaluatorConfig
+
+        return EvaluatorConfig.load_yaml_config(config).get(key)
+    return None
+
+
+def _as_dict(value: Any, option: str) -> dict[str, Any]:
+    if not value:
+        return {}
+    if isinstance(value, dict):
+        return dict(value)
+    from lm_eval.utils import simple_parse_args_string
+
+    text = str(value)
+    try:
+        parsed = json.loads(text)
+    except json.JSONDecodeError:
+        return simple_parse_args_string(text)
+    if not isinstance(parsed, dict):
+        raise JpBenchError(f"{option}: expected key=value pairs or a JSON object, got {text!r}")
+    return parsed
+
+
+def _task_names(value: Any) -> list[str]:
+    items = value if isinstance(value, list | tuple) else [value] if value else []
+    return [name.strip() for item in items for name in str(item).split(",") if name.strip()]
+
+
+def model_output_folder(output_path: str, model_args: Any) -> Path:
+    """Where lm-eval writes this model's samples: ``OUTPUT/<model name, sanitized>`` (its own rule)."""
+    from lm_eval.loggers.evaluation_tracker import GeneralConfigTracker
+    from lm_eval.utils import sanitize_model_name
+
+    path = Path(output_path).resolve()  # absolute (as lm-eval reads it): it is recorded in the run metadata
+    if path.suffix == ".json":
+        return path.parent
+    name = GeneralConfigTracker._get_model_name(model_args or None)
+    if name is None:
+        # lm-eval would make up a random folder name, and the next turn could not find this one.
+        raise JpBenchError(f"--tasks {multiturn.GROUP}: --model_args must name the model (pretrained=, model=, "
+                           "path= or engine=): the turn-2 run finds the turn-1 samples by it")
+    return path / sanitize_model_name(name)
+
+
+def lm_eval_runs(args: argparse.Namespace) -> list[dict[str, Any]]:
+    """The lm-eval runs this command makes, as changes to its namespace (``[{}]``: one run, unchanged)."""
+    tasks = _task_names(_effective(args, "tasks"))
+    metadata = _as_dict(_effective(args, "metadata"), "--metadata")
+    output_path = _effective(args, "output_path")
+    if multiturn.GROUP not in tasks:
+        later = [t for t in tasks if (parsed := multiturn.parse_task_name(t)) and parsed[0] > 1]
+        if later and multiturn.HISTORY_KEY not in metadata and output_path:
+            # A later turn on its own: built from this model's own samples in the same output folder.
+            folder = model_output_folder(output_path, _effective(args, "model_args"))
+            return [{"metadata": {**metadata, multiturn.HISTORY_KEY: str(folder)}}]
+        return [{}]
+    return _multiturn_runs(args, tasks, metadata, output_path)
+
+
+def _multiturn_runs(args: argparse.Namespace, tasks: list[str], metadata: dict[str, Any],
+                    output_path: str | None) -> list[dict[str, Any]]:
+    from jp_bench.judging import in_harness
+
+    group = multiturn.GROUP
+    if not output_path or not (_effective(args, "log_samples") or _effective(args, "predict_only")):
+        raise JpBenchError(f"--tasks {group} needs --output_path and --log_samples: each turn is built from "
+                           "the samples of the turn before, written there")
+    if multiturn.HISTORY_KEY in metadata:
+        raise JpBenchError(f"--metadata {multiturn.HISTORY_KEY}: set by jp-bench for --tasks {group}; to build "
+                           f"turn 2 from other turn-1 samples, run --tasks {multiturn.turn_group(2)} with it")
+    if in_harness.parse_settings(metadata) is not None:
+        raise JpBenchError(f"--tasks {group}: in-harness judging covers single-turn answers only; generate "
+                           "without a judge in --metadata and judge the samples afterwards")
+    if _effective(args, "samples"):
+        raise JpBenchError(f"--tasks {group}: --samples is not supported across turns; use --limit")
+    others = [t for t in tasks if t != group]
+    if any(multiturn.parse_task_name(t) for t in others):
+        raise JpBenchError(f"--tasks: give {group} or its turn groups/subtasks, not both")
+
+    folder = model_output_folder(output_path, _effective(args, "model_args"))
+    limit = _effective(args, "limit")
+    greedy = multiturn.greedy_requested(metadata)
+    chat = bool(_effective(args, "apply_chat_template"))
+    gen_kwargs = _as_dict(_effective(args, "gen_kwargs"), "--gen_kwargs")
+    needed, expected = {}, {}
+    for category in multiturn.CATEGORIES:
+        docs = multiturn.mt_docs(multiturn.BENCHMARK, category, 1, questions_file=metadata.get("questions_file"),
+                                 reference_set=metadata.get("reference_set"))
+        needed[category] = [str(doc["question_id"]) for doc in docs[: multiturn.sample_size(len(docs), limit)]]
+        expected[category] = multiturn.request_kwargs(category, greedy=greedy, chat_template=chat,
+                                                      gen_kwargs=gen_kwargs)
+
+    runs: list[dict[str, Any]] = []
+    for plan in multiturn.plan_turns(folder, needed, expected):
+        if plan.kept:
+            _say(f"{group} turn {plan.turn}: {len(plan.kept)} subtask(s) complete in {folder}, not generated "
+                 f"again ({', '.join(plan.kept)})")
+        if not plan.todo:
+            continue
+        by_reason: dict[str, list[str]] = {}
+        for category, why in plan.reasons.items():
+            by_reason.setdefault(why, []).append(category)
+        reasons = "; ".join(f"{', '.join(categories)}: {why}" for why, categories in by_reason.items())
+        _say(f"{group} turn {plan.turn}: generating {len(plan.todo)} subtask(s) in {folder} ({reasons})")
+        run_metadata = dict(metadata)
+        if plan.turn > 1:
+            run_metadata[multiturn.HISTORY_KEY] = str(folder)
+        # The other tasks of the command go with the first run made.
+        run_tasks = plan.tasks if runs else [*others, *plan.tasks]
+        runs.append({"tasks": run_tasks, "metadata": run_metadata})
+    if not runs and others:
+        runs.append({"tasks": others})
+    return runs
+
+
+def _say(message: str) -> None:
+    print(f"jp-bench: {message}", file=sys.stderr, flush=True)

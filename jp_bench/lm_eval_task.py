@@ -94,3 +94,62 @@ def _text(response: Any) -> str:
     while isinstance(response, list | tuple):  # a filtered response may still be a list of repeats
         response = response[0] if response else ""
     return response if isinstance(response, str) else str(response)
+
+
+class MtBenchTask(JpBenchTask):
+    """A turn of a multi-turn subtask (``ja_mt_bench_turn<k>_<category>``, :mod:`jp_bench.multiturn`).
+
+    The prompt is the conversation so far, kept as separate chat messages (user, assistant, ...,
+    user) and rendered by the model's chat template under ``--apply_chat_template`` (API backends
+    receive the messages list itself); without a template, the fixed Japanese frame of
+    :func:`jp_bench.multiturn.render_text`. Judging of turn 1 behaves as in every jp-bench subtask.
+    """
+
+    def __init__(self, data_dir: Any = None, cache_dir: Any = None, download_mode: Any = None,
+                 config: dict | None = None) -> None:
+        from jp_bench import multiturn
+
+        install_error_hook()
+        config = dict(config or {})
+        self.turn = int((config.get("dataset_kwargs") or {}).get("turn", 1))
+        metadata = config.get("metadata") or {}
+        if self.turn > 1 and in_harness.parse_settings(metadata) is not None:
+            # The judge prompts score one answer to one question; a later turn needs the whole
+            # conversation in the prompt, which in-harness judging does not build yet.
+            raise JpBenchError(f"{config.get('task')}: in-harness judging covers turn 1 only; generate turn "
+                               f"{self.turn} without a judge in --metadata and judge the samples afterwards")
+        if multiturn.greedy_requested(metadata):
+            config["generation_kwargs"] = multiturn.make_greedy(config.get("generation_kwargs") or {})
+        super().__init__(data_dir=data_dir, cache_dir=cache_dir, download_mode=download_mode, config=config)
+
+    def fewshot_context(self, doc: dict, num_fewshot: int, system_instruction: str | None = None,  # noqa: ARG002
+                        apply_chat_template: bool = False, fewshot_as_multiturn: bool = False,  # noqa: ARG002
+                        chat_template: Any = None, gen_prefix: str | None = None) -> str:  # noqa: ARG002
+        """The turn's prompt. ``num_fewshot`` is 0 (the YAML fixes it) and there is no ``gen_prefix``.
+
+        lm-eval's own version folds earlier turns into one user message unless
+        ``--fewshot_as_multiturn``; these are real turns, so they always stay separate messages.
+        """
+        from jp_bench import multiturn
+
+        messages = multiturn.conversation(doc)
+        if system_instruction:
+            messages = [{"role": "system", "content": system_instruction}, *messages]
+        if apply_chat_template and chat_template is not None:
+            return chat_template(messages, add_generation_prompt=True)
+        return multiturn.render_text(messages)
+
+    def construct_requests(self, doc: dict, ctx: Any, **kwargs: Any) -> Any:
+        from jp_bench import multiturn
+
+        chat = bool(kwargs.get("apply_chat_template"))
+        requests = super().construct_requests(doc, ctx, **kwargs)
+        if not chat:
+            for request in requests if isinstance(requests, list) else [requests]:
+                multiturn.with_frame_stop(request.arguments[1])  # each request holds its own copy
+        return requests
+
+    def build_all_requests(self, *, cache_requests: bool = False, **kwargs: Any) -> None:
+        # lm-eval's request cache is keyed by task name and settings, not by the history the contexts
+        # were built from: a cached turn-2 context could carry another run's turn-1 answers.
+        super().build_all_requests(cache_requests=cache_requests and self.turn == 1, **kwargs)

@@ -4,7 +4,8 @@ One JSON object per line::
 
     {"question_id": 1, "category": "generic", "turns": ["..."], "reference": ["..."]}
 
-``reference`` is optional (one reference answer per turn, used by reference-guided judging).
+``reference`` is optional (one reference answer per turn, used by reference-guided judging);
+``grading_notes`` is optional (what a grader should check for, as ELYZA-tasks-100 publishes).
 A malformed file stops with ``file:line: what is wrong``; nothing is half-read.
 """
 
@@ -48,6 +49,8 @@ class Question(BaseModel):
     category: Annotated[str, StringConstraints(min_length=1, strip_whitespace=True)]
     turns: Annotated[list[NonEmptyText], Field(min_length=1)]
     reference: list[str] | None = None
+    # What a grader should check (ELYZA-tasks-100's ``eval_aspect``), kept for judges that grade against it.
+    grading_notes: str | None = None
 
     @model_validator(mode="after")
     def _reference_matches_turns(self) -> Question:

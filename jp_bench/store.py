@@ -19,7 +19,7 @@ from typing import Any
 
 from jp_bench.llm.types import Message, ModelSpec
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: calls.details and batch_requests.details (probability-weighted verdicts)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -31,6 +31,7 @@ CREATE TABLE IF NOT EXISTS calls (
     request        TEXT NOT NULL,          -- JSON: model identity + messages (never a secret)
     reply          TEXT,
     parsed         TEXT,                   -- the verdict or score read from the reply, JSON
+    details        TEXT,                   -- what else the caller read from the reply (verdict probabilities), JSON
     status         TEXT NOT NULL CHECK (status IN ('ok', 'error')),
     error          TEXT,
     attempts       INTEGER NOT NULL DEFAULT 1,
@@ -64,6 +65,7 @@ CREATE TABLE IF NOT EXISTS batch_requests (
     messages      TEXT NOT NULL,          -- JSON [[role, content], ...] as sent in this attempt
     state         TEXT NOT NULL CHECK (state IN ('submitted', 'replied', 'unreadable', 'failed', 'done')),
     reply         TEXT,
+    details       TEXT,                   -- JSON, read from the reply when it came (as calls.details)
     error         TEXT,
     input_tokens  INTEGER NOT NULL DEFAULT 0,
     output_tokens INTEGER NOT NULL DEFAULT 0,
@@ -103,6 +105,7 @@ class CallRecord:
     output_tokens: int = 0
     cost_usd: float = 0.0
     started_at: float | None = None
+    details: Any = None
 
     @staticmethod
     def request_of(spec: ModelSpec, messages: Sequence[Message]) -> dict[str, Any]:
@@ -138,6 +141,7 @@ class BatchRequest:
     input_tokens: int = 0
     output_tokens: int = 0
     cost_usd: float = 0.0
+    details: Any = None
 
 
 @dataclass(frozen=True)
@@ -155,6 +159,7 @@ class StoredCall:
     output_tokens: int
     cost_usd: float
     finished_at: float
+    details: Any = None  # e.g. the judge's verdict probabilities (weighted judges)
 
     @property
     def ok(self) -> bool:
@@ -173,7 +178,15 @@ class Store:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
-        self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+        self._migrate()
+        self._db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+
+    def _migrate(self) -> None:
+        # A store written by an older jp-bench keeps every call; the new columns start empty.
+        for table in ("calls", "batch_requests"):
+            columns = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
+            if "details" not in columns:
+                self._db.execute(f"ALTER TABLE {table} ADD COLUMN details TEXT")
 
     def close(self) -> None:
         self._db.close()
@@ -187,7 +200,7 @@ class Store:
     def get(self, key: str) -> StoredCall | None:
         row = self._db.execute(
             "SELECT key, purpose, prompt_version, model, reply, parsed, status, error, attempts, input_tokens,"
-            " output_tokens, cost_usd, finished_at FROM calls WHERE key = ?",
+            " output_tokens, cost_usd, finished_at, details FROM calls WHERE key = ?",
             (key,),
         ).fetchone()
         return None if row is None else _row_to_call(row)
@@ -199,7 +212,8 @@ class Store:
             chunk = unique[start : start + 500]
             rows = self._db.execute(
                 "SELECT key, purpose, prompt_version, model, reply, parsed, status, error, attempts, input_tokens,"
-                f" output_tokens, cost_usd, finished_at FROM calls WHERE key IN ({','.join('?' * len(chunk))})",
+                " output_tokens, cost_usd, finished_at, details FROM calls"
+                f" WHERE key IN ({','.join('?' * len(chunk))})",
                 chunk,
             ).fetchall()
             found.update({row[0]: _row_to_call(row) for row in rows})
@@ -209,13 +223,14 @@ class Store:
         """Record a finished call (replacing an earlier error for the same key, if any)."""
         self._db.execute(
             "INSERT OR REPLACE INTO calls (key, purpose, prompt_version, model, request, reply, parsed, status, error,"
-            " attempts, input_tokens, output_tokens, cost_usd, started_at, finished_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " attempts, input_tokens, output_tokens, cost_usd, started_at, finished_at, details)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 record.key, record.purpose, record.prompt_version, record.model,
                 json.dumps(record.request, ensure_ascii=False), record.reply,
                 json.dumps(record.parsed, ensure_ascii=False), record.status, record.error, record.attempts,
                 record.input_tokens, record.output_tokens, record.cost_usd, record.started_at, time.time(),
+                None if record.details is None else json.dumps(record.details, ensure_ascii=False),
             ),
         )
 
@@ -249,7 +264,7 @@ class Store:
     def batch_requests(self, *, batch_id: str | None = None, keys: Sequence[str] | None = None) -> list[BatchRequest]:
         """The requests of one batch, or every batch request made for ``keys`` (oldest first)."""
         columns = ("SELECT custom_id, batch_id, key, attempt, messages, state, reply, error, input_tokens,"
-                   " output_tokens, cost_usd FROM batch_requests")
+                   " output_tokens, cost_usd, details FROM batch_requests")
         if batch_id is not None:
             rows = self._db.execute(f"{columns} WHERE batch_id = ? ORDER BY rowid", (batch_id,)).fetchall()
         else:
@@ -261,15 +276,17 @@ class Store:
                                          chunk).fetchall()
         return [BatchRequest(row[0], row[2], row[3], json.loads(row[4]), batch_id=row[1], state=row[5],
                              reply=row[6], error=row[7], input_tokens=row[8], output_tokens=row[9],
-                             cost_usd=row[10]) for row in rows]
+                             cost_usd=row[10], details=json.loads(row[11]) if row[11] is not None else None)
+                for row in rows]
 
     def update_batch_request(self, custom_id: str, *, state: str, reply: str | None = None,
                              error: str | None = None, input_tokens: int = 0, output_tokens: int = 0,
-                             cost_usd: float = 0.0) -> None:
+                             cost_usd: float = 0.0, details: Any = None) -> None:
         self._db.execute(
             "UPDATE batch_requests SET state = ?, reply = COALESCE(?, reply), error = ?, input_tokens = ?,"
-            " output_tokens = ?, cost_usd = ? WHERE custom_id = ?",
-            (state, reply, error, input_tokens, output_tokens, cost_usd, custom_id))
+            " output_tokens = ?, cost_usd = ?, details = COALESCE(?, details) WHERE custom_id = ?",
+            (state, reply, error, input_tokens, output_tokens, cost_usd,
+             None if details is None else json.dumps(details, ensure_ascii=False), custom_id))
 
     def mark_batch_collected(self, batch_id: str) -> None:
         self._db.execute("UPDATE batches SET status = 'collected', collected_at = ? WHERE id = ?",
@@ -328,4 +345,5 @@ def _row_to_call(row: Sequence[Any]) -> StoredCall:
         key=row[0], purpose=row[1], prompt_version=row[2], model=row[3], reply=row[4],
         parsed=json.loads(row[5]) if row[5] is not None else None, status=row[6], error=row[7],
         attempts=row[8], input_tokens=row[9], output_tokens=row[10], cost_usd=row[11], finished_at=row[12],
+        details=json.loads(row[13]) if len(row) > 13 and row[13] is not None else None,
     )

@@ -38,7 +38,8 @@ def test_unknown_benchmark_is_one_line() -> None:
     result = run_cli("jp-bench", "data", "show", "--benchmark", "nope")
     assert result.returncode == 1
     assert result.stderr.strip() == (
-        "jp-bench: error: unknown benchmark 'nope' (known: jp_bench, jp_bench_fresh, or a path to a question.jsonl)"
+        "jp-bench: error: unknown benchmark 'nope' (known: elyza_tasks_100, ja_mt_bench, jp_bench, jp_bench_fresh, "
+        "rakuda, or a path to a question.jsonl)"
     )
 
 

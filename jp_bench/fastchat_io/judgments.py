@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -55,6 +55,8 @@ class SingleJudgmentRecord:
     turn: int = 1
     user_prompt: str | None = None
     tstamp: float | None = None
+    # ``file:line`` it was read from (None when built in code), so a report can point at a row.
+    where: str | None = field(default=None, compare=False, repr=False)
 
 
 def _pairwise_record(record: dict[str, Any], path: Path, line: int) -> PairwiseJudgmentRecord:
@@ -119,6 +121,7 @@ def _read_judgments(
     names: tuple[str, ...],
     looks_right: _Sniffer,
     parse: Callable[[dict[str, Any], Path, int], _Record],
+    keep_duplicates: bool = False,
 ) -> list[_Record]:
     root = Path(path)
     if not root.exists():
@@ -133,11 +136,11 @@ def _read_judgments(
             record = parse(raw, file, line)
             # The same judgment twice would be counted twice: refuse it where it is.
             models, identity = _identity(record)
-            if identity in first:
+            if identity in first and not keep_duplicates:
                 raise InputFileError(file, line, f"a second {kind} judgment of question {identity[1]!r} "
                                                  f"({' vs '.join(models)}, turn {identity[-1]}) by {identity[0]!r}; "
                                                  f"the first is at {first[identity]}")
-            first[identity] = f"{file}:{line}"
+            first.setdefault(identity, f"{file}:{line}")
             records.append(record)
     return records
 
@@ -168,9 +171,18 @@ def read_pairwise_judgments(path: str | Path) -> list[PairwiseJudgmentRecord]:
     return _read_judgments(path, "pairwise", _PAIRWISE_NAMES, _looks_pairwise, _pairwise_record)
 
 
-def read_single_judgments(path: str | Path) -> list[SingleJudgmentRecord]:
-    """Single-answer judgments from a file or a folder (``single*.jsonl``, ``*_single.jsonl``, by shape)."""
-    return _read_judgments(path, "single-answer", _SINGLE_NAMES, _looks_single, _single_record)
+def read_single_judgments(path: str | Path, *, keep_duplicates: bool = False) -> list[SingleJudgmentRecord]:
+    """Single-answer judgments from a file or a folder (``single*.jsonl``, ``*_single.jsonl``, by shape).
+
+    A second judgment of the same (judge, question, model, turn) is refused, unless
+    ``keep_duplicates``: then every row is returned, as FastChat's ``show_result`` would count it
+    (``jp-bench report`` does so to reproduce FastChat's means, and says how many there were).
+    Each record's ``where`` is the ``file:line`` it came from.
+    """
+    def parse(record: dict[str, Any], file: Path, line: int) -> SingleJudgmentRecord:
+        return replace(_single_record(record, file, line), where=f"{file}:{line}")
+
+    return _read_judgments(path, "single-answer", _SINGLE_NAMES, _looks_single, parse, keep_duplicates)
 
 
 

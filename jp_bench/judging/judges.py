@@ -55,6 +55,10 @@ class JudgeConfig(BaseModel):
     verdict_format: Literal["marker", "json"] = "marker"
     # Anthropic extended thinking: the thinking budget in tokens (below max_tokens; at least 1024).
     thinking_budget: int | None = Field(None, ge=1024)
+    # Ask for token log-probabilities and record the judge's distribution over verdicts at the
+    # verdict token (jp_bench.judging.weighted); top_logprobs alternatives are read there.
+    weighted: bool = False
+    top_logprobs: int = Field(20, ge=2, le=20)
     timeout_s: float = Field(120.0, gt=0)
     prompt_set: str = "ja-v1"
     prices: Prices = Prices()
@@ -71,7 +75,18 @@ class JudgeConfig(BaseModel):
             params["reasoning_effort"] = self.reasoning_effort
         if self.thinking_budget is not None:
             params["thinking"] = {"type": "enabled", "budget_tokens": self.thinking_budget}
+        if self.weighted:
+            params.update(logprobs=True, top_logprobs=self.top_logprobs)
         return params
+
+    def check_weighted(self) -> None:
+        """Weighted verdicts need token log-probabilities: one line for a judge whose API has none."""
+        if self.provider not in ("openai", "openai-compatible"):
+            raise JpBenchError(f"weighted verdicts: {self.name} ({self.provider}) returns no token log-probabilities; "
+                               "use an OpenAI non-reasoning model, vLLM or llama.cpp")
+        if self.reasoning_effort is not None:
+            raise JpBenchError(f"weighted verdicts: {self.name} is a reasoning model (reasoning_effort), and "
+                               "reasoning models return no token log-probabilities")
 
     @model_validator(mode="after")
     def _reasoning_settings_fit(self) -> JudgeConfig:
@@ -79,6 +94,8 @@ class JudgeConfig(BaseModel):
             raise ValueError(f"thinking_budget ({self.thinking_budget}) must be below max_tokens ({self.max_tokens})")
         if self.reasoning_effort is not None and self.reasoning_effort not in ("minimal", "low", "medium", "high"):
             raise ValueError(f"reasoning_effort must be minimal, low, medium or high, not {self.reasoning_effort!r}")
+        if self.weighted:
+            self.check_weighted()
         return self
 
     def check_batch(self) -> None:

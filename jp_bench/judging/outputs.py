@@ -67,6 +67,9 @@ def write_outputs(out: Path, rows: list[dict[str, Any]], judge: str) -> list[Pat
     out.mkdir(parents=True, exist_ok=True)
     written = [write_text_atomic(out / "judgments.jsonl",
                                  "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))]
+    # FastChat's files hold one judgment per item: with --samples N they get sample 0, the one an
+    # ordinary run makes (judgments.jsonl has every sample).
+    rows = [r for r in rows if not r.get("sample")]
     pairwise = []
     for (model_1, model_2), by_question in _games(rows).items():
         for question_id, games in by_question.items():

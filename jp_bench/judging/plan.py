@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections import defaultdict
 from collections.abc import Sequence
@@ -32,6 +33,7 @@ class JudgeTask:
     messages: tuple[Message, ...]
     key: str
     answer_chars: tuple[int, int | None] = (0, None)  # lengths of model_1's and model_2's answers
+    sample: int = 0  # judge sample k of --samples N (its own store key)
 
     @property
     def model_a(self) -> str:
@@ -52,6 +54,7 @@ class Plan:
     models: list[str]
     questions: list[Question]
     skipped: dict[str, list] = field(default_factory=dict)  # model -> question ids without an answer
+    samples: int = 1  # judge samples per item (--samples N)
 
 
 def index_answers(answers: Sequence[Answer]) -> dict[str, dict[int | str, Answer]]:
@@ -91,9 +94,23 @@ def build_plan(
     prompts: PromptSet,
     spec: ModelSpec,
     baseline: str | None = None,
+    samples: int = 1,
 ) -> Plan:
+    """Every judgment needed, ``samples`` times each: sample k > 0 is asked under its own store key
+    (``ModelSpec.sample``), so N samples are N calls and a re-run pays for none of them again."""
     if mode not in MODES:
         raise JpBenchError(f"unknown mode {mode!r} (choose from {', '.join(MODES)})")
+    if samples < 1:
+        raise JpBenchError(f"--samples must be at least 1, not {samples}")
+    plans = [_build_one(mode, questions, answers, prompts, dataclasses.replace(spec, sample=k), baseline, k)
+             for k in range(samples)]
+    first = plans[0]
+    return Plan(mode=mode, tasks=[task for plan in plans for task in plan.tasks], pairs=first.pairs,
+                models=first.models, questions=first.questions, skipped=first.skipped, samples=samples)
+
+
+def _build_one(mode: Mode, questions: Sequence[Question], answers: Sequence[Answer], prompts: PromptSet,
+               spec: ModelSpec, baseline: str | None, sample: int) -> Plan:
     by_model = index_answers(answers)
     models = sorted(by_model)
     if not models:
@@ -106,7 +123,7 @@ def build_plan(
     def add(kind: str, question: Question, model_1: str, model_2: str | None, game: int,
             messages: list[Message], prompt_kind: PromptKind, lengths: tuple[int, int | None]) -> None:
         tasks.append(JudgeTask(kind, question, model_1, model_2, game, prompt_kind, tuple(messages),  # type: ignore[arg-type]
-                               call_key(spec, messages), lengths))
+                               call_key(spec, messages), lengths, sample))
 
     for question in questions:
         references = list(question.reference or [])

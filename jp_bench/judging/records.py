@@ -35,6 +35,15 @@ class _JudgmentBase(BaseModel):
     judge_model: str | None = Field(None, description="the model actually called (--judge-model or the YAML's)")
     judge_endpoint: str | None = Field(None, description="host the judge was called at (no key); null: embedded")
     turn: int | None = Field(None, ge=1, description="the turn judged (multi-turn benchmarks); null: the whole answer")
+    jury: str | None = Field(None, min_length=1, description="the jury this judge sat on (--judge A --judge B, "
+                                                             "or a jury YAML); reports pool its members")
+    sample: int | None = Field(None, ge=0, description="which of N judge samples of this item (--samples N); "
+                                                      "null: the one sample of an ordinary run")
+    verdict_probs: dict[str, float] | None = Field(
+        None, description="weighted judges: the judge's probability of each verdict (A/B/C or 1..10) at the "
+                          "verdict token, renormalised over the verdicts; absent when no log-probabilities came")
+    probability_mass: float | None = Field(None, ge=0, le=1, description="the verdicts' probability before "
+                                                                          "renormalising (low: the judge hesitated)")
     prompt_set: str
     prompt_version: str = Field(description="hash of the prompt set's source; a prompt change changes it")
     prompt: Literal["pairwise", "pairwise_reference", "single", "single_reference"]
@@ -76,6 +85,7 @@ class SingleJudgment(_JudgmentBase):
     model: str
     score: float | None = Field(ge=1, le=10, description="null when status is 'error'")
     answer_chars: int = Field(ge=0, description="length of the answer in characters (all turns)")
+    expected_score: float | None = Field(None, ge=1, le=10, description="weighted judges: Σ p(k)·k over verdict_probs")
 
 
 class JudgmentLine(BaseModel):
@@ -98,7 +108,7 @@ def _problem(error: ValidationError) -> str:
 
 def judgment_identity(row: dict[str, Any]) -> tuple:
     """What one judgment is: judge (and model called), question, turn, models and order."""
-    judge = (row["judge"], row.get("judge_model"))
+    judge = (row["judge"], row.get("judge_model"), row.get("sample"))
     if row["mode"] == "single":
         return ("single", *judge, row["question_id"], row.get("turn"), row["model"])
     return ("pairwise", *judge, row["question_id"], row.get("turn"), row["model_1"], row["model_2"], row["game"])
@@ -133,10 +143,12 @@ def read_judgment_rows(rows: Iterable[tuple[int, dict[str, Any]]], source: str |
 
 def judgment_rows(plan: Plan, results: dict[str, StoredCall], judge: str, prompt_set: str,
                   prompt_version: str, *, judge_model: str | None = None,
-                  judge_endpoint: str | None = None) -> list[dict[str, Any]]:
+                  judge_endpoint: str | None = None, jury: str | None = None) -> list[dict[str, Any]]:
     """``judge_model`` is the model actually called and ``judge_endpoint`` the host it was called at
-    (never a key), so a judge YAML pointed at another model or server is told apart."""
+    (never a key), so a judge YAML pointed at another model or server is told apart. With
+    ``--samples N`` each row says which judge sample it is (``sample``); an ordinary run's rows do not."""
     from jp_bench.judging.outcomes import winner_of_game
+    from jp_bench.judging.weighted import expected_score
 
     rows = []
     for task in plan.tasks:
@@ -163,6 +175,15 @@ def judgment_rows(plan: Plan, results: dict[str, StoredCall], judge: str, prompt
             "output_tokens": call.output_tokens,
             "cost_usd": call.cost_usd,
         }
+        if plan.samples > 1:
+            row["sample"] = task.sample
+        if jury is not None:
+            row["jury"] = jury
+        # Written only when there is one, so the rows of a judge without log-probabilities stay as they were.
+        distribution = call.details.get("verdict_probs") if call.ok and isinstance(call.details, dict) else None
+        if distribution:
+            row["verdict_probs"] = distribution["probs"]
+            row["probability_mass"] = distribution["mass"]
         if task.kind == "pairwise":
             verdict = call.parsed if call.ok else None
             row.update({"model_1": task.model_1, "model_2": task.model_2, "game": task.game,
@@ -172,6 +193,8 @@ def judgment_rows(plan: Plan, results: dict[str, StoredCall], judge: str, prompt
         else:
             row.update({"model": task.model_1, "score": call.parsed if call.ok else None,
                         "answer_chars": task.answer_chars[0]})
+            if distribution:
+                row["expected_score"] = expected_score(distribution)
         _ROW.validate_python(row)  # what is written is what the reader accepts
         rows.append(row)
     return rows

@@ -8,6 +8,7 @@ never a win, loss or tie.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -70,13 +71,26 @@ def _ask_for_the_verdict(job: CallJob, reply: str, unreadable: int) -> list[Mess
     return [*job.messages, Message("assistant", reply), Message("user", VERDICT_REMINDER[job.context])]
 
 
+def _verdict_probabilities(job: CallJob, completion: Any, parsed: Any) -> dict[str, Any] | None:
+    from jp_bench.judging.weighted import verdict_distribution
+
+    distribution = verdict_distribution(job.context, parsed, getattr(completion, "logprobs", None))
+    return {"verdict_probs": distribution} if distribution else None
+
+
 def verdict_policy(attempts: int = 3) -> ReplyPolicy:
-    """A judge's part of a call: read the verdict; ask again (at most ``attempts`` replies) when there is none."""
-    return ReplyPolicy(read=_read_verdict, attempts=attempts, follow_up=_ask_for_the_verdict)
+    """A judge's part of a call: read the verdict; ask again (at most ``attempts`` replies) when there is
+    none; keep the verdict's probabilities when the reply carries token log-probabilities."""
+    return ReplyPolicy(read=_read_verdict, attempts=attempts, follow_up=_ask_for_the_verdict,
+                       describe=_verdict_probabilities)
 
 
-def judge_jobs(tasks: list[JudgeTask]) -> list[CallJob]:
-    return [CallJob(task.key, tuple(task.messages), task.kind) for task in tasks]
+def judge_jobs(tasks: list[JudgeTask], spec: ModelSpec | None = None) -> list[CallJob]:
+    """The engine's jobs; judge sample k > 0 carries its own spec (its seed) when ``spec`` is given."""
+    def spec_of(task: JudgeTask) -> ModelSpec | None:
+        return dataclasses.replace(spec, sample=task.sample) if spec is not None and task.sample else None
+
+    return [CallJob(task.key, tuple(task.messages), task.kind, spec_of(task)) for task in tasks]
 
 
 @dataclass
@@ -104,11 +118,11 @@ class JudgeRunner:
                           on_progress=self.on_progress, refused_what="the judge", batch=self.batch)
 
     def pending(self, plan: Plan) -> tuple[list[JudgeTask], dict[str, StoredCall]]:
-        todo, stored = self.engine().pending(judge_jobs(plan.tasks))
+        todo, stored = self.engine().pending(judge_jobs(plan.tasks, self.spec))
         first: dict[str, JudgeTask] = {}
         for task in plan.tasks:
             first.setdefault(task.key, task)
         return [first[job.key] for job in todo], stored
 
     async def run(self, plan: Plan) -> RunReport:
-        return await self.engine().run(judge_jobs(plan.tasks))
+        return await self.engine().run(judge_jobs(plan.tasks, self.spec))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,6 +52,10 @@ class JudgeRequest:
     judge_model: str | None = None
     base_url: str | None = None
     batch: BatchSettings | None = None  # send through the vendor's Batch API (at its batch price)
+    weighted: bool = False  # ask for log-probabilities and record verdict probabilities (the YAML may say so too)
+    samples: int = 1  # judge every item this many times (each sample its own store key)
+    temperature: float | None = None  # override the judge's temperature (samples need one above 0)
+    jury: str | None = None  # the jury this judge sits on: its rows say so and reports pool them
 
 
 @dataclass
@@ -119,6 +124,14 @@ def prepare(request: JudgeRequest) -> JudgeOutcome:
     judge = load_judge(request.judge, list(request.judges_dirs))
     if request.batch is not None:
         judge.check_batch()
+    if request.weighted and not judge.weighted:
+        judge.check_weighted()
+        judge = judge.model_copy(update={"weighted": True})
+    if request.temperature is not None:
+        judge = judge.model_copy(update={"temperature": request.temperature})
+    if request.samples > 1 and judge.temperature == 0:
+        raise JpBenchError(f"--samples {request.samples}: {judge.name} judges at temperature 0, so every sample would "
+                           "be the same verdict; give --temperature (e.g. 0.7) or a judge that samples")
     prompts = load_prompt_set(request.prompts or judge.prompt_set)
     spec = model_spec_for(judge, request.mode, request.judge_model, request.base_url)
     answers, embedded = load_answers(request.answers)
@@ -130,7 +143,7 @@ def prepare(request: JudgeRequest) -> JudgeOutcome:
         prompts = dataclasses.replace(prompts, version=f"{prompts.version}+json",
                                       templates={k: dataclasses.replace(t, user=t.user + _json_suffix(t, k))
                                                  for k, t in prompts.templates.items()})
-    plan = build_plan(request.mode, questions, answers, prompts, spec, request.baseline)
+    plan = build_plan(request.mode, questions, answers, prompts, spec, request.baseline, samples=request.samples)
     return JudgeOutcome(judge=judge, spec=spec, prompts=prompts, plan=plan,
                         estimate=estimate_cost(plan.tasks, spec, judge.expected_output_tokens,
                                                batch=request.batch is not None))
@@ -179,7 +192,7 @@ def run_judging(request: JudgeRequest, *, prepared: JudgeOutcome | None = None,
         outcome.report = asyncio.run(runner.run(outcome.plan))
         rows = judgment_rows(outcome.plan, outcome.report.results, outcome.judge.name, outcome.prompts.name,
                              outcome.prompts.version, judge_model=outcome.spec.model,
-                             judge_endpoint=endpoint_host(outcome.spec.base_url))
+                             judge_endpoint=endpoint_host(outcome.spec.base_url), jury=request.jury)
         outcome.rows = rows
         outcome.complete = len(rows) == len(outcome.plan.tasks)
         outcome.pairs = pair_tallies(rows)
@@ -200,3 +213,34 @@ def _client_factory(spec: ModelSpec, concurrency: int,
         return LLMClient(spec, concurrency=concurrency)
 
     return build
+
+
+@dataclass
+class JuryOutcome:
+    jury: Any  # jp_bench.judging.jury.Jury
+    members: list[JudgeOutcome]
+    written: list[Path] = field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        return all(member.complete for member in self.members)
+
+
+def member_request(request: JudgeRequest, jury: Any, judge: str) -> JudgeRequest:
+    """The request one jury member runs: the jury's settings, its own judge, no output of its own."""
+    return dataclasses.replace(request, judge=judge, jury=jury.name, out=None)
+
+
+def write_jury_outputs(out: Path, outcome: JuryOutcome) -> list[Path]:
+    """``out/judgments.jsonl`` with every member's rows (a report pools them), and each member's own
+    files (its judgments.jsonl and FastChat model_judgment files) in ``out/<judge>/``."""
+    from jp_bench.atomic import write_text_atomic
+    from jp_bench.names import safe_name
+
+    rows = [row for member in outcome.members for row in member.rows]
+    written = []
+    for member in outcome.members:
+        written += write_outputs(out / safe_name(member.judge.name), member.rows, member.judge.name)
+    written.insert(0, write_text_atomic(out / "judgments.jsonl",
+                                        "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)))
+    return written

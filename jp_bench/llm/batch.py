@@ -94,6 +94,7 @@ class BatchRun:
         self.report = BatchReport()
         engine._report.batch = self.report
         self._reserved: dict[str, float] = {}  # custom_id -> estimate counted in flight
+        self._jobs: dict[str, CallJob] = {}  # key -> job of the run in progress
 
     # --------------------------------------------------------------------------------- per job
 
@@ -142,14 +143,15 @@ class BatchRun:
                 return _Next("submit", last.attempt + 1, policy.next_messages(job, reply, last.attempt))
             self._store(job, rows, reply, None, "error", policy.final_error(str(exc)), last.attempt)
             return _Next("settled")
-        self._store(job, rows, reply, parsed, "ok", None, last.attempt)
+        self._store(job, rows, reply, parsed, "ok", None, last.attempt, details=last.details)
         return _Next("settled")
 
     def _store(self, job: CallJob, rows: list[BatchRequest], reply: str | None, parsed: Any, status: str,
-               error: str | None, attempts: int) -> None:
+               error: str | None, attempts: int, *, details: Any = None) -> None:
         engine = self.engine
         call = engine._record(job, reply, parsed, status, error, attempts, sum(r.input_tokens for r in rows),
-                              sum(r.output_tokens for r in rows), sum(r.cost_usd for r in rows), time.time())
+                              sum(r.output_tokens for r in rows), sum(r.cost_usd for r in rows), time.time(),
+                              details=details)
         engine.store.update_batch_request(rows[-1].custom_id, state="done", error=error,
                                           input_tokens=rows[-1].input_tokens, output_tokens=rows[-1].output_tokens,
                                           cost_usd=rows[-1].cost_usd)
@@ -164,6 +166,7 @@ class BatchRun:
         """Run ``jobs`` through batches; returns the jobs to send live (``fallback="live"``)."""
         engine, store = self.engine, self.engine.store
         by_key = {job.key: job for job in jobs}
+        self._jobs = by_key
         live: list[CallJob] = []
         given_up: dict[str, str] = {}
         interval = self.settings.poll_interval_s
@@ -227,7 +230,7 @@ class BatchRun:
             custom_id = f"{job.key[:40]}-{attempt}-{round_}"
             self._reserved[custom_id] = estimate
             request = BatchRequest(custom_id, job.key, attempt, _as_rows(messages))
-            chosen.append((request, self.vendor.request_line(custom_id, messages, self.spec)))
+            chosen.append((request, self.vendor.request_line(custom_id, messages, job.spec or self.spec)))
         batch_ids: list[str] = []
         limits = self.vendor.limits
         max_requests = min(limits.max_requests, self.settings.max_requests_per_batch or limits.max_requests)
@@ -284,7 +287,8 @@ class BatchRun:
                 store.update_batch_request(
                     row.custom_id, state="replied", reply=completion.text, input_tokens=completion.input_tokens,
                     output_tokens=completion.output_tokens,
-                    cost_usd=self._cost(completion.input_tokens, completion.output_tokens))
+                    cost_usd=self._cost(completion.input_tokens, completion.output_tokens),
+                    details=self._details(row, completion))
             else:
                 prefix = _REFUSED if result.refused else ""
                 store.update_batch_request(row.custom_id, state="failed", error=f"{prefix}{result.error}")
@@ -293,6 +297,18 @@ class BatchRun:
                 self._settle_reservation(row.custom_id, None)
                 store.update_batch_request(row.custom_id, state="failed", error="no result returned")
         store.mark_batch_collected(batch_id)
+
+    def _details(self, row: BatchRequest, completion: Any) -> Any:
+        """What the policy keeps besides the reply, read now: the token log-probabilities are not stored."""
+        policy = self.engine.policy
+        job = self._jobs.get(row.key)
+        if policy.describe is None or job is None:
+            return None
+        try:
+            parsed = policy.read(job, completion.text)
+        except UnreadableReply:
+            return None
+        return policy.describe(job, completion, parsed)
 
     def _settle_reservation(self, custom_id: str, completion: Any) -> None:
         actual = self._cost(completion.input_tokens, completion.output_tokens) if completion is not None else 0.0

@@ -104,7 +104,8 @@ class LLMClient:
         self.output_tokens = 0
         self.cost_usd = 0.0
 
-    async def complete(self, messages: list[Message], *, gate: RequestGate | None = None) -> Completion:
+    async def complete(self, messages: list[Message], *, gate: RequestGate | None = None,
+                       spec: ModelSpec | None = None) -> Completion:
         """One reply to ``messages``; raises PermanentError or RetriesExhausted when there is none.
 
         ``gate.admit()`` runs inside the concurrency slot just before every HTTP attempt (the call
@@ -119,7 +120,7 @@ class LLMClient:
                 self.retries += 1
                 await self._sleep(self._delay(attempt - 1, last_error))
             try:
-                completion = await self._attempt(messages, gate)
+                completion = await self._attempt(messages, gate, spec or self.spec)
             except TransientError as exc:
                 last_error = exc
                 if exc.throttled and throttled < MAX_THROTTLED_RETRIES:
@@ -143,13 +144,13 @@ class LLMClient:
             self._safe(f"{self._label()}: gave up after {self.max_attempts} attempts; last error: {last_error}")
         ) from last_error
 
-    async def _attempt(self, messages: list[Message], gate: RequestGate | None) -> Completion:
+    async def _attempt(self, messages: list[Message], gate: RequestGate | None, spec: ModelSpec) -> Completion:
         async with self._limiter.slot() as ticket:  # released before any backoff sleep
             if gate is not None:
                 gate.admit()
             self.calls_attempted += 1
             try:
-                completion = await self.provider.complete(messages, self.spec)
+                completion = await self.provider.complete(messages, spec)
             except TransientError as exc:
                 if gate is not None:
                     gate.abandon()

@@ -58,6 +58,9 @@ class CallJob:
     key: str
     messages: tuple[Message, ...]
     context: Any = None
+    # The request's own spec when it differs from the engine's in what is sent, not in price or
+    # endpoint (judge sample k of --samples N); None: the engine's.
+    spec: ModelSpec | None = None
 
 
 def _read_anything(job: CallJob, reply: str) -> Any:  # noqa: ARG001 (a ReplyPolicy reader's signature)
@@ -73,12 +76,15 @@ class ReplyPolicy:
     ``attempts`` is how many replies one job may ask for in all; after ``n`` unreadable replies the
     next request is ``follow_up(job, last_reply, n)`` (None: the same messages again).
     ``final_error`` turns the last problem into the stored error text.
+    ``describe(job, completion, parsed)`` keeps what else a readable reply carries (the judge's
+    verdict probabilities from the token log-probabilities), stored as the call's ``details``.
     """
 
     read: Callable[[CallJob, str], Any] = _read_anything
     attempts: int = 1
     follow_up: Callable[[CallJob, str, int], Sequence[Message]] | None = None
     final_error: Callable[[str], str] = str
+    describe: Callable[[CallJob, Any, Any], Any] | None = None
 
     def next_messages(self, job: CallJob, reply: str, unreadable: int) -> list[Message]:
         if self.follow_up is None:
@@ -313,7 +319,7 @@ class CallEngine:
         for attempt in range(1, self.policy.attempts + 1):
             gate = _Gate(self, job.key, self.estimate_usd(messages), claim=not claimed)
             try:
-                completion = await self._send(messages, gate)
+                completion = await self._send(messages, gate, job.spec)
             except _DoneElsewhere as done:
                 self._report.reused += 1
                 self._report.by_other_process += 1
@@ -339,17 +345,19 @@ class CallEngine:
                 if attempt < self.policy.attempts:
                     messages = self.policy.next_messages(job, reply, attempt)
                 continue
-            return self._record(job, reply, parsed, "ok", None, attempt, input_tokens, output_tokens, cost, started)
+            details = self.policy.describe(job, completion, parsed) if self.policy.describe else None
+            return self._record(job, reply, parsed, "ok", None, attempt, input_tokens, output_tokens, cost, started,
+                                details=details)
         return self._record(job, reply, None, "error", self.policy.final_error(problem), self.policy.attempts,
                             input_tokens, output_tokens, cost, started)
 
-    async def _send(self, messages: list[Message], gate: _Gate) -> Any:
+    async def _send(self, messages: list[Message], gate: _Gate, spec: ModelSpec | None = None) -> Any:
         """One reply through the client; ``gate`` runs each time a request is about to leave."""
         from jp_bench.llm.client import LLMClient
 
         try:
             if isinstance(self.client, LLMClient):
-                completion = await self.client.complete(messages, gate=gate)
+                completion = await self.client.complete(messages, gate=gate, spec=spec)
             else:
                 # A duck-typed client (tests, plugins) has no slot of its own to gate: gate before calling.
                 gate.admit()
@@ -362,13 +370,13 @@ class CallEngine:
 
     def _record(self, job: CallJob, reply: str | None, parsed: Any, status: str,
                 error: str | None, attempts: int, input_tokens: int, output_tokens: int, cost: float,
-                started: float) -> StoredCall:
+                started: float, *, details: Any = None) -> StoredCall:
         self.store.put(CallRecord(
             job.key, purpose=self.purpose, model=self.spec.model,
-            request=CallRecord.request_of(self.spec, job.messages), reply=reply, parsed=parsed, status=status,
-            error=error, prompt_version=self.prompt_version,
+            request=CallRecord.request_of(job.spec or self.spec, job.messages), reply=reply, parsed=parsed,
+            status=status, error=error, prompt_version=self.prompt_version,
             attempts=attempts, input_tokens=input_tokens, output_tokens=output_tokens, cost_usd=cost,
-            started_at=started))
+            started_at=started, details=details))
         self.store.release_claims(self.owner, [job.key])
         stored = self.store.get(job.key)
         assert stored is not None

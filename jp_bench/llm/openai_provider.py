@@ -17,7 +17,7 @@ from openai.types.chat import ChatCompletion
 
 from jp_bench.llm._http import clip, parse_raw, rate_limit_headers, redact, sdk_errors
 from jp_bench.llm.errors import PermanentError, TransientError
-from jp_bench.llm.types import Completion, Message, ModelSpec
+from jp_bench.llm.types import Completion, Message, ModelSpec, TokenLogprob
 
 # Local servers (llama.cpp, vLLM without --api-key) ignore the key, but the SDK insists on one.
 PLACEHOLDER_KEY = "not-needed"
@@ -100,9 +100,12 @@ def _request(messages: list[Message], spec: ModelSpec) -> dict[str, Any]:
     }
     if spec.temperature is not None:  # reasoning models (o-series, GPT-5) reject any temperature
         request["temperature"] = spec.temperature
-    if spec.params:
+    params = dict(spec.params)
+    if spec.sample:  # judge sample k of N: a seed of its own (servers that take seeds vary the reply by it)
+        params["seed"] = int(params.get("seed", 0)) + spec.sample
+    if params:
         # Merged into the JSON body as given, so any server-specific parameter passes through.
-        request["extra_body"] = dict(spec.params)
+        request["extra_body"] = params
     return request
 
 
@@ -124,6 +127,19 @@ def _parse(response: object, label: str) -> Completion:
             finish_reason=choice.finish_reason,
             model=response.model,
             reasoning_tokens=(getattr(details, "reasoning_tokens", None) or 0) if details is not None else 0,
+            logprobs=_token_logprobs(getattr(choice, "logprobs", None)),
         )
-    except (AttributeError, TypeError):
+    except (AttributeError, TypeError, ValueError):
         raise TransientError(f"{label}: malformed chat completion") from None
+
+
+def _token_logprobs(logprobs: object) -> tuple[TokenLogprob, ...] | None:
+    """``choice.logprobs.content`` (OpenAI, vLLM and llama.cpp all send this shape) as our tokens."""
+    content = getattr(logprobs, "content", None) if logprobs is not None else None
+    if not content:
+        return None
+    tokens = []
+    for item in content:
+        top = tuple((alt.token, float(alt.logprob)) for alt in (getattr(item, "top_logprobs", None) or ()))
+        tokens.append(TokenLogprob(item.token, float(item.logprob), top))
+    return tuple(tokens)

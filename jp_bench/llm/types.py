@@ -38,6 +38,9 @@ class ModelSpec:
     price_output_per_mtok: float = 0.0  # USD per million output tokens
     params: dict[str, Any] = field(default_factory=dict)  # other sampling parameters (top_p, seed, ...)
     batch_discount: float = 0.0  # fraction off both prices through the vendor's Batch API (0.5 today)
+    # Which of N judge samples of the same item this spec asks for (`--samples N`): 0 is the one
+    # sample of an ordinary run; k > 0 is its own store key, and OpenAI-style servers get seed k.
+    sample: int = 0
 
     def cost_usd(self, input_tokens: int, output_tokens: int, *, batch: bool = False) -> float:
         cost = (input_tokens * self.price_input_per_mtok + output_tokens * self.price_output_per_mtok) / 1_000_000
@@ -58,7 +61,18 @@ class ModelSpec:
             "temperature": self.temperature,
             "max_tokens": self.max_tokens,
             "params": dict(sorted(self.params.items())),
+            # Only when asked for, so the keys of every ordinary (one-sample) run stay as they were.
+            **({"sample": self.sample} if self.sample else {}),
         }
+
+
+@dataclass(frozen=True)
+class TokenLogprob:
+    """One generated token with its log-probability and the most likely alternatives at its position."""
+
+    token: str
+    logprob: float
+    top: tuple[tuple[str, float], ...] = ()  # (token, logprob), most likely first
 
 
 @dataclass(frozen=True)
@@ -73,6 +87,9 @@ class Completion:
     headers: Mapping[str, str] | None = field(default=None, compare=False, repr=False)
     # Hidden reasoning tokens, when the server reports them (already part of output_tokens, and of the cost).
     reasoning_tokens: int = field(default=0, compare=False)
+    # Per-token log-probabilities of ``text`` when they were asked for (``logprobs``) and the server
+    # sent them (OpenAI non-reasoning models, vLLM, llama.cpp); None otherwise.
+    logprobs: tuple[TokenLogprob, ...] | None = field(default=None, compare=False, repr=False)
 
 
 class Provider(Protocol):

@@ -10,7 +10,9 @@ from typing import Literal
 
 from jp_bench.reporting.results_schema import (
     PublishedResult,
+    SingleSummary,
 )
+from jp_bench.reporting.scales import ScoreScale, score_label
 
 Kind = Literal["pairwise", "single"]
 _KIND_ORDER = {"pairwise": 0, "single": 1}
@@ -59,14 +61,31 @@ class Board:
         return f"{self.benchmark} · judge {self.judge} · {what}"
 
     @property
+    def scale(self) -> ScoreScale | None:
+        """The score scale of a single board's results (None: pairwise, or results on different scales)."""
+        scales = {result_scale(e.result) for e in self.entries} if self.kind == "single" else set()
+        return next(iter(scales)) if len(scales) == 1 else None
+
+    @property
     def metric_label(self) -> str:
         if self.kind == "pairwise":
             return f"adjusted win rate vs {self.baseline}"
-        return "mean score (1-10)"
+        return f"mean {score_label(self.scale)}" if self.scale is not None else "mean score (on different scales)"
 
     @property
     def categories(self) -> list[str]:
         return sorted({name for entry in self.entries for name in entry.category_values()})
+
+
+def result_scale(result: PublishedResult) -> ScoreScale:
+    """The scale of a result's single scores: the one its ``single.scale`` states (what ``jp-bench
+    report --publish`` records from the judgments), else the result schema's score range (1–10)."""
+    stated = (result.single.model_extra or {}).get("scale") if result.single is not None else None
+    if isinstance(stated, list | tuple) and len(stated) == 2:
+        return ScoreScale(float(stated[0]), float(stated[1]))
+    bounds = SingleSummary.model_fields["mean"].metadata
+    return ScoreScale(float(next(b.ge for b in bounds if hasattr(b, "ge"))),
+                      float(next(b.le for b in bounds if hasattr(b, "le"))))
 
 
 def _entry(result: PublishedResult, kind: Kind) -> Entry:

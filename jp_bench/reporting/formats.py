@@ -7,6 +7,7 @@ import io
 import json
 from typing import Any
 
+from jp_bench.reporting.scales import ScoreScale, score_label
 from jp_bench.text_table import render_table
 
 FORMATS = ("table", "md", "csv", "json")
@@ -34,20 +35,84 @@ PAIRWISE_HEADERS = ["judge", "model", "baseline", "n", "win", "loss", "tie", "in
 SINGLE_HEADERS = ["judge", "model", "n", "mean", "95% CI", "errors"]
 
 
-def _single_rows(report: dict[str, Any]) -> list[list[str]]:
-    return [[e["judge"], str(e["model"]), str(e["n"]), _num(e["mean"], 2), _ci(e["ci95"], 2), str(e["errors"])]
-            for e in report["single"]]
+def pandas_figures(values: list[float | None]) -> list[str]:
+    """Means as FastChat's ``show_result`` prints them (pandas' default display): 6 decimals, then
+    trailing zeros cut while every figure of the column ends in one, keeping a digit after the point
+    (``[8.95625, 7.5]`` -> ``8.95625``, ``7.50000``). None -> ``-`` (FastChat lists no row)."""
+    texts = [f"{v:.6f}" for v in values if v is not None]
+    while texts and all(t.endswith("0") for t in texts):
+        texts = [t[:-1] for t in texts]
+    texts = [t + "0" if t.endswith(".") else t for t in texts]
+    shown = iter(texts)
+    return ["-" if v is None else next(shown) for v in values]
+
+
+def _turns(entries: list[dict[str, Any]]) -> list[str]:
+    """The turns judged, when there is more than the first (single-turn reports need no turn columns)."""
+    turns = sorted({t for e in entries for t in (e.get("by_turn") or {})}, key=int)
+    return turns if turns and turns != ["1"] else []
+
+
+def _by_judge(entries: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for e in entries:
+        groups.setdefault(e["judge"], []).append(e)
+    return list(groups.values())
+
+
+def _single_rows(entries: list[dict[str, Any]], turns: list[str]) -> list[list[str]]:
+    """Per judge, best first; mean and turn means with FastChat's printed digits (compare them as they are)."""
+    rows = []
+    for group in _by_judge(entries):
+        means = pandas_figures([e["mean"] for e in group])
+        per_turn = [pandas_figures([(e.get("by_turn") or {}).get(t, {}).get("mean") for e in group]) for t in turns]
+        for i, e in enumerate(group):
+            rows.append([e["judge"], str(e["model"]), str(e["n"]), means[i], _ci(e["ci95"], 2), str(e["errors"]),
+                         *(column[i] for column in per_turn)])
+    return rows
+
+
+def _mt_bench_rows(entries: list[dict[str, Any]], turns: list[str]) -> tuple[list[str], list[list[str]]]:
+    """MT-Bench's table: models × categories, then the turns and the average (all turns)."""
+    categories = sorted({c for e in entries for c in (e.get("by_category") or {}) if c != "unknown"})
+    if not categories:
+        return [], []
+    rows = []
+    for e in entries:
+        cells = [e["by_category"].get(c, {}).get("mean") for c in categories]
+        cells += [(e.get("by_turn") or {}).get(t, {}).get("mean") for t in turns]
+        rows.append([e["judge"], str(e["model"]), *(_num(v, 2) for v in cells), _num(e["mean"], 2)])
+    return ["judge", "model", *categories, *(f"turn {t}" for t in turns), "average"], rows
+
+
+def _scale_groups(entries: list[dict[str, Any]]) -> list[tuple[ScoreScale | None, list[dict[str, Any]]]]:
+    """Entries by the scale they are on (judges on different scales never share a table)."""
+    groups: dict[tuple | None, list[dict[str, Any]]] = {}
+    for e in entries:
+        groups.setdefault(tuple(e["scale"]) if e.get("scale") else None, []).append(e)
+    return [(ScoreScale(*key) if key else None, group) for key, group in groups.items()]
+
+
+def _single_sections(report: dict[str, Any]) -> list[tuple[str, list[str], list[list[str]]]]:
+    sections = []
+    for scale, entries in _scale_groups(report["single"]):
+        label = score_label(scale)
+        turns = _turns(entries)
+        sections.append((f"Single scores: mean {label} (as FastChat's show_result prints it; n: scored judgments)",
+                         SINGLE_HEADERS + [f"turn {t}" for t in turns], _single_rows(entries, turns)))
+        headers, rows = _mt_bench_rows(entries, turns)
+        if rows:
+            sections.append((f"Single scores by category: mean {label}", headers, rows))
+    return sections
 
 
 def _category_rows(report: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
-    categories = sorted({c for e in report["pairwise"] + report["single"] for c in (e.get("by_category") or {})})
+    """Pairwise figures by category (single scores have their own table, with turns)."""
+    categories = sorted({c for e in report["pairwise"] for c in (e.get("by_category") or {})})
     rows = []
     for e in report["pairwise"]:
         cells = [e["by_category"].get(c, {}).get("adjusted_win_rate") for c in categories]
         rows.append([e["judge"], f"{e['model']} vs {e['baseline']}", *(_num(v, 2) for v in cells)])
-    for e in report["single"]:
-        cells = [e["by_category"].get(c, {}).get("mean") for c in categories]
-        rows.append([e["judge"], f"{e['model']} (score)", *(_num(v, 1) for v in cells)])
     return ["judge", "model", *categories], rows
 
 
@@ -89,8 +154,7 @@ def render(report: dict[str, Any], fmt: str) -> str:
     if report["pairwise"]:
         sections.append(("Pairwise (against the baseline; ties include inconsistent pairs)", PAIRWISE_HEADERS,
                          _pairwise_rows(report)))
-    if report["single"]:
-        sections.append(("Single scores (1-10)", SINGLE_HEADERS, _single_rows(report)))
+    sections += _single_sections(report)
     headers, rows = _category_rows(report)
     if rows and len(headers) > 2:
         sections.append(("By category", headers, rows))
@@ -103,12 +167,18 @@ def render(report: dict[str, Any], fmt: str) -> str:
                              f"(share of model pairs whose CIs do not overlap)", [], []))
     if report["diagnostics"]:
         sections.append(("Judge diagnostics", DIAGNOSTIC_HEADERS, _diagnostic_rows(report)))
+    from jp_bench.reporting.judge_noise import text_sections
+
+    sections += text_sections(report)
     out = []
     for title, headers, rows in sections:
         if fmt == "md":
             out.append(f"### {title}\n\n" + (_markdown(headers, rows) if headers else ""))
         else:
             out.append(title + ("\n" + render_table(headers, rows) if headers else ""))
+    if report.get("notes"):
+        notes = "\n".join(f"- {note}" for note in report["notes"])
+        out.append(f"### Notes\n\n{notes}" if fmt == "md" else f"Notes\n{notes}")
     return "\n\n".join(out) + "\n"
 
 
@@ -116,7 +186,7 @@ def _csv(report: dict[str, Any]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(["kind", "judge", "model", "baseline", "category", "n", "win", "loss", "tie", "inconsistent",
-                     "errors", "adjusted_win_rate", "mean", "ci_low", "ci_high"])
+                     "errors", "adjusted_win_rate", "mean", "ci_low", "ci_high", "turn", "scale"])
     for e in report["pairwise"]:
         for category, figures in [("all", e), *sorted((e.get("by_category") or {}).items())]:
             ci = figures.get("ci95") or [None, None]
@@ -124,8 +194,14 @@ def _csv(report: dict[str, Any]) -> str:
                              figures.get("win"), figures.get("loss"), figures.get("tie"), figures.get("inconsistent"),
                              figures.get("errors"), figures.get("adjusted_win_rate"), "", ci[0], ci[1]])
     for e in report["single"]:
-        for category, figures in [("all", e), *sorted((e.get("by_category") or {}).items())]:
+        scale = str(ScoreScale(*e["scale"])) if e.get("scale") else ""
+        # turn "all": every turn together (FastChat's average); then one row per turn, over all categories.
+        rows = [("all", "all", e)]
+        rows += [(category, "all", figures) for category, figures in sorted((e.get("by_category") or {}).items())]
+        rows += [("all", turn, figures) for turn, figures in sorted((e.get("by_turn") or {}).items(),
+                                                                    key=lambda item: int(item[0]))]
+        for category, turn, figures in rows:
             ci = figures.get("ci95") or [None, None]
             writer.writerow(["single", e["judge"], e["model"], "", category, figures.get("n"), "", "", "", "",
-                             figures.get("errors"), "", figures.get("mean"), ci[0], ci[1]])
+                             figures.get("errors"), "", figures.get("mean"), ci[0], ci[1], turn, scale])
     return buffer.getvalue()

@@ -7,11 +7,12 @@ from importlib import resources
 from typing import Any
 
 from jp_bench.errors import JpBenchError
-from jp_bench.reporting.boards import Board, format_figure, format_wlt, judge_settings, listing_order
+from jp_bench.reporting.boards import Board, format_figure, format_wlt, judge_settings, listing_order, result_scale
 from jp_bench.reporting.plots import PlotImage
 from jp_bench.reporting.results_schema import (
     PublishedResult,
 )
+from jp_bench.reporting.scales import score_label
 
 TEMPLATE = "leaderboard.html.j2"
 
@@ -48,7 +49,7 @@ def html_rows(boards: Sequence[Board]) -> list[dict[str, Any]]:
             counts = _cell(f"{format_wlt(result)} (n={result.pairwise.n})", result.pairwise.n)
         else:
             assert result.single is not None
-            metric = "mean score (1-10)"
+            metric = f"mean {score_label(result_scale(result))}"
             counts = _cell(f"n={result.single.n}", result.single.n)
         cells = [
             _cell(result.benchmark), _cell(result.judge.name), _cell(result.model), _cell(metric),

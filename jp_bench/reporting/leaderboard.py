@@ -149,7 +149,8 @@ def render_markdown(boards: Sequence[Board], results: Sequence[PublishedResult],
         f"{len(results)} published result(s): {len(models)} model(s) on {len(benchmarks)} benchmark(s).",
         "",
         "Pairwise tables rank models by the adjusted win rate against the baseline, (win + tie/2) / n, "
-        "with its 95% bootstrap interval; single tables rank by the mean 1-10 score with its 95% interval. "
+        "with its 95% bootstrap interval; single tables rank by the mean score (on the scale in the table header) "
+        "with its 95% interval. "
         "W/L/T and n count questions; errors are questions without a usable verdict, left out of n.",
     ]
     for board in boards:
@@ -168,7 +169,8 @@ def render_markdown(boards: Sequence[Board], results: Sequence[PublishedResult],
                      format_wlt(e.result), str(e.result.pairwise.n), str(e.result.pairwise.errors)]
                     for e in board.entries if e.result.pairwise is not None]
         else:
-            header = ["Rank", "Model", "Mean score [95% CI]", "n", "Errors"]
+            header = ["Rank", "Model", f"{md_escape(board.metric_label[:1].upper() + board.metric_label[1:])} [95% CI]",
+                      "n", "Errors"]
             rows = [[str(e.rank), md_escape(e.model), format_with_ci(e.value, e.ci, "single"),
                      str(e.result.single.n), str(e.result.single.errors)]
                     for e in board.entries if e.result.single is not None]

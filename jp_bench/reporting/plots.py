@@ -1,17 +1,21 @@
-"""Leaderboard plots (matplotlib, Agg): the headline figure with CI bars per model; a category heat map."""
+"""Plots (matplotlib, Agg): the leaderboard's headline figure with CI bars per model and category heat map;
+the report's MT-Bench radar (single scores per category, one polygon per model).
+
+Fonts and style are set up in one place, :func:`jp_bench.reporting.fonts.plot_style`.
+"""
 
 from __future__ import annotations
 
 import base64
 import io
-import re
-import warnings
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from jp_bench.errors import JpBenchError
 from jp_bench.reporting.boards import Board, format_figure
+from jp_bench.reporting.fonts import plot_style
 
 PLOTS_FOLDER = "plots"
 PLOT_SUFFIXES = (".ci.png", ".categories.png")
@@ -31,18 +35,6 @@ class PlotImage:
     @property
     def data_uri(self) -> str:
         return "data:image/png;base64," + base64.b64encode(self.png).decode("ascii")
-
-
-_CJK_FONTS = ("Noto Sans CJK JP", "Noto Sans JP", "IPAexGothic", "IPAGothic", "TakaoGothic", "VL Gothic")
-
-
-def _matplotlib() -> Any:
-    try:
-        import matplotlib
-    except ImportError:
-        raise JpBenchError("the leaderboard plots need matplotlib: pip install matplotlib "
-                           "(or install jp-bench with its reporting extra)") from None
-    return matplotlib
 
 
 def _png(fig: Any) -> bytes:
@@ -98,7 +90,8 @@ def _ci_plot(board: Board) -> bytes:
         ax.axvline(0.5, color="#888888", linestyle="--", linewidth=1, zorder=1)
         ax.set_xlim(-0.02, 1.02)
     else:
-        ax.set_xlim(max(1.0, float(lows.min()) - 0.5), min(10.0, float(highs.max()) + 0.5))
+        low, high = (board.scale.low, board.scale.high) if board.scale is not None else (-math.inf, math.inf)
+        ax.set_xlim(max(low, float(lows.min()) - 0.5), min(high, float(highs.max()) + 0.5))
     ax.set_xlabel(f"{board.metric_label} (95% CI)")
     ax.set_title(board.title, fontsize=10)
     ax.grid(axis="x", alpha=0.3)
@@ -123,7 +116,10 @@ def _heatmap(board: Board) -> bytes | None:
     if board.kind == "pairwise":
         cmap, norm = colormaps["RdBu"].with_extremes(bad="#eeeeee"), Normalize(0.0, 1.0)
     else:
-        cmap, norm = colormaps["YlGnBu"].with_extremes(bad="#eeeeee"), Normalize(1.0, 10.0)
+        scale = board.scale  # colours span the stated scale, so equal colours mean equal scores across boards
+        norm = Normalize(scale.low, scale.high) if scale is not None else Normalize(float(np.nanmin(data)),
+                                                                                    float(np.nanmax(data)))
+        cmap = colormaps["YlGnBu"].with_extremes(bad="#eeeeee")
     width = max(3.0 + _label_width(models) + 0.75 * len(categories), _title_width(board.title))
     height = 1.8 + _label_width(categories) * 0.7 + 0.42 * len(models)
     fig = _figure(min(width, 20.0), height)
@@ -149,20 +145,10 @@ def _heatmap(board: Board) -> bytes | None:
 def render_plots(boards: Sequence[Board]) -> dict[str, list[PlotImage]]:
     """Per board: the headline chart with interval bars and (if any category figures) the category heat map.
 
-    Labels fall back to an installed CJK font (Noto Sans CJK JP, IPAexGothic, ...) for Japanese text;
-    without one, a single warning says so (instead of one per missing glyph).
+    Japanese labels use the font the report extra ships (see :mod:`jp_bench.reporting.fonts`).
     """
-    matplotlib = _matplotlib()
-    from matplotlib import font_manager, style
-
-    installed = {font.name for font in font_manager.fontManager.ttflist}
-    families = ["DejaVu Sans", *(name for name in _CJK_FONTS if name in installed)]
     plots: dict[str, list[PlotImage]] = {}
-    # Matplotlib's own defaults, not the user's matplotlibrc: the images depend on the results alone.
-    with matplotlib.rc_context(), warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        style.use("default")
-        matplotlib.rcParams.update({"font.family": families, "svg.hashsalt": "jp-bench", "figure.dpi": 100})
+    with plot_style():
         for board in boards:
             images = [PlotImage(f"{board.slug}.ci.png", f"{board.title}: {board.metric_label} with 95% CI",
                                 _ci_plot(board))]
@@ -170,14 +156,56 @@ def render_plots(boards: Sequence[Board]) -> dict[str, list[PlotImage]]:
             if heatmap is not None:
                 images.append(PlotImage(f"{board.slug}.categories.png", f"{board.title}: by category", heatmap))
             plots[board.slug] = images
-    missing_glyphs = False
-    for warning in caught:
-        if re.match(r"Glyph \d+ .*missing from font", str(warning.message)):
-            missing_glyphs = True
-        else:
-            warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
-    if missing_glyphs:
-        warnings.warn("leaderboard plots: some labels use characters no installed font has (shown as boxes); "
-                      "install a CJK font (Debian: apt-get install fonts-noto-cjk) and remove matplotlib's font "
-                      "cache (~/.cache/matplotlib) so it is found", UserWarning, stacklevel=2)
     return plots
+
+
+# --------------------------------------------------------------------------------------------- report radar
+
+
+def _radar_entries(report: dict[str, Any]) -> list[dict[str, Any]]:
+    return [e for e in report["single"] if any(c != "unknown" for c in e.get("by_category") or {})]
+
+
+def render_radar(report: dict[str, Any]) -> bytes:
+    """MT-Bench's radar plot of a report's single scores, as PNG bytes: per judge a polar chart over
+    the categories (first at the top, clockwise), one closed polygon per model through its mean score
+    per category (all turns), the radius from 0 to the top of the scale the judgments state.
+
+    No single scores with categories is a :class:`JpBenchError` (FastChat files need ``--benchmark``).
+    """
+    import numpy as np
+
+    from jp_bench.reporting.scales import ScoreScale, score_label
+
+    entries = _radar_entries(report)
+    if not entries:
+        raise JpBenchError("--plot draws single scores by category, and there are none (FastChat judgment files "
+                           "carry no categories: give --benchmark NAME|FILE)")
+    judges = list(dict.fromkeys(e["judge"] for e in entries))
+    with plot_style():
+        models = [str(e["model"]) for e in entries]
+        fig = _figure(min(5.5 * len(judges), 22.0), 6.2 + 0.22 * len(models) / len(judges))
+        for index, judge in enumerate(judges, start=1):
+            group = [e for e in entries if e["judge"] == judge]
+            categories = sorted({c for e in group for c in e["by_category"] if c != "unknown"})
+            angles = np.linspace(0.0, 2 * np.pi, len(categories), endpoint=False)
+            ax = fig.add_subplot(1, len(judges), index, projection="polar")
+            ax.set_theta_offset(np.pi / 2)
+            ax.set_theta_direction(-1)
+            scale = ScoreScale(*group[0]["scale"]) if group[0].get("scale") else None
+            observed = [f["mean"] for e in group for f in e["by_category"].values() if f.get("mean") is not None]
+            top = scale.high if scale is not None else float(math.ceil(max(observed, default=1.0)))
+            for entry in group:
+                values = np.array([entry["by_category"].get(c, {}).get("mean") for c in categories], dtype=float)
+                closed_angles, closed = np.append(angles, angles[0]), np.append(values, values[0])
+                (line,) = ax.plot(closed_angles, closed, linewidth=1.6, marker="o", markersize=3,
+                                  label=str(entry["model"]))
+                if not np.isnan(values).any():  # a gap (a category not judged) would fill the wrong shape
+                    ax.fill(closed_angles, closed, color=line.get_color(), alpha=0.08)
+            ax.set_xticks(angles, labels=categories, fontsize=9)
+            ax.set_ylim(0.0, top)
+            ax.tick_params(axis="y", labelsize=7)
+            ax.set_title(f"judge {judge}\nmean {score_label(scale)} by category", fontsize=10, pad=14)
+            ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.08), fontsize=8, frameon=False,
+                      ncol=2 if len(group) > 4 else 1)
+        return _png(fig)

@@ -5,9 +5,22 @@ The JSON form is one object::
     {"pairwise": [{"judge", "model", "baseline", "n", "win", "loss", "tie", "inconsistent", "errors",
                    "win_rate", "loss_rate", "tie_rate", "adjusted_win_rate", "ci95", "stderr",
                    "length_controlled_win_rate", "by_category"}],
-     "single": [{"judge", "model", "n", "mean", "ci95", "stderr", "errors", "by_category"}],
+     "single": [{"judge", "model", "n", "mean", "ci95", "stderr", "errors", "duplicates", "scale",
+                 "by_category", "by_turn"}],
      "rankings": [{"judge", "models": [{"model", "rating", "ci95", "rank"}], "first_position", "separability"}],
-     "diagnostics": {"<judge>": {"position_consistency", "first_slot_preference", "length_effect", ...}}}
+     "diagnostics": {"<judge>": {"position_consistency", "first_slot_preference", "length_effect", ...}},
+     "notes": ["<judge>: ...", ...],
+     "juries": [{"jury", "members", "pairs": [{"judge_1", "judge_2", "kappa", "kappa_without_ties", ...}],
+                 "self_preference": [...]}]}
+
+Entries of weighted judges add ``weighted_win_rate`` / ``weighted_mean`` and ``weighted_ci95``; with
+judge samples they add ``samples``, ``judge_sd`` and ``judge_share`` and their interval is the
+two-level one (see :mod:`jp_bench.reporting.judge_noise`). A pooled jury is one more judge.
+
+Single entries are listed per judge best first, as FastChat's ``show_result`` prints them: by mean
+descending, ties by model name. Their means count every scored row, both turns and any duplicate
+row, like FastChat; ``scale`` is the score range the judgments state (``[1, 10]``; None: not
+stated); ``notes`` say what was excluded (no score) or counted twice (duplicates).
 """
 
 from __future__ import annotations
@@ -17,6 +30,7 @@ from typing import Any
 import pandas as pd
 
 from jp_bench.reporting.sources import Judgments
+from jp_bench.stats._common import to_plain
 
 
 def infer_baseline(frame: pd.DataFrame) -> str | None:
@@ -38,6 +52,7 @@ def infer_baseline(frame: pd.DataFrame) -> str | None:
 
 def build_report(judgments: Judgments, *, baseline: str | None = None, n_boot: int = 1000, seed: int = 0,
                  ci: float = 0.95) -> dict[str, Any]:
+    from jp_bench.reporting import judge_noise
     from jp_bench.stats import (
         bradley_terry_bootstrap,
         judge_diagnostics,
@@ -46,9 +61,16 @@ def build_report(judgments: Judgments, *, baseline: str | None = None, n_boot: i
         single_summary,
     )
 
-    report: dict[str, Any] = {"pairwise": [], "single": [], "rankings": [], "diagnostics": {}}
-    for judge, frame in judgments.pairwise.groupby("judge", sort=True):
-        frame = frame.reset_index(drop=True)
+    report: dict[str, Any] = {"pairwise": [], "single": [], "rankings": [], "diagnostics": {}, "notes": []}
+    pooled_pairs, pooled_single = judge_noise.pooled_frames(judgments.pairwise, judgments.single)
+    pairwise_frames = pd.concat([judgments.pairwise, pooled_pairs], ignore_index=True) if len(pooled_pairs) \
+        else judgments.pairwise
+    single_frames = pd.concat([judgments.single, pooled_single], ignore_index=True) if len(pooled_single) \
+        else judgments.single
+    for judge, noisy in pairwise_frames.groupby("judge", sort=True):
+        noisy = noisy.reset_index(drop=True)
+        # Several judge samples: every (question, sample) counted; intervals from the two-level bootstrap.
+        frame = judge_noise.fold_samples(noisy)
         models = set(frame["model_1"]) | set(frame["model_2"])
         judge_baseline = baseline if baseline in models else infer_baseline(frame)
         lengths_known = frame[["len_1", "len_2"]].notna().all(axis=1).any()
@@ -56,14 +78,71 @@ def build_report(judgments: Judgments, *, baseline: str | None = None, n_boot: i
         if judge_baseline is not None and lengths_known:
             controlled = {e["model"]: e["lc_win_rate"] for e in length_controlled_win_rate(frame, judge_baseline)}
         for entry in pairwise_summary(frame, baseline=judge_baseline, n_boot=n_boot, seed=seed, ci=ci):
+            entry.update(judge_noise.pairwise_additions(noisy, entry, n_boot, seed, ci))
             report["pairwise"].append({"judge": judge, **entry,
                                        "length_controlled_win_rate": controlled.get(entry["model"])})
         report["diagnostics"][judge] = judge_diagnostics(frame)
         if len(models) >= 3:
             ranking = bradley_terry_bootstrap(frame, seed=seed, ci=ci)
             report["rankings"].append({"judge": judge, **ranking})
-    for judge, frame in judgments.single.groupby("judge", sort=True):
-        for entry in single_summary(frame.reset_index(drop=True), n_boot=n_boot, seed=seed, ci=ci):
-            report["single"].append({"judge": judge, **entry})
+    for judge, frame in single_frames.groupby("judge", sort=True):
+        frame = frame.reset_index(drop=True)
+        scale = judgments.scales.get(judge) or _member_scale(judgments, frame)
+        one_judgment = ["question_id", "model", "turn"] + (["sample"] if judge_noise.sample_count(frame) > 1 else [])
+        duplicated = frame.duplicated(one_judgment, keep="first")
+        report["notes"] += _single_notes(judge, frame, duplicated)
+        extra_rows = frame.loc[duplicated, "model"].value_counts()
+        entries = single_summary(frame, n_boot=n_boot, seed=seed, ci=ci, allow_duplicates=True)
+        for entry in sorted(entries, key=fastchat_order):
+            entry.update(judge_noise.single_additions(frame, entry, n_boot, seed, ci))
+            report["single"].append({"judge": judge, **entry, "duplicates": int(extra_rows.get(entry["model"], 0)),
+                                     "scale": None if scale is None else scale.as_list()})
+    juries = judge_noise.jury_agreement(judgments.pairwise, judgments.single, judgments.judge_models)
+    if juries:
+        report["juries"] = juries
     return report
+
+
+def _member_scale(judgments: Judgments, frame: pd.DataFrame) -> Any:
+    """A pooled jury's scale: its members' (they judge on one scale, or the pooled mean means nothing)."""
+    if "jury" not in frame.columns or frame["jury"].isna().all():
+        return None
+    members = judgments.single[judgments.single["jury"] == frame["jury"].iloc[0]]["judge"].unique()
+    scales = {judgments.scales.get(m) for m in members}
+    return scales.pop() if len(scales) == 1 else None
+
+
+def fastchat_order(entry: dict[str, Any]) -> tuple:
+    """Best mean first, ties by model name (no mean: last): FastChat's ``show_result`` order.
+
+    FastChat sorts pandas' groupby result (models in name order) by score, descending; with a stable
+    sort tied models keep name order. (pandas' default quicksort is not stable on every CPU, so
+    FastChat itself may print ties among more than a handful of models in another order.)
+    """
+    mean = entry.get("mean")
+    return (mean is None, -(mean or 0.0), str(entry["model"]))
+
+
+def _single_notes(judge: str, frame: pd.DataFrame, duplicated: pd.Series) -> list[str]:
+    """What the single means leave out or count twice, in words (reported, never silently)."""
+    notes = []
+    unscored = frame["score"].isna()
+    if unscored.any():
+        fastchat = frame.loc[unscored, "where"].notna().all()
+        why = "score -1 in the FastChat file" if fastchat else "judging errors"
+        notes.append(f"{judge}: {int(unscored.sum())} single judgment(s) without a score ({why}) excluded from n "
+                     "and the means, as FastChat's show_result excludes them")
+    if duplicated.any():
+        row = frame[duplicated].iloc[0].map(to_plain)  # numpy scalars would print as np.int64(81)
+        key = (frame["question_id"] == row["question_id"]) & (frame["model"] == row["model"]) & (
+            frame["turn"] == row["turn"])
+        first = frame.loc[key, "where"].iloc[0]
+        at = f" at {row['where']} (first at {first})" if row["where"] else ""
+        notes.append(f"{judge}: {int(duplicated.sum())} duplicate single judgment row(s) for a (model, question, "
+                     f"turn) already judged, counted in the means as FastChat's show_result counts them; first: "
+                     f"model {row['model']!r}, question {row['question_id']!r}, turn {row['turn']}{at}")
+    if frame["category"].isin(["unknown"]).all() and frame["where"].notna().any():
+        notes.append(f"{judge}: no categories (FastChat judgment files carry none): give --benchmark NAME|FILE for "
+                     "the per-category table and the radar plot")
+    return notes
 

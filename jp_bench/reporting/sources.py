@@ -4,8 +4,10 @@ of either layout, turned into the two tables the statistics work on.
 
 PAIRWISE: one row per (judge, question, model pair): question_id, category, model_1, model_2,
 g1_winner, g2_winner, len_1, len_2, judge, prompt_version.
-SINGLE: one row per (judge, question, model): question_id, category, model, score (NaN: no score),
-length, judge, prompt_version.
+SINGLE: one row per (judge, question, model, turn): question_id, category, model, score (NaN: no
+score), length, judge, prompt_version, turn (our rows without one: 1), where (``file:line`` of a
+FastChat row, else None). FastChat files may hold a (model, question, turn) twice: those rows are
+kept, since FastChat's ``show_result`` counts both, and the report says so.
 """
 
 from __future__ import annotations
@@ -19,10 +21,15 @@ import pandas as pd
 
 from jp_bench.errors import InputFileError, JpBenchError
 from jp_bench.questions import iter_jsonl
+from jp_bench.reporting.scales import ScoreScale, scale_from_prompt, schema_scale
 
 PAIRWISE_COLUMNS = ["question_id", "category", "model_1", "model_2", "g1_winner", "g2_winner", "len_1", "len_2",
                     "judge", "prompt_version"]
-SINGLE_COLUMNS = ["question_id", "category", "model", "score", "length", "judge", "prompt_version"]
+SINGLE_COLUMNS = ["question_id", "category", "model", "score", "length", "judge", "prompt_version", "turn", "where"]
+# Columns of judge noise and juries (jp_bench.reporting.judge_noise): the judge sample (None: the one
+# sample of an ordinary run), the probability-weighted value (NaN: no log-probabilities; pairwise:
+# model_1's mean over both games of P(win) + 0.5·P(tie)) and the jury the judge sat on.
+NOISE_COLUMNS = ["sample", "weighted_score", "jury"]
 
 
 @dataclass
@@ -33,6 +40,8 @@ class Judgments:
     costs: dict[tuple[str, str], float] = field(default_factory=dict)  # (judge, judged model) -> USD
     prompt_sets: dict[str, tuple[str, str]] = field(default_factory=dict)  # judge -> (prompt set, version)
     judge_models: dict[str, str] = field(default_factory=dict)  # judge -> the model it called (when recorded)
+    # judge -> the score scale its single judgments state (None: they state none); see reporting.scales
+    scales: dict[str, ScoreScale | None] = field(default_factory=dict)
 
 
 def _ours(path: Path) -> list[dict]:
@@ -89,18 +98,30 @@ def _our_rows(rows: list[dict], costs: dict, prompt_sets: dict,
         costs[(judge, str(judged))] = costs.get((judge, str(judged)), 0.0) + float(row.get("cost_usd") or 0.0)
         prompt_sets.setdefault(judge, (row.get("prompt_set", ""), row.get("prompt_version", "")))
         if row.get("mode") == "single":
+            # turn null means the whole answer was judged at once: for per-turn tables that is turn 1.
             single.append({"question_id": row["question_id"], "category": row.get("category") or "unknown",
                            "model": row["model"], "score": row.get("score"), "length": row.get("answer_chars"),
-                           "judge": judge, "prompt_version": row.get("prompt_version")})
+                           "judge": judge, "prompt_version": row.get("prompt_version"),
+                           "turn": row.get("turn") or 1, "where": None, "scale": schema_scale(),
+                           "sample": row.get("sample"), "weighted_score": row.get("expected_score"),
+                           "jury": row.get("jury")})
             continue
-        key = (judge, row["question_id"], row["model_1"], row["model_2"])
+        key = (judge, row["question_id"], row["model_1"], row["model_2"], row.get("sample"))
         entry = games.setdefault(key, {
             "question_id": row["question_id"], "category": row.get("category") or "unknown",
             "model_1": row["model_1"], "model_2": row["model_2"], "g1_winner": "error", "g2_winner": "error",
             "len_1": row.get("answer_1_chars"), "len_2": row.get("answer_2_chars"),
             "judge": judge, "prompt_version": row.get("prompt_version"),
+            "sample": row.get("sample"), "jury": row.get("jury"), "_weights": {},
         })
         entry[f"g{row['game']}_winner"] = row.get("winner", "error")
+        probs = row.get("verdict_probs")
+        if probs and row.get("status") == "ok":
+            mine = "A" if row["game"] == 1 else "B"  # game 2 shows model_1 as B
+            entry["_weights"][row["game"]] = probs.get(mine, 0.0) + 0.5 * probs.get("C", 0.0)
+    for entry in games.values():
+        weights = entry.pop("_weights")
+        entry["weighted_score"] = (weights[1] + weights[2]) / 2 if len(weights) == 2 else None
     return list(games.values()), single
 
 
@@ -113,9 +134,11 @@ def _fastchat(path: Path) -> tuple[list[dict], list[dict]]:
                  "len_2": r.answer_2_chars,
                  "judge": judge_model_name(r.judge), "prompt_version": None}
                 for r in (read_pairwise_judgments(path) if "pairwise" in kinds else [])]
+    # Duplicates are kept (FastChat counts them) and reported; the prompt states the score scale.
     single = [{"question_id": r.question_id, "category": "unknown", "model": r.model, "score": r.score,
-               "length": None, "judge": judge_model_name(r.judge), "prompt_version": None}
-              for r in (read_single_judgments(path) if "single" in kinds else [])]
+               "length": None, "judge": judge_model_name(r.judge), "prompt_version": None, "turn": r.turn,
+               "where": r.where, "scale": scale_from_prompt(r.user_prompt)}
+              for r in (read_single_judgments(path, keep_duplicates=True) if "single" in kinds else [])]
     return pairwise, single
 
 
@@ -187,14 +210,34 @@ def load_judgments(sources: Sequence[str | Path]) -> Judgments:
         found = _our_rows(ours, costs, prompt_sets, judge_models)
         pairwise += found[0]
         single += found[1]
-    pair_frame = pd.DataFrame(pairwise, columns=PAIRWISE_COLUMNS)
-    single_frame = pd.DataFrame(single, columns=SINGLE_COLUMNS)
+    scales = _judge_scales(single)
+    pair_frame = pd.DataFrame(pairwise, columns=PAIRWISE_COLUMNS + NOISE_COLUMNS)
+    single_frame = pd.DataFrame(single, columns=SINGLE_COLUMNS + NOISE_COLUMNS)
+    for frame in (pair_frame, single_frame):
+        frame["weighted_score"] = pd.to_numeric(frame["weighted_score"], errors="coerce")
     for column in ("len_1", "len_2"):
         pair_frame[column] = pd.to_numeric(pair_frame[column], errors="coerce")
     single_frame["score"] = pd.to_numeric(single_frame["score"], errors="coerce")
     single_frame["length"] = pd.to_numeric(single_frame["length"], errors="coerce")
+    single_frame["turn"] = single_frame["turn"].astype(int)
     return Judgments(pairwise=pair_frame, single=single_frame, sources=[str(s) for s in sources], costs=costs,
-                     prompt_sets=prompt_sets, judge_models=judge_models)
+                     prompt_sets=prompt_sets, judge_models=judge_models, scales=scales)
+
+
+def _judge_scales(single: list[dict]) -> dict[str, ScoreScale | None]:
+    """Per judge, the one score scale its rows state; rows that state none (FastChat's turn-2 prompts
+    keep the scale in the system prompt, which the file does not copy) go with the others."""
+    stated: dict[str, dict[ScoreScale, str]] = {}
+    for row in single:
+        found = stated.setdefault(row["judge"], {})
+        if row["scale"] is not None:
+            found.setdefault(row["scale"], row["where"] or "judgments.jsonl")
+    for judge, found in stated.items():
+        if len(found) > 1:
+            listed = ", ".join(f"{scale} ({where})" for scale, where in found.items())  # in reading order
+            raise JpBenchError(f"judge {judge!r}: its single judgments state different score scales: {listed}; "
+                               "a mean over them means nothing: report each scale's judgments on its own")
+    return {judge: next(iter(found), None) for judge, found in stated.items()}
 
 
 def attach_categories(judgments: Judgments, categories: dict) -> None:

@@ -79,22 +79,25 @@ def stats_plot(records: Sequence[dict[str, Any]], stats: dict[str, Any]) -> byte
 
     import matplotlib
 
+    from jp_bench.reporting.fonts import plot_style
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    figure, axes = plt.subplots(1, 3, figsize=(13, 3.6))
-    for axis, key in zip(axes[:2], ("instruction", "output"), strict=True):
-        axis.hist([len(r[key]) for r in records], bins=30, color="#4C72B0")
-        axis.set_title(f"{key} length (characters)")
-        axis.set_xlabel("characters")
-        axis.set_ylabel("items")
-    reasons = stats["drop_reasons"]
-    axes[2].barh(list(reasons) or ["(none)"], list(reasons.values()) or [0], color="#C44E52")
-    axes[2].set_title("dropped candidates by reason")
-    figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=100, metadata={"Software": None})
-    plt.close(figure)
+    with plot_style():  # every PNG we write: one style, and a font with Japanese glyphs
+        figure, axes = plt.subplots(1, 3, figsize=(13, 3.6))
+        for axis, key in zip(axes[:2], ("instruction", "output"), strict=True):
+            axis.hist([len(r[key]) for r in records], bins=30, color="#4C72B0")
+            axis.set_title(f"{key} length (characters)")
+            axis.set_xlabel("characters")
+            axis.set_ylabel("items")
+        reasons = stats["drop_reasons"]
+        axes[2].barh(list(reasons) or ["(none)"], list(reasons.values()) or [0], color="#C44E52")
+        axes[2].set_title("dropped candidates by reason")
+        figure.tight_layout()
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png", dpi=100, metadata={"Software": None})
+        plt.close(figure)
     return buffer.getvalue()
 
 

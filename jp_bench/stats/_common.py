@@ -94,6 +94,20 @@ def bootstrap_means(counts: np.ndarray, values: np.ndarray) -> np.ndarray:
         return np.where(weight > 0, total / np.where(weight > 0, weight, 1.0), np.nan)
 
 
+def bootstrap_weighted_means(counts: np.ndarray, totals: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Replicate means, shape ``(n_boot, P)``, when a question holds several values per column.
+
+    ``totals[q, p]`` is the sum of column p's usable values on question q and ``weights[q, p]`` how
+    many there are (several turns, or a row given twice), so a replicate mean is the mean of every
+    value of the drawn questions: ``C @ totals / C @ weights``. With one value per question this is
+    :func:`bootstrap_means` exactly. A replicate with no usable value in a column is NaN.
+    """
+    total = counts @ totals
+    weight = counts @ weights
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(weight > 0, total / np.where(weight > 0, weight, 1.0), np.nan)
+
+
 def percentile_interval(replicates: np.ndarray, ci: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per column of ``replicates`` (``(n_boot, P)``): percentile interval at level ``ci`` and bootstrap SD.
 

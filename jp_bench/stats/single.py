@@ -1,4 +1,4 @@
-"""Mean single-answer scores of a SINGLE table with paired bootstrap intervals."""
+"""Mean single-answer scores of a SINGLE table with paired bootstrap intervals (per category and turn)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pandas as pd
 
 from jp_bench.stats._common import (
     bootstrap_counts,
-    bootstrap_means,
+    bootstrap_weighted_means,
     check_bootstrap_args,
     interval,
     percentile_interval,
@@ -33,47 +33,73 @@ def _entry(model: Any, rows: pd.DataFrame, lo: float, hi: float, sd: float, ci: 
 
 
 def single_summary(df: pd.DataFrame, n_boot: int = 1000, seed: int | None = 0,
-                   ci: float = 0.95) -> list[dict[str, Any]]:
-    """Mean score per model with a paired bootstrap interval, overall and per category.
+                   ci: float = 0.95, *, allow_duplicates: bool = False) -> list[dict[str, Any]]:
+    """Mean score per model with a paired bootstrap interval, overall, per category and per turn.
 
-    Per model (in order of first appearance): ``model``, ``n`` (questions with a score),
+    Per model (in order of first appearance): ``model``, ``n`` (rows with a score),
     ``mean`` (mean of those scores; None when ``n == 0``), ``ci95``: the percentile interval
     ``[lo, hi]`` at level ``ci`` (also given as ``ci_level``) of the mean over ``n_boot``
     question-bootstrap replicates, ``stderr``: the standard deviation of the replicates, ``errors``
-    (rows whose score is NaN: excluded from ``n`` and the mean), and ``by_category``:
-    ``{category: the same keys without by_category}``.
+    (rows whose score is NaN: excluded from ``n`` and the mean), ``by_category``:
+    ``{category: the same keys without by_category}`` and, when the table has a ``turn`` column,
+    ``by_turn``: ``{"1": ..., "2": ...}`` likewise.
+
+    With turns, the overall and category means are over every scored row (both turns together),
+    as FastChat's ``show_result`` averages; ``allow_duplicates`` lets a (question, model, turn)
+    count more than once, as FastChat does (the caller should say so).
 
     The bootstrap is paired: one matrix ``default_rng(seed).integers(0, Q, size=(n_boot, Q))`` over
-    the Q distinct question ids (sorted) serves every model and category; NaN scores and questions
-    a model did not answer are ignored in its replicate means. Returns plain Python types.
+    the Q distinct question ids (sorted) serves every model, category and turn; a drawn question
+    brings all its rows (every turn) into the replicate; NaN scores and questions a model did not
+    answer are ignored in its replicate means. Returns plain Python types.
     """
     check_bootstrap_args(n_boot, ci)
-    table = validate_single(df)
+    table = validate_single(df, allow_duplicates=allow_duplicates)
     if table.empty:
         return []
     questions = sorted_unique(table["question_id"])
     q = table["question_id"].map({qid: i for i, qid in enumerate(questions)}).to_numpy(dtype=int)
     table["m"] = table.groupby("model", sort=False).ngroup()
     models = table.drop_duplicates("m").sort_values("m")["model"].tolist()
-
-    scores = np.full((len(questions), len(models)), np.nan)
-    scores[q, table["m"].to_numpy()] = table["score"].to_numpy()
-    category_of = pd.Series(table["category"].to_numpy(), index=q)
-    category_of = category_of[~category_of.index.duplicated()].reindex(range(len(questions)))
+    m = table["m"].to_numpy()
     categories = sorted_unique(table["category"])
+    turns = sorted_unique(table["turn"]) if "turn" in table.columns else []
 
-    blocks = [scores] + [np.where((category_of == c).to_numpy()[:, None], scores, np.nan) for c in categories]
-    replicates = bootstrap_means(bootstrap_counts(len(questions), n_boot, seed), np.hstack(blocks))
+    scores = table["score"].to_numpy()
+    usable = ~np.isnan(scores)
+
+    def block(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per (question, model): the sum of the usable scores of ``rows`` and how many there are."""
+        totals = np.zeros((len(questions), len(models)))
+        weights = np.zeros((len(questions), len(models)))
+        picked = rows & usable
+        np.add.at(totals, (q[picked], m[picked]), scores[picked])
+        np.add.at(weights, (q[picked], m[picked]), 1.0)
+        return totals, weights
+
+    category = table["category"].to_numpy()
+    masks = [np.ones(len(table), dtype=bool), *(category == c for c in categories)]
+    if turns:
+        masks += [(table["turn"] == t).to_numpy() for t in turns]
+    blocks = [block(mask) for mask in masks]
+    counts = bootstrap_counts(len(questions), n_boot, seed)
+    replicates = bootstrap_weighted_means(counts, np.hstack([b[0] for b in blocks]), np.hstack([b[1] for b in blocks]))
     lo, hi, sd = (a.reshape(len(blocks), len(models)) for a in percentile_interval(replicates, ci))
 
     results = []
-    for m, model in enumerate(models):
-        rows = table[table["m"] == m]
-        entry = _entry(model, rows, lo[0, m], hi[0, m], sd[0, m], ci)
+    for index, model in enumerate(models):
+        rows = table[table["m"] == index]
+        entry = _entry(model, rows, lo[0, index], hi[0, index], sd[0, index], ci)
         entry["by_category"] = {}
-        for c, category in enumerate(categories, start=1):
-            in_category = rows[rows["category"] == category]
+        for c, name in enumerate(categories, start=1):
+            in_category = rows[rows["category"] == name]
             if len(in_category):
-                entry["by_category"][category] = _entry(model, in_category, lo[c, m], hi[c, m], sd[c, m], ci)
+                entry["by_category"][name] = _entry(model, in_category, lo[c, index], hi[c, index], sd[c, index], ci)
+        if turns:
+            entry["by_turn"] = {}
+            for t, turn in enumerate(turns, start=1 + len(categories)):
+                in_turn = rows[rows["turn"] == turn]
+                if len(in_turn):
+                    entry["by_turn"][str(turn)] = _entry(model, in_turn, lo[t, index], hi[t, index], sd[t, index], ci)
         results.append(entry)
     return to_plain(results)

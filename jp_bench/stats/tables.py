@@ -7,7 +7,8 @@ Winners are in model terms: ``"model_1"``, ``"model_2"``, ``"tie"`` or ``"error"
 (None/NaN) is read as ``"error"``.
 
 SINGLE table: one row per (question, model) with ``question_id``, ``category``, ``model``, ``score``
-(float; NaN = the judge gave no score) and optionally ``length``.
+(float; NaN = the judge gave no score) and optionally ``length``; with an optional ``turn`` column,
+one row per (question, model, turn) (MT-Bench grades each turn of a conversation).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from jp_bench.stats._common import require_columns
+from jp_bench.stats._common import require_columns, to_plain
 
 PAIRWISE_COLUMNS = ("question_id", "category", "model_1", "model_2", "g1_winner", "g2_winner")
 SINGLE_COLUMNS = ("question_id", "category", "model", "score")
@@ -66,12 +67,14 @@ def validate_pairwise(df: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-def validate_single(df: pd.DataFrame) -> pd.DataFrame:
-    """A checked copy of a SINGLE table (index reset; ``score`` as float).
+def validate_single(df: pd.DataFrame, *, allow_duplicates: bool = False) -> pd.DataFrame:
+    """A checked copy of a SINGLE table (index reset; ``score`` as float; ``turn`` as int when present).
 
-    Raises ``ValueError`` for missing columns, non-numeric or negative scores (FastChat writes -1 for
-    an error: turn it into NaN first), a (question_id, model) given twice, or a question with two
-    categories.
+    An optional ``turn`` column (multi-turn benchmarks: one row per question, model and turn) must
+    hold integers >= 1. Raises ``ValueError`` for missing columns, non-numeric or negative scores
+    (FastChat writes -1 for an error: turn it into NaN first), a (question_id, model[, turn]) given
+    twice (unless ``allow_duplicates``: a caller reproducing FastChat, which counts every row), or a
+    question with two categories.
     """
     require_columns(df, SINGLE_COLUMNS, "SINGLE")
     table = df.reset_index(drop=True).copy()
@@ -84,10 +87,17 @@ def validate_single(df: pd.DataFrame) -> pd.DataFrame:
                          "(FastChat's -1 must be converted to NaN before calling)")
     if table["model"].isna().any():
         raise ValueError("SINGLE column model must not be missing")
-    duplicated = table.duplicated(["question_id", "model"])
-    if duplicated.any():
-        first = table.loc[duplicated, ["question_id", "model"]].iloc[0].tolist()
-        raise ValueError(f"SINGLE table has more than one row for (question_id, model) = {first}")
+    identity = ["question_id", "model"]
+    if "turn" in table.columns:
+        turns = pd.to_numeric(table["turn"], errors="coerce")
+        if turns.isna().any() or (turns < 1).any() or (turns != turns.round()).any():
+            raise ValueError("SINGLE column turn must hold integers >= 1")
+        table["turn"] = turns.astype(int)
+        identity.append("turn")
+    duplicated = table.duplicated(identity)
+    if duplicated.any() and not allow_duplicates:
+        first = to_plain(table.loc[duplicated, identity].iloc[0].tolist())
+        raise ValueError(f"SINGLE table has more than one row for ({', '.join(identity)}) = {first}")
     if "length" in table.columns:
         table["length"] = pd.to_numeric(table["length"], errors="raise").astype(float)
     _check_one_category(table, "SINGLE")
