@@ -24,6 +24,8 @@ class Answer:
     category: str
     turns: tuple[str, ...]
     source: str = field(default="", compare=False)
+    # The turn a multi-turn task's sample answered (its turns: the conversation up to it); None otherwise.
+    turn: int | None = field(default=None, compare=False)
 
 
 def _model_id_from_results(folder: Path) -> str | None:
@@ -98,6 +100,10 @@ def read_sample_file(path: str | Path, model_id: str | None = None) -> list[Answ
         if not isinstance(doc, dict) or "question_id" not in doc:
             raise InputFileError(source, line_number, "expected an lm-eval sample with doc.question_id")
         question_id = _question_id(doc, source, line_number)
+        text = _answer_text(record, source, line_number)
+        turns: tuple[str, ...] = (text,)
+        if doc.get("turn") is not None:  # a turn of a multi-turn task: the conversation up to this answer
+            turns = _conversation(doc, text, source, line_number)
         first = spelling.setdefault(str(question_id), (question_id, line_number))
         if first[0] != question_id or first[1] != line_number:
             raise InputFileError(source, line_number, f"question_id {question_id!r} again (line {first[1]} has "
@@ -107,8 +113,9 @@ def read_sample_file(path: str | Path, model_id: str | None = None) -> list[Answ
                 model_id=model,
                 question_id=question_id,
                 category=str(doc.get("category", "")),
-                turns=(_answer_text(record, source, line_number),),
+                turns=turns,
                 source=f"{source}:{line_number}",
+                turn=doc.get("turn"),
             )
         )
     if not answers:
@@ -116,15 +123,56 @@ def read_sample_file(path: str | Path, model_id: str | None = None) -> list[Answ
     return answers
 
 
+def _conversation(doc: dict, text: str, source: Path, line: int) -> tuple[str, ...]:
+    """The model's answers to turns 1..k of a turn-k sample: the earlier ones as its prompt carried them
+    (``previous_answers``), then this one, stripped as FastChat strips every answer."""
+    previous = doc.get("previous_answers") or []
+    turn = doc.get("turn")
+    if not isinstance(previous, list) or not all(isinstance(a, str) for a in previous):
+        raise InputFileError(source, line, "field 'doc.previous_answers': expected a list of answer texts")
+    if not isinstance(turn, int) or isinstance(turn, bool) or turn != len(previous) + 1:
+        raise InputFileError(source, line, f"field 'doc.turn': expected {len(previous) + 1} (one more than the "
+                                           f"answers in doc.previous_answers), got {turn!r}")
+    return (*previous, text.strip())
+
+
+def merge_turns(answers: list[Answer]) -> list[Answer]:
+    """One answer per model and question: a multi-turn question's samples (one file per turn) become
+    the longest conversation, which every shorter one must begin (the turn-k prompt carried them)."""
+    merged: dict[tuple[str, str], Answer] = {}
+    slots: list[Answer | tuple[str, str]] = []  # in input order: an answer, or the key of a merged one
+    for answer in answers:
+        if answer.turn is None:  # single-turn: two answers to one question are refused later, by the plan
+            slots.append(answer)
+            continue
+        key = (answer.model_id, str(answer.question_id))
+        held = merged.get(key)
+        if held is None:
+            merged[key] = answer
+            slots.append(key)
+            continue
+        longer, shorter = (answer, held) if len(answer.turns) > len(held.turns) else (held, answer)
+        if len(longer.turns) == len(shorter.turns) or [t.strip() for t in longer.turns[: len(shorter.turns)]] \
+                != [t.strip() for t in shorter.turns]:
+            # Two answers to one turn, or turn 2 built on another turn-1 answer than the one on file.
+            raise JpBenchError(
+                f"{shorter.source} and {longer.source}: two different answers of {answer.model_id!r} to question "
+                f"{answer.question_id!r} (turn {len(shorter.turns)}); a later turn must follow the turn-1 answer "
+                "on file: run `jp-bench lm-eval ... --tasks ja_mt_bench` again to bring the turns in line")
+        merged[key] = longer
+    return [merged[slot] if isinstance(slot, tuple) else slot for slot in slots]
+
+
 def read_lm_eval_output(path: str | Path) -> list[Answer]:
-    """Answers from an lm-eval output folder (searched recursively) or one samples file."""
+    """Answers from an lm-eval output folder (searched recursively) or one samples file; the turns
+    of a multi-turn task (one samples file per turn) come back as one answer per question."""
     root = Path(path)
     if root.is_file():
         return read_sample_file(root)
     files = lm_eval_sample_files(root)
     if not files:
         raise JpBenchError(f"{root}: no lm-eval samples_*.jsonl found (run lm-eval with --log_samples)")
-    return [answer for sample_file in files for answer in read_sample_file(sample_file)]
+    return merge_turns([answer for sample_file in files for answer in read_sample_file(sample_file)])
 
 
 def read_lm_eval_questions(path: str | Path) -> list[Question]:
@@ -140,7 +188,8 @@ def read_lm_eval_questions(path: str | Path) -> list[Question]:
             try:
                 question = Question.model_validate(
                     {"question_id": doc["question_id"], "category": doc.get("category") or "unknown",
-                     "turns": doc["turns"], "reference": doc.get("reference") or None}
+                     "turns": doc["turns"], "reference": doc.get("reference") or None,
+                     "grading_notes": doc.get("grading_notes") or None, "rubric": bool(doc.get("rubric"))}
                 )
             except ValidationError as exc:  # our documents carry turns; bad ones must not be replaced silently
                 raise InputFileError(sample_file, line, f"doc: {describe_validation_error(exc)}") from None

@@ -74,6 +74,7 @@ def question_docs(
             "turns": list(q.turns),
             "reference": list(q.reference or []),
             "grading_notes": q.grading_notes or "",  # "" not None: datasets wants one type per column
+            "rubric": q.rubric,
             "prompt": render_prompt(q.text, prompt_style),
         }
         for q in selected

@@ -72,6 +72,7 @@ def _question(number: int, cells: list[str], positions: dict[str, int], width: i
             turns=[task],
             reference=[reference] if reference.strip() else None,
             grading_notes=notes if notes.strip() else None,
+            rubric=True,
         )
     except ValidationError as exc:
         raise InputFileError(source, line, describe_validation_error(exc)) from None

@@ -51,6 +51,9 @@ class Question(BaseModel):
     reference: list[str] | None = None
     # What a grader should check (ELYZA-tasks-100's ``eval_aspect``), kept for judges that grade against it.
     grading_notes: str | None = None
+    # Graded against its reference answer and grading notes on the benchmark's rubric (ELYZA-tasks-100,
+    # 1-5): single judgments use the prompt set's `single_rubric` prompt, notes or not.
+    rubric: bool = False
 
     @model_validator(mode="after")
     def _reference_matches_turns(self) -> Question:

@@ -14,6 +14,7 @@ TASKS = ROOT / "tasks"
 sys.path.insert(0, str(ROOT))  # the multi-turn categories and temperatures live in jp_bench.multiturn
 
 from jp_bench import multiturn  # noqa: E402
+from jp_bench.benchmarks import RAKUDA  # noqa: E402
 
 # Category labels as they appear in each benchmark's question file, in display order.
 GROUPS: dict[str, list[str]] = {
@@ -25,6 +26,15 @@ GROUPS: dict[str, list[str]] = {
         "generic", "knowledge", "roleplay", "common-sense", "fermi",
         "counterfactual", "coding", "math", "writing",
     ],
+}
+
+# Peer benchmarks: subtask name suffix -> the category the hook selects (None: every question).
+# lm-eval task names must be ASCII, so Rakuda's subtasks take the slugs of its Japanese labels (the hook
+# accepts either); its documents still carry the upstream label as `category`.
+PEER_GROUPS: dict[str, dict[str, str | None]] = {
+    "rakuda": {slug: slug for slug in RAKUDA.category_slugs.values()},
+    # One category of 100 mixed tasks: one subtask.
+    "elyza_tasks_100": {"all": None},
 }
 
 # Metrics averaged over a group's subtasks, weighted by their number of questions.
@@ -59,32 +69,47 @@ def subtask_name(group: str, category: str) -> str:
     return f"{group}_{category.replace('-', '_')}"
 
 
+def _label_comment(group: str, category: str | None) -> str:
+    """The upstream label a slug stands for, so a reader of the YAML sees which questions it selects."""
+    labels = {slug: label for label, slug in RAKUDA.category_slugs.items()} if group == RAKUDA.name else {}
+    return f"# upstream category label: {labels[category]}\n" if category in labels else ""
+
+
+def _render_group(group: str, subtasks: dict[str, str | None]) -> dict[Path, str]:
+    """One folder: the shared template, one YAML per subtask (``name -> category``) and the group."""
+    folder = TASKS / group
+    files = {folder / "_default_template_yaml": TEMPLATE}
+    for name, category in subtasks.items():
+        selected = "" if category is None else f"  category: {category}\n"
+        files[folder / f"{name}.yaml"] = (
+            "include: _default_template_yaml\n"
+            f"task: {name}\n"
+            f"tag: {group}_subtasks\n"
+            f"{_label_comment(group, category)}"
+            "dataset_kwargs:\n"
+            f"  benchmark: {group}\n"
+            f"{selected}"
+        )
+    members = "".join(f"  - {name}\n" for name in subtasks)
+    aggregates = "".join(f"  - metric: {metric}\n    aggregation: mean\n    weight_by_size: true\n"
+                         for metric in GROUP_METRICS)
+    files[folder / f"_{group}.yaml"] = (
+        f"group: {group}\n"
+        f"task:\n{members}"
+        "# Judged metrics appear only when judging is on (--metadata judge); counts stay per subtask.\n"
+        f"aggregate_metric_list:\n{aggregates}"
+        "metadata:\n"
+        "  version: 1.0\n"
+    )
+    return files
+
+
 def render() -> dict[Path, str]:
     files: dict[Path, str] = {}
     for group, categories in GROUPS.items():
-        folder = TASKS / group
-        files[folder / "_default_template_yaml"] = TEMPLATE
-        for category in categories:
-            name = subtask_name(group, category)
-            files[folder / f"{name}.yaml"] = (
-                "include: _default_template_yaml\n"
-                f"task: {name}\n"
-                f"tag: {group}_subtasks\n"
-                "dataset_kwargs:\n"
-                f"  benchmark: {group}\n"
-                f"  category: {category}\n"
-            )
-        members = "".join(f"  - {subtask_name(group, c)}\n" for c in categories)
-        aggregates = "".join(f"  - metric: {metric}\n    aggregation: mean\n    weight_by_size: true\n"
-                             for metric in GROUP_METRICS)
-        files[folder / f"_{group}.yaml"] = (
-            f"group: {group}\n"
-            f"task:\n{members}"
-            "# Judged metrics appear only when judging is on (--metadata judge); counts stay per subtask.\n"
-            f"aggregate_metric_list:\n{aggregates}"
-            "metadata:\n"
-            "  version: 1.0\n"
-        )
+        files.update(_render_group(group, {subtask_name(group, c): c for c in categories}))
+    for group, subtasks in PEER_GROUPS.items():
+        files.update(_render_group(group, {f"{group}_{suffix}": c for suffix, c in subtasks.items()}))
     return files
 
 

@@ -15,7 +15,9 @@ from jp_bench.judging.prompts import fence, load_prompt_set
 
 def test_shipped_prompt_set_renders_all_four_kinds() -> None:
     prompts = load_prompt_set("ja-v1")
-    assert set(prompts.templates) == {"pairwise", "pairwise_reference", "single", "single_reference"}
+    assert set(prompts.templates) == {"pairwise", "pairwise_reference", "single", "single_reference",
+                                      "pairwise_multi", "pairwise_reference_multi", "single_multi",
+                                      "single_reference_multi", "single_rubric"}
     assert len(prompts.version) == 12
     pair = prompts.render("pairwise", questions=["質問です"], answers_a=["回答その1"], answers_b=["回答その2"])
     assert [m.role for m in pair] == ["system", "user"]

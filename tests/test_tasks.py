@@ -67,7 +67,7 @@ def test_hook_documents_and_prompt_styles(jp_home: Path) -> None:
     dataset = load_benchmark("jp_bench_fresh", category="math", version=1.0)
     docs = list(dataset["test"])
     assert len(docs) == 5
-    assert set(docs[0]) == {"question_id", "category", "turns", "reference", "grading_notes", "prompt"}
+    assert set(docs[0]) == {"question_id", "category", "turns", "reference", "grading_notes", "rubric", "prompt"}
     assert docs[0]["prompt"] == docs[0]["turns"][0]
     assert all(doc["reference"] for doc in docs)
     framed = load_benchmark("jp_bench_fresh", category="math", prompt_style="alpaca-ja")["test"][0]["prompt"]

@@ -25,10 +25,11 @@ class SingleSummary:
 
 
 def _games(rows: list[dict[str, Any]]) -> dict[tuple[str, str], dict[Any, dict[int, dict[str, Any]]]]:
+    """Pairwise rows by model pair, then by (question, turn), then by game."""
     games: dict[tuple[str, str], dict[Any, dict[int, dict[str, Any]]]] = defaultdict(lambda: defaultdict(dict))
     for row in rows:
         if row["mode"] == "pairwise":
-            games[(row["model_1"], row["model_2"])][row["question_id"]][row["game"]] = row
+            games[(row["model_1"], row["model_2"])][(row["question_id"], row.get("turn"))][row["game"]] = row
     return games
 
 
@@ -72,16 +73,16 @@ def write_outputs(out: Path, rows: list[dict[str, Any]], judge: str) -> list[Pat
     rows = [r for r in rows if not r.get("sample")]
     pairwise = []
     for (model_1, model_2), by_question in _games(rows).items():
-        for question_id, games in by_question.items():
+        for (question_id, turn), games in by_question.items():
             g1, g2 = games.get(1, {}), games.get(2, {})
             pairwise.append(PairwiseJudgmentRecord(
                 question_id=question_id, model_1=model_1, model_2=model_2,
                 g1_winner=g1.get("winner", "error"), g2_winner=g2.get("winner", "error"),
-                g1_judgment=g1.get("reply") or "", g2_judgment=g2.get("reply") or "", judge=judge,
+                g1_judgment=g1.get("reply") or "", g2_judgment=g2.get("reply") or "", judge=judge, turn=turn or 1,
             ))
     single = [SingleJudgmentRecord(question_id=r["question_id"], model=r["model"],
                                    score=r["score"] if r["score"] is not None else -1,
-                                   judgment=r.get("reply") or "", judge=judge)
+                                   judgment=r.get("reply") or "", judge=judge, turn=r.get("turn") or 1)
               for r in rows if r["mode"] == "single"]
     folder = out / "model_judgment"
     if pairwise:

@@ -32,8 +32,10 @@ class JudgeTask:
     prompt_kind: PromptKind
     messages: tuple[Message, ...]
     key: str
-    answer_chars: tuple[int, int | None] = (0, None)  # lengths of model_1's and model_2's answers
+    answer_chars: tuple[int, int | None] = (0, None)  # lengths of model_1's and model_2's answers (the turn judged)
     sample: int = 0  # judge sample k of --samples N (its own store key)
+    turn: int | None = None  # the turn judged of a multi-turn question; None: a single-turn question
+    scale: tuple[int, int] = (1, 10)  # single: the score range the prompt asks for
 
     @property
     def model_a(self) -> str:
@@ -121,32 +123,50 @@ def _build_one(mode: Mode, questions: Sequence[Question], answers: Sequence[Answ
     tasks: list[JudgeTask] = []
 
     def add(kind: str, question: Question, model_1: str, model_2: str | None, game: int,
-            messages: list[Message], prompt_kind: PromptKind, lengths: tuple[int, int | None]) -> None:
+            messages: list[Message], prompt_kind: PromptKind, lengths: tuple[int, int | None],
+            turn: int | None) -> None:
         tasks.append(JudgeTask(kind, question, model_1, model_2, game, prompt_kind, tuple(messages),  # type: ignore[arg-type]
-                               call_key(spec, messages), lengths, sample))
+                               call_key(spec, messages), lengths, sample, turn, prompts.templates[prompt_kind].scale))
 
     for question in questions:
-        references = list(question.reference or [])
-        questions_text = list(question.turns)
-        if mode == "single":
-            kind = prompts.kind_for("single", bool(references))
-            for model in models:
-                answer = by_model[model].get(question.question_id)
-                if answer is None:
-                    continue
-                messages = prompts.render(kind, questions=questions_text, answers=_turns(answer, question),
-                                          references=references)
-                add("single", question, model, None, 1, messages, kind, (_chars(answer), None))
-            continue
-        kind = prompts.kind_for("pairwise", bool(references))
-        for model_1, model_2 in pairs:
-            first, second = by_model[model_1].get(question.question_id), by_model[model_2].get(question.question_id)
-            if first is None or second is None:
+        # A multi-turn question is judged turn by turn, as FastChat judges MT-Bench: turn 1 on turn 1
+        # alone, turn k on the conversation up to it (the `_multi` prompts ask about its last answer).
+        judged_turns = [None] if len(question.turns) == 1 else list(range(1, len(question.turns) + 1))
+        for turn in judged_turns:
+            upto = turn or len(question.turns)
+            references = list(question.reference or [])[:upto]
+            questions_text = list(question.turns)[:upto]
+            multi = turn is not None and turn > 1
+            if mode == "single":
+                kind = prompts.kind_for("single", bool(references), multi_turn=multi,
+                                        rubric=question.rubric)
+                for model in models:
+                    answer = by_model[model].get(question.question_id)
+                    if answer is None:
+                        continue
+                    if turn is not None and len(answer.turns) < turn:
+                        skipped[model].append(f"{question.question_id} (turn {turn})")
+                        continue
+                    messages = prompts.render(kind, questions=questions_text, answers=_turns(answer, upto),
+                                              references=references, grading_notes=question.grading_notes)
+                    add("single", question, model, None, 1, messages, kind, (_chars(answer, turn), None), turn)
                 continue
-            for game, (a, b) in ((1, (first, second)), (2, (second, first))):
-                messages = prompts.render(kind, questions=questions_text, answers_a=_turns(a, question),
-                                          answers_b=_turns(b, question), references=references)
-                add("pairwise", question, model_1, model_2, game, messages, kind, (_chars(first), _chars(second)))
+            kind = prompts.kind_for("pairwise", bool(references), multi_turn=multi)
+            for model_1, model_2 in pairs:
+                first = by_model[model_1].get(question.question_id)
+                second = by_model[model_2].get(question.question_id)
+                if first is None or second is None:
+                    continue
+                if turn is not None and min(len(first.turns), len(second.turns)) < turn:
+                    short = model_1 if len(first.turns) < turn else model_2
+                    skipped[short].append(f"{question.question_id} (turn {turn})")
+                    continue
+                for game, (a, b) in ((1, (first, second)), (2, (second, first))):
+                    messages = prompts.render(kind, questions=questions_text, answers_a=_turns(a, upto),
+                                              answers_b=_turns(b, upto), references=references,
+                                              grading_notes=question.grading_notes)
+                    add("pairwise", question, model_1, model_2, game, messages, kind,
+                        (_chars(first, turn), _chars(second, turn)), turn)
     if not tasks:
         raise JpBenchError("nothing to judge: no question has answers from the models compared "
                            "(do the answers and the benchmark's question ids match?)")
@@ -154,11 +174,14 @@ def _build_one(mode: Mode, questions: Sequence[Question], answers: Sequence[Answ
                 skipped={m: ids for m, ids in skipped.items() if ids})
 
 
-def _turns(answer: Answer, question: Question) -> list[str]:
-    """One answer text per question turn (missing turns become empty answers)."""
-    turns = list(answer.turns)[: len(question.turns)]
-    return turns + [""] * (len(question.turns) - len(turns))
+def _turns(answer: Answer, count: int) -> list[str]:
+    """One answer text for each of the first ``count`` turns (missing turns become empty answers)."""
+    turns = list(answer.turns)[:count]
+    return turns + [""] * (count - len(turns))
 
 
-def _chars(answer: Answer) -> int:
-    return sum(len(turn) for turn in answer.turns)
+def _chars(answer: Answer, turn: int | None = None) -> int:
+    """The length of the answer judged: the one turn, or all turns of a whole-answer judgment."""
+    if turn is not None:
+        return len(answer.turns[turn - 1]) if len(answer.turns) >= turn else 0
+    return sum(len(text) for text in answer.turns)

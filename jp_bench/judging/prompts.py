@@ -1,7 +1,10 @@
 """Judge prompt sets: ours (jinja2 templates in YAML) and FastChat's ``judge_prompts.jsonl``.
 
 A prompt set provides up to four prompts: ``pairwise``, ``pairwise_reference``, ``single`` and
-``single_reference`` (the reference-guided ones are for math and coding). Every template renders in
+``single_reference`` (the reference-guided ones are for math and coding); for multi-turn questions
+the same four with ``_multi`` (turn k > 1 judged on the whole conversation, about its last answer;
+FastChat's ``*-multi-turn`` prompts), and ``single_rubric`` for tasks graded against a reference
+answer and grading notes on the prompt's own ``scale`` (ELYZA-tasks-100: 1-5). Every template renders in
 a jinja2 sandbox, so a prompt file from elsewhere cannot reach Python objects. The set's
 ``version`` is a hash of its source text: a prompt change makes new store keys and re-judges.
 """
@@ -15,23 +18,28 @@ import string
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from jp_bench.errors import InputFileError, JpBenchError, read_input_text
 from jp_bench.judging.delimiters import neutralise, template_delimiters
 from jp_bench.llm.types import Message
 from jp_bench.yaml_lines import load_yaml_text
 
-PromptKind = Literal["pairwise", "pairwise_reference", "single", "single_reference"]
-PROMPT_KINDS: tuple[PromptKind, ...] = ("pairwise", "pairwise_reference", "single", "single_reference")
+PromptKind = Literal["pairwise", "pairwise_reference", "single", "single_reference", "pairwise_multi",
+                     "pairwise_reference_multi", "single_multi", "single_reference_multi", "single_rubric"]
+PROMPT_KINDS: tuple[PromptKind, ...] = ("pairwise", "pairwise_reference", "single", "single_reference",
+                                        "pairwise_multi", "pairwise_reference_multi", "single_multi",
+                                        "single_reference_multi", "single_rubric")
+# The score range of single prompts that state none (FastChat's and ours: 1-10).
+DEFAULT_SCALE: tuple[int, int] = (1, 10)
 DEFAULT_PROMPT_SET = "ja-v1"
 
 # Our templates delimit answers with lines starting with these; an answer may not forge them. Every
 # template's own delimiters are neutralised as well (see jp_bench.judging.delimiters).
-_DELIMITER_PREFIXES = ("【アシスタント", "【参考解答", "【ユーザーの質問")
+_DELIMITER_PREFIXES = ("【アシスタント", "【参考解答", "【ユーザー")
 
 # What a jinja2 template may use; anything else is refused when the file is loaded.
-TEMPLATE_VARIABLES = frozenset({"questions", "answers_a", "answers_b", "answers", "references"})
+TEMPLATE_VARIABLES = frozenset({"questions", "answers_a", "answers_b", "answers", "references", "grading_notes"})
 # FastChat's placeholders: {question}, {answer_a}, {ref_answer_1}, {question_2}, {answer_b_2}, ...
 _FASTCHAT_FIELD = re.compile(r"(question|answer|answer_a|answer_b)(_[1-9][0-9]?)?|ref_answer_[1-9][0-9]?")
 
@@ -64,6 +72,7 @@ class PromptTemplate:
     style: Literal["jinja", "fastchat"] = "jinja"
     name: str = ""
     delimiters: tuple[str, ...] = ()  # read from the template; neutralised in answers and references
+    scale: tuple[int, int] = DEFAULT_SCALE  # single prompts: the score range the judge is asked for
 
 
 @dataclass(frozen=True)
@@ -73,13 +82,22 @@ class PromptSet:
     source: str
     templates: dict[str, PromptTemplate]
 
-    def kind_for(self, mode: Literal["pairwise", "single"], has_reference: bool) -> PromptKind:
-        """The prompt to use; reference-guided when a reference exists and the set has one."""
-        if has_reference and f"{mode}_reference" in self.templates:
-            return f"{mode}_reference"  # type: ignore[return-value]
-        if mode not in self.templates:
-            raise JpBenchError(f"prompt set {self.name!r} ({self.source}) has no {mode} prompt")
-        return mode
+    def kind_for(self, mode: Literal["pairwise", "single"], has_reference: bool, *, multi_turn: bool = False,
+                 rubric: bool = False) -> PromptKind:
+        """The prompt to use: the rubric one for a single score of a task with grading notes (when the set
+        has one); reference-guided when a reference exists and the set has one; the ``_multi`` form for
+        turn k > 1 of a multi-turn question (which the set must have)."""
+        if rubric and mode == "single" and not multi_turn and "single_rubric" in self.templates:
+            return "single_rubric"
+        suffix = "_multi" if multi_turn else ""
+        if has_reference and f"{mode}_reference{suffix}" in self.templates:
+            return f"{mode}_reference{suffix}"  # type: ignore[return-value]
+        if f"{mode}{suffix}" not in self.templates:
+            what = f"multi-turn {mode} prompt ({mode}_multi; FastChat: a '-multi-turn' prompt)" if multi_turn \
+                else f"{mode} prompt"
+            raise JpBenchError(f"prompt set {self.name!r} ({self.source}) has no {what}"
+                               + ("; use --prompts ja-v1 or a file that has one" if multi_turn else ""))
+        return f"{mode}{suffix}"  # type: ignore[return-value]
 
     def render(
         self,
@@ -90,6 +108,7 @@ class PromptSet:
         answers_b: list[str] | None = None,
         answers: list[str] | None = None,
         references: list[str] | None = None,
+        grading_notes: str | None = None,
     ) -> list[Message]:
         template = self.templates[kind]
 
@@ -102,6 +121,7 @@ class PromptSet:
             "answers_b": safe(answers_b),
             "answers": safe(answers),
             "references": safe(references),
+            "grading_notes": neutralise(grading_notes, template.delimiters) if grading_notes else "",
         }
         if template.style == "fastchat":
             system, user = _render_fastchat(template, variables)
@@ -113,7 +133,7 @@ class PromptSet:
         return messages
 
 
-def _fastchat_variables(variables: dict[str, list[str]]) -> dict[str, str]:
+def _fastchat_variables(variables: dict[str, Any]) -> dict[str, str]:
     """FastChat's placeholder names: question, answer_a, ref_answer_1, question_2, answer_b_2, ..."""
     flat: dict[str, str] = {}
     for index, question in enumerate(variables["questions"], start=1):
@@ -134,7 +154,7 @@ class _MissingPlaceholder(dict):
         raise JpBenchError(f"prompt template uses {{{key}}}, which this judgment cannot fill")
 
 
-def _render_fastchat(template: PromptTemplate, variables: dict[str, list[str]]) -> tuple[str, str]:
+def _render_fastchat(template: PromptTemplate, variables: dict[str, Any]) -> tuple[str, str]:
     values = _MissingPlaceholder(_fastchat_variables(variables))
     return template.system.format_map(values), template.user.format_map(values)
 
@@ -171,29 +191,44 @@ def _load_yaml_set(path: Path, text: str) -> PromptSet:
                                                  f"(templates get: {', '.join(sorted(TEMPLATE_VARIABLES))})")
         system, user = entry.get("system") or "", entry["user"]
         templates[kind] = PromptTemplate(system=system, user=user, name=kind,
-                                         delimiters=template_delimiters(system, user))
+                                         delimiters=template_delimiters(system, user),
+                                         scale=_scale(path, kind, entry.get("scale")))
     if not templates:
         raise InputFileError(path, None, f"no prompts found (expected some of {', '.join(PROMPT_KINDS)})")
     return PromptSet(name=str(data["name"]), version=_version(text), source=str(path), templates=templates)
 
 
+def _scale(path: Path, kind: str, value: object) -> tuple[int, int]:
+    if value is None:
+        return DEFAULT_SCALE
+    if kind.startswith("pairwise"):
+        raise InputFileError(path, None, f"'{kind}.scale': only single prompts have a score scale")
+    if (not isinstance(value, list) or len(value) != 2 or not all(isinstance(v, int) and not isinstance(v, bool)
+                                                                  for v in value) or not 0 <= value[0] < value[1]):
+        raise InputFileError(path, None, f"'{kind}.scale': expected [low, high], two integers with low < high, "
+                                         f"got {value!r}")
+    return (value[0], value[1])
+
+
 def _load_fastchat_set(path: Path, text: str) -> PromptSet:
-    """FastChat ``judge_prompts.jsonl``: pick the single-turn pairwise/single prompts (+ reference)."""
+    """FastChat ``judge_prompts.jsonl``: the first pairwise/single prompt of each kind, reference-guided
+    and ``-multi-turn`` ones included (FastChat judges turn 2 with those)."""
     from jp_bench.fastchat_io import read_judge_prompts
 
     prompts = read_judge_prompts(path)
     templates: dict[str, PromptTemplate] = {}
     for prompt in prompts.values():
-        if prompt.multi_turn or prompt.type not in ("pairwise", "single"):
+        if prompt.type not in ("pairwise", "single"):
             continue
-        kind = f"{prompt.type}_reference" if prompt.uses_reference else prompt.type
+        kind = (f"{prompt.type}_reference" if prompt.uses_reference else prompt.type) + (
+            "_multi" if prompt.multi_turn else "")
         for template in (prompt.system_prompt, prompt.prompt_template):
             _check_fastchat_fields(path, prompt.name, template)
         # Keep the first prompt of each kind, in file order (FastChat lists its defaults first).
         templates.setdefault(kind, PromptTemplate(
             prompt.system_prompt, prompt.prompt_template, "fastchat", prompt.name,
             delimiters=template_delimiters(prompt.system_prompt, prompt.prompt_template)))
-    if not templates:
+    if not any(not kind.endswith("_multi") for kind in templates):
         raise InputFileError(path, None, "no single-turn pairwise or single prompts found")
     return PromptSet(name=path.stem, version=_version(text), source=str(path), templates=templates)
 

@@ -46,7 +46,10 @@ class _JudgmentBase(BaseModel):
                                                                           "renormalising (low: the judge hesitated)")
     prompt_set: str
     prompt_version: str = Field(description="hash of the prompt set's source; a prompt change changes it")
-    prompt: Literal["pairwise", "pairwise_reference", "single", "single_reference"]
+    prompt: Literal["pairwise", "pairwise_reference", "single", "single_reference", "pairwise_multi",
+                    "pairwise_reference_multi", "single_multi", "single_reference_multi", "single_rubric"] = Field(
+        description="the prompt used: *_reference against a reference answer, *_multi for turn k > 1 of a "
+                    "multi-turn question (the conversation so far), single_rubric against grading notes")
     key: str = Field(description="store key: sha256 of the judge model's identity and the exact messages")
     status: Literal["ok", "error"]
     error: str | None = Field(description="why there is no verdict (status 'error')")
@@ -68,8 +71,10 @@ class PairwiseJudgment(_JudgmentBase):
     model_b: str
     verdict: Literal["A", "B", "C"] | None = Field(description="C is a tie; null when status is 'error'")
     winner: Literal["model_1", "model_2", "tie", "error"] = Field(description="the verdict in model terms")
-    answer_1_chars: int = Field(ge=0, description="length of model_1's answer in characters (all turns)")
-    answer_2_chars: int = Field(ge=0, description="length of model_2's answer in characters (all turns)")
+    answer_1_chars: int = Field(ge=0, description="length of model_1's answer in characters (the turn judged; "
+                                                  "all turns when turn is null)")
+    answer_2_chars: int = Field(ge=0, description="length of model_2's answer in characters (the turn judged; "
+                                                  "all turns when turn is null)")
 
     @model_validator(mode="after")
     def _two_models(self) -> PairwiseJudgment:
@@ -79,13 +84,24 @@ class PairwiseJudgment(_JudgmentBase):
 
 
 class SingleJudgment(_JudgmentBase):
-    """A 1-10 score of one model's answer."""
+    """A score of one model's answer: 1-10, or on the ``scale`` its prompt stated."""
 
     mode: Literal["single"]
     model: str
     score: float | None = Field(ge=1, le=10, description="null when status is 'error'")
-    answer_chars: int = Field(ge=0, description="length of the answer in characters (all turns)")
+    answer_chars: int = Field(ge=0, description="length of the answer in characters (the turn judged; all turns "
+                                                "when turn is null)")
     expected_score: float | None = Field(None, ge=1, le=10, description="weighted judges: Σ p(k)·k over verdict_probs")
+    scale: tuple[int, int] | None = Field(None, description="the score range the prompt asked for, when it is not "
+                                                            "1-10 (a rubric prompt: [1, 5])")
+
+    @model_validator(mode="after")
+    def _score_on_its_scale(self) -> SingleJudgment:
+        low, high = self.scale or (1, 10)
+        for name, value in (("score", self.score), ("expected_score", self.expected_score)):
+            if value is not None and not low <= value <= high:
+                raise ValueError(f"{name} {value} is outside the scale {low}-{high}")
+        return self
 
 
 class JudgmentLine(BaseModel):
@@ -175,6 +191,8 @@ def judgment_rows(plan: Plan, results: dict[str, StoredCall], judge: str, prompt
             "output_tokens": call.output_tokens,
             "cost_usd": call.cost_usd,
         }
+        if task.turn is not None:
+            row["turn"] = task.turn
         if plan.samples > 1:
             row["sample"] = task.sample
         if jury is not None:
@@ -193,6 +211,8 @@ def judgment_rows(plan: Plan, results: dict[str, StoredCall], judge: str, prompt
         else:
             row.update({"model": task.model_1, "score": call.parsed if call.ok else None,
                         "answer_chars": task.answer_chars[0]})
+            if task.scale != (1, 10):
+                row["scale"] = list(task.scale)
             if distribution:
                 row["expected_score"] = expected_score(distribution)
         _ROW.validate_python(row)  # what is written is what the reader accepts

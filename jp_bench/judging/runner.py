@@ -20,21 +20,33 @@ from jp_bench.llm.tokens import estimate_messages_tokens
 from jp_bench.llm.types import Message, ModelSpec
 from jp_bench.store import Store, StoredCall
 
-VERDICT_REMINDER = {
-    "pairwise": "判定だけを最後の行に [[A]]、[[B]]、[[C]] のいずれか一つで書いてください。",
-    "single": "点数だけを最後の行に [[1]] から [[10]] の形で書いてください。",
-}
+PAIRWISE_REMINDER = "判定だけを最後の行に [[A]]、[[B]]、[[C]] のいずれか一つで書いてください。"
+SCORE_REMINDER = "点数だけを最後の行に [[{low}]] から [[{high}]] の形で書いてください。"
 
 
-def parse_reply(kind: str, text: str) -> Any:
-    """The verdict or score of a reply: its JSON (structured verdicts) first, else its ``[[...]]`` markers."""
+@dataclass(frozen=True)
+class Verdict:
+    """What a judge call asks for (a job's context): a pairwise verdict, or a score on the prompt's ``scale``."""
+
+    kind: str  # "pairwise" | "single"
+    scale: tuple[int, int] = (1, 10)
+
+    def reminder(self) -> str:
+        if self.kind == "pairwise":
+            return PAIRWISE_REMINDER
+        return SCORE_REMINDER.format(low=self.scale[0], high=self.scale[1])
+
+
+def parse_reply(kind: str, text: str, scale: tuple[int, int] = (1, 10)) -> Any:
+    """The verdict or score of a reply: its JSON (structured verdicts) first, else its ``[[...]]`` markers.
+    A score outside ``scale`` is no score (the judge's last word is invalid)."""
     from jp_bench.judging.structured import read_json_verdict
     from jp_bench.judging.verdicts import strip_reasoning
 
     found = read_json_verdict(kind, strip_reasoning(text)) if "{" in text else None
     if found is not None:
-        return found
-    return parse_pairwise_verdict(text) if kind == "pairwise" else parse_score(text)
+        return found if kind == "pairwise" or scale[0] <= found <= scale[1] else None
+    return parse_pairwise_verdict(text) if kind == "pairwise" else parse_score(text, *scale)
 
 
 @dataclass(frozen=True)
@@ -57,8 +69,13 @@ def estimate_cost(tasks: list[JudgeTask], spec: ModelSpec, expected_output_token
 RunReport = EngineReport
 
 
+def _verdict(job: CallJob) -> Verdict:
+    # Callers of the engine may still give the bare kind ("pairwise" / "single") as the context.
+    return job.context if isinstance(job.context, Verdict) else Verdict(str(job.context))
+
+
 def _read_verdict(job: CallJob, reply: str) -> Any:
-    parsed = parse_reply(job.context, reply)
+    parsed = parse_reply(_verdict(job).kind, reply, _verdict(job).scale)
     if parsed is None:
         raise UnreadableReply("no verdict in the judge's reply")
     return parsed
@@ -68,13 +85,13 @@ def _ask_for_the_verdict(job: CallJob, reply: str, unreadable: int) -> list[Mess
     # First the same question again (sampling noise); then the verdict alone, showing the judge its reasoning.
     if unreadable < 2:
         return list(job.messages)
-    return [*job.messages, Message("assistant", reply), Message("user", VERDICT_REMINDER[job.context])]
+    return [*job.messages, Message("assistant", reply), Message("user", _verdict(job).reminder())]
 
 
 def _verdict_probabilities(job: CallJob, completion: Any, parsed: Any) -> dict[str, Any] | None:
     from jp_bench.judging.weighted import verdict_distribution
 
-    distribution = verdict_distribution(job.context, parsed, getattr(completion, "logprobs", None))
+    distribution = verdict_distribution(_verdict(job).kind, parsed, getattr(completion, "logprobs", None))
     return {"verdict_probs": distribution} if distribution else None
 
 
@@ -90,7 +107,7 @@ def judge_jobs(tasks: list[JudgeTask], spec: ModelSpec | None = None) -> list[Ca
     def spec_of(task: JudgeTask) -> ModelSpec | None:
         return dataclasses.replace(spec, sample=task.sample) if spec is not None and task.sample else None
 
-    return [CallJob(task.key, tuple(task.messages), task.kind, spec_of(task)) for task in tasks]
+    return [CallJob(task.key, tuple(task.messages), Verdict(task.kind, task.scale), spec_of(task)) for task in tasks]
 
 
 @dataclass

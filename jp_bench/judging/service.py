@@ -151,9 +151,9 @@ def prepare(request: JudgeRequest) -> JudgeOutcome:
 
 def _json_suffix(template: Any, kind: str) -> str:
     """The closing line asking for the verdict JSON, in the template's own placeholder style."""
-    from jp_bench.judging.structured import INSTRUCTIONS
+    from jp_bench.judging.structured import instruction
 
-    text = INSTRUCTIONS["single" if kind.startswith("single") else "pairwise"]
+    text = instruction(kind, template.scale)
     if template.style == "fastchat":  # str.format: braces of the JSON example must be doubled
         text = text.replace("{", "{{").replace("}", "}}")
     else:  # jinja: keep the example literal

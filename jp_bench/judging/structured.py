@@ -43,6 +43,13 @@ INSTRUCTIONS = {
 }
 
 
+def instruction(kind: str, scale: tuple[int, int] = (1, 10)) -> str:
+    """The closing line asking for the JSON; a single prompt's line names its own scale (a 1-5 rubric)."""
+    if kind.startswith("single"):
+        return INSTRUCTIONS["single"].replace("1から10", f"{scale[0]}から{scale[1]}")
+    return INSTRUCTIONS["pairwise"]
+
+
 def uses_json(verdict_format: VerdictFormat, spec: ModelSpec) -> bool:
     return verdict_format == "json" and spec.provider in _PROVIDERS_WITH_SCHEMA
 

@@ -102,13 +102,18 @@ def _our_rows(rows: list[dict], costs: dict, prompt_sets: dict,
             single.append({"question_id": row["question_id"], "category": row.get("category") or "unknown",
                            "model": row["model"], "score": row.get("score"), "length": row.get("answer_chars"),
                            "judge": judge, "prompt_version": row.get("prompt_version"),
-                           "turn": row.get("turn") or 1, "where": None, "scale": schema_scale(),
+                           "turn": row.get("turn") or 1, "where": None,
+                           # A rubric prompt's rows state their scale (1-5); the rest score 1-10.
+                           "scale": ScoreScale(*map(float, row["scale"])) if row.get("scale") else schema_scale(),
                            "sample": row.get("sample"), "weighted_score": row.get("expected_score"),
                            "jury": row.get("jury")})
             continue
-        key = (judge, row["question_id"], row["model_1"], row["model_2"], row.get("sample"))
+        key = (judge, row["question_id"], row.get("turn"), row["model_1"], row["model_2"], row.get("sample"))
         entry = games.setdefault(key, {
-            "question_id": row["question_id"], "category": row.get("category") or "unknown",
+            # The pairwise table holds one row per question and pair: each turn of a multi-turn question
+            # is an item of its own there ("81/2": question 81, turn 2), as FastChat counts MT-Bench games.
+            "question_id": row["question_id"] if row.get("turn") is None else f"{row['question_id']}/{row['turn']}",
+            "category": row.get("category") or "unknown",
             "model_1": row["model_1"], "model_2": row["model_2"], "g1_winner": "error", "g2_winner": "error",
             "len_1": row.get("answer_1_chars"), "len_2": row.get("answer_2_chars"),
             "judge": judge, "prompt_version": row.get("prompt_version"),
