@@ -2,7 +2,8 @@
 
 It answers with a reply chosen by a function of the request, after a fixed latency, and can inject
 failures (500, 429 with Retry-After, truncated bodies, replies without a verdict) on every n-th
-call. Tests and benchmarks use it where a real judge would be paid for.
+call. A 429 comes back at once, as a provider's rate limiter answers before any generation; every
+other answer, failures included, takes the latency. Tests and benchmarks use it where a real judge would be paid for.
 
 With ``rate_limit_rpm`` set it also enforces a rate limit, as a token bucket (capacity
 ``rate_limit_burst``, refilled continuously at rpm/60 per second): a chat completion that finds no
@@ -124,15 +125,19 @@ class JudgeStub:
                     stub._in_flight += 1
                     stub.max_in_flight = max(stub.max_in_flight, stub._in_flight)
                 try:
-                    if stub.latency_s:
-                        time.sleep(stub.latency_s)
                     failing = stub.fail_every and index % stub.fail_every == 0
+                    kind = ""
                     if failing:
                         with stub._lock:
                             stub.failures += 1
                             kind = stub.failure
                             if kind == "mixed":
                                 kind = _MIXED[(stub.failures - 1) % len(_MIXED)]
+                    # A rate limiter refuses before any generation starts: a 429 comes back at once.
+                    # Every other answer, failures included, takes the latency.
+                    if stub.latency_s and kind != "429":
+                        time.sleep(stub.latency_s)
+                    if failing:
                         if kind != "slow":
                             self._fail(request, kind)
                             return

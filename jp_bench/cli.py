@@ -238,6 +238,7 @@ def cmd_judge(args: argparse.Namespace) -> int:
         concurrency=args.concurrency, max_cost_usd=args.max_cost, dry_run=args.dry_run,
         retry_errors=args.retry_errors, judge_model=args.judge_model, base_url=args.base_url,
         batch=_batch_settings(args), weighted=args.weighted, samples=args.samples, temperature=args.temperature,
+        turns=tuple(sorted(set(args.turn))) if args.turn else None,
     )
     if jury is not None:
         return _judge_with_jury(request, jury)
@@ -373,7 +374,13 @@ def cmd_agreement(args: argparse.Namespace) -> int:
         interval = "-" if ci[0] is None else f"[{ci[0]:.3f}, {ci[1]:.3f}]"
         return [rate, interval, kappa, str(stats.get("n", 0))]
 
-    rows = [[e["pair"], *cell(e["with_ties"]), *cell(e["without_ties"])] for e in entries]
+    rows = []
+    for e in entries:
+        rows.append([e["pair"], *cell(e["with_ties"]), *cell(e["without_ties"])])
+        # Multi-turn votes (MT-Bench): one row per turn too, as FastChat's study reports turns apart.
+        if len(e["by_turn"]) > 1:
+            rows += [[f"  turn {turn}", *cell(figures["with_ties"]), *cell(figures["without_ties"])]
+                     for turn, figures in sorted(e["by_turn"].items())]
     print(render_table(["comparison", "agree (w/ ties)", "95% CI", "kappa", "n", "agree (w/o ties)", "95% CI",
                         "kappa", "n"], rows))
     return 0
@@ -605,6 +612,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="judge every item N times (temperature > 0; seeds where the server takes them); "
                             "reports put the judge's noise into the confidence intervals")
     judge.add_argument("--temperature", type=float, help="override the judge's temperature (e.g. for --samples)")
+    judge.add_argument("--turn", type=_positive_int, action="append", metavar="K",
+                       help="multi-turn questions (ja_mt_bench): judge only turn K (repeatable; default: every "
+                            "turn the answers have)")
     _add_batch_options(judge)
     judge.set_defaults(func=cmd_judge)
 
@@ -641,7 +651,7 @@ def build_parser() -> argparse.ArgumentParser:
     annotate = commands.add_parser("annotate", help="a local page for human A/B/tie votes on pairs of answers")
     annotate.add_argument("--pairs", nargs="+", metavar="ANSWERS",
                           help="answers of two or more models (lm-eval outputs or FastChat model_answer); "
-                               "every question x pair of models becomes a task")
+                               "every question x pair of models becomes a task (multi-turn: one per turn)")
     annotate.add_argument("--benchmark", help="questions (default: from lm-eval samples, else jp_bench)")
     annotate.add_argument("--workspace", help="SQLite store for the votes (default: the workspace store)")
     annotate.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")

@@ -7,7 +7,8 @@ judgments missing. We parse them with lm-eval's parser, then add our task folder
 ``--tasks ja_mt_bench`` (multi-turn, :mod:`jp_bench.multiturn`) runs lm-eval once per turn, in this
 process: turn 1, then turn 2 with ``--metadata history`` set to the model's output folder the turn-1
 samples were just written to. Subtasks whose samples there are already complete and current are not
-generated again, so an interrupted run continues where it stopped.
+generated again, so an interrupted run continues where it stopped. With a judge in ``--metadata``
+each turn's run judges its own turn, and "current" includes "judged with these settings".
 """
 
 from __future__ import annotations
@@ -160,9 +161,6 @@ def _multiturn_runs(args: argparse.Namespace, tasks: list[str], metadata: dict[s
     if multiturn.HISTORY_KEY in metadata:
         raise JpBenchError(f"--metadata {multiturn.HISTORY_KEY}: set by jp-bench for --tasks {group}; to build "
                            f"turn 2 from other turn-1 samples, run --tasks {multiturn.turn_group(2)} with it")
-    if in_harness.parse_settings(metadata) is not None:
-        raise JpBenchError(f"--tasks {group}: in-harness judging covers single-turn answers only; generate "
-                           "without a judge in --metadata and judge the samples afterwards")
     if _effective(args, "samples"):
         raise JpBenchError(f"--tasks {group}: --samples is not supported across turns; use --limit")
     others = [t for t in tasks if t != group]
@@ -174,16 +172,30 @@ def _multiturn_runs(args: argparse.Namespace, tasks: list[str], metadata: dict[s
     greedy = multiturn.greedy_requested(metadata)
     chat = bool(_effective(args, "apply_chat_template"))
     gen_kwargs = _as_dict(_effective(args, "gen_kwargs"), "--gen_kwargs")
-    needed, expected = {}, {}
+    needed, expected, every_doc = {}, {}, []
     for category in multiturn.CATEGORIES:
         docs = multiturn.mt_docs(multiturn.BENCHMARK, category, 1, questions_file=metadata.get("questions_file"),
                                  reference_set=metadata.get("reference_set"))
+        every_doc += docs
         needed[category] = [str(doc["question_id"]) for doc in docs[: multiturn.sample_size(len(docs), limit)]]
         expected[category] = multiturn.request_kwargs(category, greedy=greedy, chat_template=chat,
                                                       gen_kwargs=gen_kwargs)
 
+    judged = None
+    settings = in_harness.parse_settings(metadata)
+    if settings is not None:
+        # Checked now, before turn 1 is generated: the judge, its key and prompts (the tasks reuse this
+        # set-up), and what only turn 2's tasks would otherwise check, after turn 1 had been generated
+        # and judged: a prompt for the conversation (*_multi) and a pairwise baseline's last turn.
+        setup = in_harness.prepare_setup(settings, multiturn.BENCHMARK)
+        last_turn = [{**doc, "turn": multiturn.TURNS} for doc in every_doc]
+        in_harness.score_scale(setup, last_turn)
+        in_harness.check_baseline_covers(setup, group, last_turn)
+        if not _effective(args, "predict_only"):  # --predict_only judges nothing: no judgments to ask for
+            judged = setup.identity
+
     runs: list[dict[str, Any]] = []
-    for plan in multiturn.plan_turns(folder, needed, expected):
+    for plan in multiturn.plan_turns(folder, needed, expected, judged):
         if plan.kept:
             _say(f"{group} turn {plan.turn}: {len(plan.kept)} subtask(s) complete in {folder}, not generated "
                  f"again ({', '.join(plan.kept)})")

@@ -54,8 +54,16 @@ class JpBenchTask(ConfigurableTask):
                 for name, aggregation, higher in in_harness.METRICS[self.judging.settings.judge_mode])]
         super().__init__(data_dir=data_dir, cache_dir=cache_dir, download_mode=download_mode, config=config)
         if self.judging is not None:
-            in_harness.check_baseline_covers(self.judging, str(self.config.task),
-                                             [doc["question_id"] for doc in self.eval_docs])
+            docs = list(self.eval_docs)
+            in_harness.check_baseline_covers(self.judging, str(self.config.task), docs)
+            scale = in_harness.score_scale(self.judging, docs)
+            if scale is not None:
+                # lm-eval ignores extra keys of a metric_list entry when the task has process_results,
+                # and writes the entry into the results' `configs`: the one place that says what
+                # range judge_score is on (ELYZA-tasks-100's rubric: 1-5, every other benchmark 1-10).
+                for entry in self.config.metric_list or []:
+                    if entry.get("metric") == "judge_score":
+                        entry["scale"] = scale
             in_harness.register(self)
 
     # --predict_only replaces the metrics with `bypass`: nothing is judged then.
@@ -102,7 +110,9 @@ class MtBenchTask(JpBenchTask):
     The prompt is the conversation so far, kept as separate chat messages (user, assistant, ...,
     user) and rendered by the model's chat template under ``--apply_chat_template`` (API backends
     receive the messages list itself); without a template, the fixed Japanese frame of
-    :func:`jp_bench.multiturn.render_text`. Judging of turn 1 behaves as in every jp-bench subtask.
+    :func:`jp_bench.multiturn.render_text`. With a judge in ``--metadata``, a turn-k subtask reports
+    the turn-k judgments of its questions: turn 1 on turn 1 alone, a later turn on the conversation its
+    documents carry (``previous_answers``), as ``jp-bench judge`` judges MT-Bench.
     """
 
     def __init__(self, data_dir: Any = None, cache_dir: Any = None, download_mode: Any = None,
@@ -113,11 +123,6 @@ class MtBenchTask(JpBenchTask):
         config = dict(config or {})
         self.turn = int((config.get("dataset_kwargs") or {}).get("turn", 1))
         metadata = config.get("metadata") or {}
-        if self.turn > 1 and in_harness.parse_settings(metadata) is not None:
-            # The judge prompts score one answer to one question; a later turn needs the whole
-            # conversation in the prompt, which in-harness judging does not build yet.
-            raise JpBenchError(f"{config.get('task')}: in-harness judging covers turn 1 only; generate turn "
-                               f"{self.turn} without a judge in --metadata and judge the samples afterwards")
         if multiturn.greedy_requested(metadata):
             config["generation_kwargs"] = multiturn.make_greedy(config.get("generation_kwargs") or {})
         super().__init__(data_dir=data_dir, cache_dir=cache_dir, download_mode=download_mode, config=config)

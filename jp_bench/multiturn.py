@@ -155,6 +155,7 @@ class TurnSample:
     previous_answers: tuple[str, ...]
     answer: str
     gen_kwargs: dict[str, Any] | None
+    judgment: dict[str, Any] | None = None  # doc.judgment of a run judged in the harness
 
     def history(self) -> list[str]:
         """The assistant messages the next turn's prompt carries: the earlier ones and this answer.
@@ -200,6 +201,7 @@ def read_turn_samples(path: Path) -> dict[str, TurnSample]:
             previous_answers=tuple(doc.get("previous_answers") or ()),
             answer=answer,
             gen_kwargs=gen_kwargs if isinstance(gen_kwargs, dict) else None,
+            judgment=doc["judgment"] if isinstance(doc.get("judgment"), dict) else None,
         )
     return samples
 
@@ -324,7 +326,8 @@ def sample_size(total: int, limit: float | None) -> int:
 
 
 def _why_not_current(folder: Path, turn: int, category: str, needed: Sequence[str],
-                     expected_kwargs: Mapping[str, Any], previous: Mapping[str, list[str]] | None) -> str | None:
+                     expected_kwargs: Mapping[str, Any], previous: Mapping[str, list[str]] | None,
+                     judged: str | None = None) -> str | None:
     """None when the newest turn samples of ``category`` cover ``needed`` as this run would write them."""
     task = subtask_name(turn, category)
     try:
@@ -346,18 +349,28 @@ def _why_not_current(folder: Path, turn: int, category: str, needed: Sequence[st
                 if sample.gen_kwargs.get(key) != expected_kwargs.get(key)) + ")"
         if previous is not None and list(sample.previous_answers) != previous.get(key):
             return f"built from other turn-{turn - 1} answers than the current ones"
+    if judged is not None:
+        # A run with a judge reports judged metrics for every subtask it keeps; samples not judged, or
+        # judged with other settings, have none to offer, so their subtask runs (and is judged) again.
+        for key in needed:
+            judgment = samples[key].judgment
+            if judgment is None or judgment.get("setup") != judged:
+                return "not judged with these judging settings"
+            if judgment.get("status") == "missing":
+                return "judgments missing"
     return None
 
 
 def plan_turns(folder: Path, needed: Mapping[str, Sequence[str]],
-               expected_kwargs: Mapping[str, Mapping[str, Any]]) -> list[TurnPlan]:
+               expected_kwargs: Mapping[str, Mapping[str, Any]], judged: str | None = None) -> list[TurnPlan]:
     """Which subtasks of each turn to generate in ``folder`` (the model's lm-eval output folder).
 
     ``needed``: per category, the ``str(question_id)`` this run evaluates (``--limit`` applied);
     ``expected_kwargs``: per category, the generation kwargs its requests will carry. A category is
     kept when its newest samples cover every needed question with those kwargs and, from turn 2 on,
-    were built from the newest answers of the turn before; a category regenerated at turn k is
-    regenerated at every later turn.
+    were built from the newest answers of the turn before, and, when ``judged`` is given (the
+    in-harness judging set-up's identity), carry complete judgments made with that set-up; a category
+    regenerated at turn k is regenerated at every later turn.
     """
     plans: list[TurnPlan] = []
     regenerated: set[str] = set()
@@ -371,7 +384,7 @@ def plan_turns(folder: Path, needed: Mapping[str, Sequence[str]],
                     found = newest_samples(folder, subtask_name(turn - 1, category))
                     previous = {key: s.history() for key, s in found[1].items()} if found else {}
                 reason = _why_not_current(folder, turn, category, needed[category],
-                                          expected_kwargs[category], previous)
+                                          expected_kwargs[category], previous, judged)
             if reason is None:
                 kept.append(category)
             else:

@@ -133,7 +133,11 @@ def test_the_runner_refuses_what_cannot_span_turns(jp_home: Path, tmp_path: Path
     cases = [
         (base, "needs --output_path and --log_samples"),
         ([*base, *out, "--metadata", metadata(history=str(tmp_path))], "history: set by jp-bench"),
-        ([*base, *out, "--metadata", metadata(judge="gpt-4o")], "in-harness judging covers single-turn"),
+        # Judging is checked before turn 1 is generated: MT-Bench has no released baseline ('paper').
+        ([*base, *out, "--metadata", metadata(judge="openai-compatible", judge_mode="pairwise", baseline="paper",
+                                              judge_preflight=False)],
+         "baseline: 'paper' names the text-davinci-003 answers released with jp_bench; ja_mt_bench has none: "
+         "give another model's answers with both turns"),
         ([*base[:-1], "ja_mt_bench,ja_mt_bench_turn2", *out], "not both"),
     ]
     for argv, message in cases:

@@ -1,7 +1,9 @@
 """Human pairwise annotation: people vote on two anonymised answers, for judge–human agreement.
 
-* :func:`build_tasks`: every question × unordered pair of models that both answered it, each with a
-  stable id (a hash of the question id and the two sorted model ids), in an order shuffled by a seed;
+* :func:`build_tasks`: every question × unordered pair of models that both answered it (a multi-turn
+  question: one task per turn, the earlier turns shown as context), each with a stable id (a hash of
+  the question id, the two sorted model ids and, for a multi-turn question, the turn), in an order
+  shuffled by a seed;
 * :func:`serve`: a small local web server (stdlib ``http.server``, 127.0.0.1 only) that shows each
   annotator the tasks they have not voted on, with the answers as 回答A / 回答B in an order fixed per
   annotator and task, and stores each vote at once in the ``votes`` table of the workspace SQLite file;

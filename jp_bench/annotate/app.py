@@ -30,7 +30,8 @@ def run_annotation(answer_sources: Sequence[str], benchmark: str | None, store_p
     server = serve(tasks, store, host=host, port=port, seed=seed)
     try:
         models = len({model for task in tasks for model in task.models})
-        echo(f"{len(tasks)} tasks ({models} models, {len({task.question_id for task in tasks})} questions); "
+        per_turn = ", one task per turn of a multi-turn question" if any(task.multi_turn for task in tasks) else ""
+        echo(f"{len(tasks)} tasks ({models} models, {len({task.question_id for task in tasks})} questions{per_turn}); "
              f"votes go to {store}")
         echo(f"annotation server: {server.url}  (Ctrl-C to stop)")
         echo(f"votes so far, for you only: {server.export_url}")

@@ -49,14 +49,20 @@ class Pages:
         return self._render("name.html.j2", total=total, annotator=annotator, max_length=MAX_ANNOTATOR_LENGTH)
 
     def task(self, view: TaskView) -> str:
-        """``/next``: the question and the two anonymised answers, with the vote buttons."""
+        """``/next``: the question and the two anonymised answers, with the vote buttons.
+
+        For turn k of a multi-turn question: turns 1..k-1 (questions and both answers) as context, then
+        turn k's question and the two answers voted on.
+        """
         task = view.task
         answers_a, answers_b = task.answer_of(view.shown_a), task.answer_of(view.shown_b)
-        turns = [{"question": question, "answer_a": answer_a, "answer_b": answer_b}
-                 for question, answer_a, answer_b in zip(task.question.turns, answers_a, answers_b, strict=True)]
-        return self._render("task.html.j2", task_id=task.task_id, category=task.category, turns=turns,
-                            annotator=view.annotator, order=view.order, done=view.done, total=view.total,
-                            already=view.already)
+        turns = [{"number": number, "question": question, "answer_a": answer_a, "answer_b": answer_b}
+                 for number, (question, answer_a, answer_b)
+                 in enumerate(zip(task.questions, answers_a, answers_b, strict=True), start=1)]
+        return self._render("task.html.j2", task_id=task.task_id, category=task.category,
+                            context=turns[:-1], current=turns[-1], turn=task.turn, multi_turn=task.multi_turn,
+                            total_turns=len(task.question.turns), annotator=view.annotator, order=view.order,
+                            done=view.done, total=view.total, already=view.already)
 
     def done(self, annotator: str, done: int, total: int) -> str:
         """``/next`` once every task has the annotator's vote."""

@@ -10,6 +10,9 @@ handled at once:
    the same store keys, so running the same command again makes no call;
 3. each document's judgment is kept for ``process_results`` (the metrics) and the logged sample.
 
+A turn-k subtask of a multi-turn benchmark (``ja_mt_bench_turn<k>_*``) is judged at turn k only: turn 1
+on its own, a later turn on the conversation its documents carry, as ``jp-bench judge`` judges them.
+
 A subtask whose judgments are not all in reports its judged metrics as NaN, never a score of a
 partial set, and the run prints the one command that completes them.
 """
@@ -117,6 +120,7 @@ class Baseline:
     name: str
     source: str  # NAME=PATH, as `jp-bench judge` takes it
     question_ids: frozenset
+    turns: dict[Any, int] = field(default_factory=dict)  # question id -> how many turns the baseline answered
 
 
 @dataclass
@@ -128,6 +132,11 @@ class JudgingSetup:
     smoke_test: bool
     store: Path
     baseline: Baseline | None = None
+    prompts: Any = None  # the PromptSet the judge uses (jp_bench.judging.prompts)
+    # What decides the judgments (judge model and endpoint, prompt set version, mode, baseline), as a
+    # digest: each sample's judgment carries it, so `jp-bench lm-eval --tasks ja_mt_bench` can tell a
+    # subtask judged with these settings (kept) from one judged otherwise or not at all (run again).
+    identity: str = ""
 
 
 _SETUPS: dict[tuple[JudgingSettings, str], JudgingSetup] = {}
@@ -152,7 +161,7 @@ def _check(settings: JudgingSettings, benchmark: str) -> JudgingSetup:
     except JpBenchError as exc:
         raise JpBenchError(f"--metadata judge: {exc}") from None
     try:
-        load_prompt_set(settings.judge_prompts or judge.prompt_set)
+        prompts = load_prompt_set(settings.judge_prompts or judge.prompt_set)
     except JpBenchError as exc:
         raise JpBenchError(f"--metadata judge_prompts: {exc}") from None
     spec = model_spec_for(judge, settings.judge_mode, settings.judge_model, settings.judge_base_url)
@@ -162,8 +171,12 @@ def _check(settings: JudgingSettings, benchmark: str) -> JudgingSetup:
     baseline = _load_baseline(settings.baseline, benchmark) if settings.baseline else None
     if settings.judge_preflight:  # last: the only check that goes over the network
         _check_access(spec)
+    identity = json.dumps({"judge": spec.identity(), "prompts": [prompts.name, prompts.version],
+                           "mode": settings.judge_mode, "baseline": baseline.source if baseline else None},
+                          sort_keys=True, ensure_ascii=False, default=str)
     return JudgingSetup(settings=settings, judge_name=judge.name, smoke_test=judge.smoke_test,
-                        store=store_path(settings), baseline=baseline)
+                        store=store_path(settings), baseline=baseline, prompts=prompts,
+                        identity=hashlib.sha256(identity.encode()).hexdigest()[:16])
 
 
 def _check_access(spec: Any) -> None:
@@ -192,35 +205,84 @@ def _check_access(spec: Any) -> None:
 
 def _load_baseline(value: str, benchmark: str) -> Baseline:
     from jp_bench.benchmarks import BENCHMARKS, UpstreamBenchmark, baseline_answers_path
+    from jp_bench.judging.plan import index_answers
     from jp_bench.judging.service import load_answers, parse_answer_source
+    from jp_bench.multiturn import BENCHMARK as MULTI_TURN
 
     if value == PAPER_BASELINE:
         pinned = BENCHMARKS.get(benchmark)
         if not isinstance(pinned, UpstreamBenchmark) or pinned.baseline_answers is None:
+            # Only the paper's jp_bench released baseline answers; every other benchmark needs them by path.
+            what = ("another model's answers with both turns: its lm-eval output folder of ja_mt_bench, or a "
+                    "FastChat model_answer file with 2 turns per question" if benchmark == MULTI_TURN
+                    else "another model's answers: its lm-eval output folder, or a FastChat model_answer file")
             raise JpBenchError(f"--metadata baseline: 'paper' names the text-davinci-003 answers released with "
-                               f"jp_bench; {benchmark} has none: give a path to baseline answers")
+                               f"jp_bench; {benchmark} has none: give {what}, as PATH or NAME=PATH")
         name, path = str(pinned.baseline_model), baseline_answers_path(pinned)
     else:
         name, path = parse_answer_source(value)  # type: ignore[assignment]
     try:
         answers, _ = load_answers([f"{name}={path}" if name else str(path)])
+        # Two answers to one question (a folder holding several benchmarks' samples, whose ids overlap)
+        # would only fail when judging, after generation: refuse them now.
+        index_answers(answers)
     except JpBenchError as exc:
-        raise JpBenchError(f"--metadata baseline: {exc}") from None
+        raise JpBenchError(f"--metadata baseline: {exc} (give the baseline's answers to {benchmark} only)") from None
     models = sorted({a.model_id for a in answers})
     if len(models) != 1:
         raise JpBenchError(f"--metadata baseline: {path} holds answers of {len(models)} models "
                            f"({', '.join(models[:4])}); give one model's answers, or NAME=PATH")
     return Baseline(name=models[0], source=f"{models[0]}={path}",
-                    question_ids=frozenset(a.question_id for a in answers))
+                    question_ids=frozenset(a.question_id for a in answers),
+                    turns={a.question_id: len(a.turns) for a in answers})
 
 
-def check_baseline_covers(setup: JudgingSetup, task_name: str, question_ids: Iterable) -> None:
+def judged_turn(doc: Mapping[str, Any]) -> int | None:
+    """The turn a document's judgment is about: its ``turn`` when the question has several (the plan
+    judges those turn by turn), None for a single-turn question (judged as a whole)."""
+    turn = doc.get("turn")
+    return int(turn) if turn is not None and len(doc.get("turns") or ()) > 1 else None
+
+
+def check_baseline_covers(setup: JudgingSetup, task_name: str, docs: Iterable[Mapping[str, Any]], *,
+                          turn: int | None = None) -> None:
+    """The baseline answers every document, up to the turn judged (``turn``, else each document's own)."""
     if setup.baseline is None:
         return
-    missing = sorted((q for q in question_ids if q not in setup.baseline.question_ids), key=str)
-    if missing:
-        raise JpBenchError(f"--metadata baseline: {setup.baseline.name} has no answer to question(s) "
-                           f"{', '.join(map(str, missing[:8]))} of {task_name}")
+    short: dict[int, list] = defaultdict(list)  # turn needed -> questions the baseline has not answered so far
+    for doc in docs:
+        needed = turn or judged_turn(doc) or 1
+        if setup.baseline.turns.get(doc["question_id"], 0) < needed:
+            short[needed].append(doc["question_id"])
+    for needed, missing in sorted(short.items()):
+        listed = ", ".join(map(str, sorted(missing, key=str)[:8]))
+        what = "answer" if needed == 1 else f"turn-{needed} answer"
+        why = "" if needed == 1 else (f" (turn {needed} is judged on the whole conversation: give baseline "
+                                      "answers with every turn)")
+        raise JpBenchError(f"--metadata baseline: {setup.baseline.name} has no {what} to question(s) {listed} "
+                           f"of {task_name}{why}")
+
+
+def score_scale(setup: JudgingSetup, docs: Iterable[Mapping[str, Any]]) -> list | None:
+    """The score range of ``judge_score`` over ``docs`` ([1, 10]; ELYZA's rubric prompt: [1, 5]), as the
+    plan will choose each document's prompt; None in pairwise mode. Checked while the task is built, so
+    a prompt set without the prompt a document needs (a turn-2 ``_multi`` one) stops the run before
+    generation. Several ranges (a question file mixing rubric and ordinary questions): all of them."""
+    mode = setup.settings.judge_mode
+    scales = set()
+    for doc in docs:
+        turn = judged_turn(doc)
+        references = list(doc.get("reference") or [])[: turn or len(doc.get("turns") or ())]
+        try:
+            kind = setup.prompts.kind_for(mode, bool(references), multi_turn=bool(turn and turn > 1),
+                                          rubric=bool(doc.get("rubric")))
+        except JpBenchError as exc:
+            raise JpBenchError(f"--metadata judge_prompts: {exc}") from None
+        scales.add(tuple(setup.prompts.templates[kind].scale))
+    if mode != "single" or not scales:
+        return None
+    ordered = [list(scale) for scale in sorted(scales)]
+    return ordered[0] if len(ordered) == 1 else ordered
 
 
 # ------------------------------------------------------------------------------------ one document
@@ -243,7 +305,8 @@ def single_judgment(rows: list[dict[str, Any]], complete: bool) -> DocJudgment:
     if not complete:
         metrics["judge_score"] = math.nan
     return DocJudgment(metrics, {"mode": "single", "status": row["status"], "score": row["score"],
-                                 "key": row["key"], "reply": row["reply"], "rows": rows})
+                                 "scale": row.get("scale") or [1, 10], "key": row["key"], "reply": row["reply"],
+                                 "rows": rows})
 
 
 _RATES = {"win": (1.0, 1.0, 0.0), "tie": (0.0, 0.5, 0.0), "loss": (0.0, 0.0, 1.0)}
@@ -347,13 +410,15 @@ def write_answers(folder_root: Path, model: str, benchmark: str, tasks: list[Tas
     return folder
 
 
-def completion_command(setup: JudgingSetup, answers: str, out: Path) -> str:
+def completion_command(setup: JudgingSetup, answers: str, out: Path, turns: Iterable[int] = ()) -> str:
     settings = setup.settings
     argv = ["jp-bench", "judge", answers]
     if setup.baseline is not None:
         argv += [setup.baseline.source, "--mode", "pairwise", "--baseline", setup.baseline.name]
     else:
         argv += ["--mode", "single"]
+    for turn in turns:  # the turn the subtasks answered: the saved conversations hold the earlier ones too
+        argv += ["--turn", str(turn)]
     argv += ["--judge", settings.judge, "--workspace", str(setup.store), "--out", str(out)]
     for flag, value in (("--prompts", settings.judge_prompts), ("--judge-model", settings.judge_model),
                         ("--base-url", settings.judge_base_url), ("--concurrency", settings.judge_concurrency),
@@ -376,7 +441,9 @@ def judge_answers(setup: JudgingSetup, tasks: list[TaskAnswers], *, log: Any = N
     folder = write_answers(root, model, benchmark, tasks)
     answers = f"{model}={folder}"
     out = root / "judgments" / safe_name(model) / folder.name
-    command = completion_command(setup, answers, out)
+    # Multi-turn subtasks: judge the turn they answered, not the earlier turns their conversations hold.
+    turns = sorted({turn for task in tasks for _, doc, _, _ in task.docs if (turn := judged_turn(doc)) is not None})
+    command = completion_command(setup, answers, out, turns)
     total = sum(len(t.docs) for t in tasks)
     say(f"jp-bench: judging {total} answers of {len(tasks)} task(s) with {setup.judge_name} "
         f"({settings.judge_mode}); answers saved in {folder}")
@@ -387,6 +454,7 @@ def judge_answers(setup: JudgingSetup, tasks: list[TaskAnswers], *, log: Any = N
         mode=settings.judge_mode, baseline=setup.baseline.name if setup.baseline else None, out=out,
         prompts=settings.judge_prompts, workspace=setup.store, concurrency=settings.judge_concurrency,
         max_cost_usd=settings.judge_max_cost, judge_model=settings.judge_model, base_url=settings.judge_base_url,
+        turns=tuple(turns) or None,
     )
     update, close = progress_bar(f"judging {benchmark}")
     failure: str | None = None
@@ -410,7 +478,7 @@ def judge_answers(setup: JudgingSetup, tasks: list[TaskAnswers], *, log: Any = N
         raise
     finally:
         close()
-    run = _split(tasks, rows, settings.judge_mode, model)
+    run = _split(tasks, rows, settings.judge_mode, model, setup.identity)
     missing_by_task = {name: sum(d.record["status"] == "missing" for d in t.by_question.values())
                        for name, t in run.tasks.items()}
     missing = sum(missing_by_task.values())
@@ -426,18 +494,27 @@ def judge_answers(setup: JudgingSetup, tasks: list[TaskAnswers], *, log: Any = N
     return run
 
 
-def _split(tasks: list[TaskAnswers], rows: list[dict[str, Any]], mode: str, model: str) -> JudgedRun:
-    by_question: dict[Any, list[dict[str, Any]]] = defaultdict(list)
+def _split(tasks: list[TaskAnswers], rows: list[dict[str, Any]], mode: str, model: str,
+           identity: str = "") -> JudgedRun:
+    # Rows by question and turn judged: a turn-k subtask takes the turn-k judgments of its questions.
+    by_item: dict[tuple[Any, int | None], list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
         if row.get("model", row.get("model_1")) == model:
-            by_question[row["question_id"]].append(row)
+            by_item[(row["question_id"], row.get("turn"))].append(row)
     build = single_judgment if mode == "single" else pairwise_judgment
     result: dict[str, TaskJudgments] = {}
     for task in tasks:
-        ids = [doc.get("question_id") for _, doc, _, _ in task.docs]
+        items = [(doc.get("question_id"), judged_turn(doc)) for _, doc, _, _ in task.docs]
         expected = 1 if mode == "single" else 2
-        complete = all(len(by_question.get(q, [])) == expected for q in ids)
-        result[task.task] = TaskJudgments(complete, {q: build(by_question.get(q, []), complete) for q in ids})
+        complete = all(len(by_item.get(item, [])) == expected for item in items)
+        judgments = {}
+        for item in items:
+            judgment = build(by_item.get(item, []), complete)
+            if item[1] is not None:
+                judgment.record["turn"] = item[1]
+            judgment.record["setup"] = identity
+            judgments[item[0]] = judgment
+        result[task.task] = TaskJudgments(complete, judgments)
     return JudgedRun(result)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -97,14 +97,19 @@ def build_plan(
     spec: ModelSpec,
     baseline: str | None = None,
     samples: int = 1,
+    turns: Collection[int] | None = None,
 ) -> Plan:
     """Every judgment needed, ``samples`` times each: sample k > 0 is asked under its own store key
-    (``ModelSpec.sample``), so N samples are N calls and a re-run pays for none of them again."""
+    (``ModelSpec.sample``), so N samples are N calls and a re-run pays for none of them again.
+
+    ``turns`` limits the judgments of multi-turn questions to those turns (None: every turn the answers
+    have); judging inside lm-eval judges one turn's subtasks at a time and pays for no other turn."""
     if mode not in MODES:
         raise JpBenchError(f"unknown mode {mode!r} (choose from {', '.join(MODES)})")
     if samples < 1:
         raise JpBenchError(f"--samples must be at least 1, not {samples}")
-    plans = [_build_one(mode, questions, answers, prompts, dataclasses.replace(spec, sample=k), baseline, k)
+    only = frozenset(turns) if turns is not None else None
+    plans = [_build_one(mode, questions, answers, prompts, dataclasses.replace(spec, sample=k), baseline, k, only)
              for k in range(samples)]
     first = plans[0]
     return Plan(mode=mode, tasks=[task for plan in plans for task in plan.tasks], pairs=first.pairs,
@@ -112,7 +117,7 @@ def build_plan(
 
 
 def _build_one(mode: Mode, questions: Sequence[Question], answers: Sequence[Answer], prompts: PromptSet,
-               spec: ModelSpec, baseline: str | None, sample: int) -> Plan:
+               spec: ModelSpec, baseline: str | None, sample: int, only_turns: frozenset[int] | None) -> Plan:
     by_model = index_answers(answers)
     models = sorted(by_model)
     if not models:
@@ -131,7 +136,8 @@ def _build_one(mode: Mode, questions: Sequence[Question], answers: Sequence[Answ
     for question in questions:
         # A multi-turn question is judged turn by turn, as FastChat judges MT-Bench: turn 1 on turn 1
         # alone, turn k on the conversation up to it (the `_multi` prompts ask about its last answer).
-        judged_turns = [None] if len(question.turns) == 1 else list(range(1, len(question.turns) + 1))
+        judged_turns = [None] if len(question.turns) == 1 else [
+            turn for turn in range(1, len(question.turns) + 1) if only_turns is None or turn in only_turns]
         for turn in judged_turns:
             upto = turn or len(question.turns)
             references = list(question.reference or [])[:upto]

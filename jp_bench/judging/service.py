@@ -56,6 +56,7 @@ class JudgeRequest:
     samples: int = 1  # judge every item this many times (each sample its own store key)
     temperature: float | None = None  # override the judge's temperature (samples need one above 0)
     jury: str | None = None  # the jury this judge sits on: its rows say so and reports pool them
+    turns: tuple[int, ...] | None = None  # multi-turn questions: judge only these turns (None: every turn)
 
 
 @dataclass
@@ -143,7 +144,8 @@ def prepare(request: JudgeRequest) -> JudgeOutcome:
         prompts = dataclasses.replace(prompts, version=f"{prompts.version}+json",
                                       templates={k: dataclasses.replace(t, user=t.user + _json_suffix(t, k))
                                                  for k, t in prompts.templates.items()})
-    plan = build_plan(request.mode, questions, answers, prompts, spec, request.baseline, samples=request.samples)
+    plan = build_plan(request.mode, questions, answers, prompts, spec, request.baseline, samples=request.samples,
+                      turns=request.turns)
     return JudgeOutcome(judge=judge, spec=spec, prompts=prompts, plan=plan,
                         estimate=estimate_cost(plan.tasks, spec, judge.expected_output_tokens,
                                                batch=request.batch is not None))
