@@ -108,39 +108,35 @@ def _noise_fields(items: list[tuple[Any, int, float]], questions: list[Any], n_b
 def pairwise_additions(frame: pd.DataFrame, entry: dict[str, Any], n_boot: int, seed: int,
                        ci: float) -> dict[str, Any]:
     """The judge-noise and weighted fields of one pairwise entry (``frame``: that judge's rows)."""
-    out: dict[str, Any] = {}
-    questions = sorted_unique(frame["question_id"])
-    samples = sample_count(frame)
-    if samples > 1:
-        noise = _noise_fields(_pairwise_values(frame, entry["model"], entry["baseline"], "score"), questions,
-                              n_boot, seed, ci)
-        out.update(adjusted_win_rate=noise["mean"], ci95=noise["ci95"], stderr=noise["stderr"], samples=samples,
-                   judge_sd=noise["judge_sd"], judge_share=noise["judge_share"])
-        out["by_category"] = _by_category(entry, frame, n_boot, seed, ci, "adjusted_win_rate",
-                                          lambda rows: _pairwise_values(rows, entry["model"], entry["baseline"],
-                                                                        "score"))
-    if "weighted_score" in frame.columns and frame["weighted_score"].notna().any():
-        weighted = _noise_fields(_pairwise_values(frame, entry["model"], entry["baseline"], "weighted_score"),
-                                 questions, n_boot, seed, ci)
-        out.update(weighted_win_rate=weighted["mean"], weighted_ci95=weighted["ci95"],
-                   weighted_stderr=weighted["stderr"])
-    return to_plain(out)
+    return _additions(frame, entry, n_boot, seed, ci, ("adjusted_win_rate", "weighted_win_rate"),
+                      lambda rows, column: _pairwise_values(rows, entry["model"], entry["baseline"], column))
 
 
 def single_additions(frame: pd.DataFrame, entry: dict[str, Any], n_boot: int, seed: int,
                      ci: float) -> dict[str, Any]:
+    """The judge-noise and weighted fields of one single-score entry (``frame``: that judge's rows)."""
+    return _additions(frame, entry, n_boot, seed, ci, ("mean", "weighted_mean"),
+                      lambda rows, column: _single_values(rows, entry["model"], column))
+
+
+def _additions(frame: pd.DataFrame, entry: dict[str, Any], n_boot: int, seed: int, ci: float,
+               names: tuple[str, str], values_of: Any) -> dict[str, Any]:
+    """``names``: the entry's value and its weighted counterpart; ``values_of(rows, column)`` gives the
+    (question, sample, value) triples of ``column`` ("score" or "weighted_score")."""
+    value, weighted_value = names
     out: dict[str, Any] = {}
     questions = sorted_unique(frame["question_id"])
     samples = sample_count(frame)
     if samples > 1:
-        noise = _noise_fields(_single_values(frame, entry["model"], "score"), questions, n_boot, seed, ci)
-        out.update(mean=noise["mean"], ci95=noise["ci95"], stderr=noise["stderr"], samples=samples,
-                   judge_sd=noise["judge_sd"], judge_share=noise["judge_share"])
-        out["by_category"] = _by_category(entry, frame, n_boot, seed, ci, "mean",
-                                          lambda rows: _single_values(rows, entry["model"], "score"))
+        noise = _noise_fields(values_of(frame, "score"), questions, n_boot, seed, ci)
+        out.update({value: noise["mean"], "ci95": noise["ci95"], "stderr": noise["stderr"], "samples": samples,
+                    "judge_sd": noise["judge_sd"], "judge_share": noise["judge_share"]})
+        out["by_category"] = _by_category(entry, frame, n_boot, seed, ci, value,
+                                          lambda rows: values_of(rows, "score"))
     if "weighted_score" in frame.columns and frame["weighted_score"].notna().any():
-        weighted = _noise_fields(_single_values(frame, entry["model"], "weighted_score"), questions, n_boot, seed, ci)
-        out.update(weighted_mean=weighted["mean"], weighted_ci95=weighted["ci95"], weighted_stderr=weighted["stderr"])
+        weighted = _noise_fields(values_of(frame, "weighted_score"), questions, n_boot, seed, ci)
+        out.update({weighted_value: weighted["mean"], "weighted_ci95": weighted["ci95"],
+                    "weighted_stderr": weighted["stderr"]})
     return to_plain(out)
 
 
