@@ -107,3 +107,15 @@ def test_a_killed_process_claims_lapse(tmp_path: Path) -> None:
         report = asyncio.run(engine(store, spec, poll_interval_s=0.05).run(jobs(3)))
         assert report.called == 3 and stub.calls == 3 and store.get("k0").ok
         assert time.monotonic() - started >= 0.5  # it waited for the lease, then did k0 itself
+
+
+def test_claims_that_lapse_one_by_one_are_all_done(tmp_path: Path) -> None:
+    # A killed process held claims made at different times, so they lapse at different times: the
+    # ones still held when the first lapses must be waited for too, not dropped from the run.
+    with JudgeStub(reply=always(REPLY)) as stub, Store(tmp_path / "ws.sqlite") as store:
+        spec = ModelSpec(provider="openai-compatible", model="m", base_url=stub.base_url)
+        for key, lease in (("k0", 0.3), ("k1", 0.8), ("k2", 1.3)):
+            assert store.claim(key, "a-process-that-died", lease_s=lease) == "mine"
+        report = asyncio.run(engine(store, spec, poll_interval_s=0.05).run(jobs(5)))
+        assert report.called == 5 and stub.calls == 5
+        assert all(store.get(f"k{i}").ok for i in range(5))

@@ -291,7 +291,8 @@ class CallEngine:
             self._progress()
 
         pending = todo
-        while pending:
+        elsewhere: list[CallJob] = []  # claimed by another process: done there, or ours once the claim lapses
+        while pending or elsewhere:
             deferred.clear()
             await asyncio.gather(*(one(job) for job in pending))
             if fatal:
@@ -300,9 +301,10 @@ class CallEngine:
                     hint = (f" (the server rejects the parameter {fatal[0].param!r} for model {self.spec.model!r}: "
                             "change the model's YAML settings)")
                 raise JpBenchError(f"{self.refused_what} refused the request: {fatal[0]}{hint}")
-            if not deferred or report.stopped_at_cost_limit:
+            elsewhere += deferred
+            if not elsewhere or report.stopped_at_cost_limit:
                 break
-            pending = await self._wait_for_others(list(deferred))
+            pending, elsewhere = await self._wait_for_others(elsewhere)
         if report.unreachable and not report.called and not report.by_other_process:
             raise JpBenchError(f"no call reached {self.refused_what} ({report.unreachable} tried; last error: "
                                f"{report.last_unreachable}); nothing was stored")
@@ -393,9 +395,10 @@ class CallEngine:
             return found
         return None
 
-    async def _wait_for_others(self, jobs: list[CallJob]) -> list[CallJob]:
+    async def _wait_for_others(self, jobs: list[CallJob]) -> tuple[list[CallJob], list[CallJob]]:
         """Wait for the jobs another process claimed: their results land in the store, or their
-        claims lapse (that process died) and they come back to be done here."""
+        claims lapse (that process died) and they come back to be done here. Returns the lapsed jobs
+        and those still claimed (claims lapse one by one: the later ones must not be forgotten)."""
         waiting = {job.key: job for job in jobs}
         while waiting:
             for key in list(waiting):
@@ -407,12 +410,13 @@ class CallEngine:
                     self._report.by_other_process += 1
             if not waiting:
                 break
-            lapsed = self.store.unclaimed(list(waiting))
+            lapsed = set(self.store.unclaimed(list(waiting)))
             if lapsed:
-                return [waiting[key] for key in lapsed]
+                return ([job for key, job in waiting.items() if key in lapsed],
+                        [job for key, job in waiting.items() if key not in lapsed])
             self._progress()
             await asyncio.sleep(self.poll_interval_s)
-        return []
+        return [], []
 
     async def _renew_claims(self) -> None:
         while True:
