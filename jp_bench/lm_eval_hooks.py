@@ -65,8 +65,14 @@ def question_docs(
                 if category is None or category in (q.category, category_slug(benchmark, q.category))]
     if not selected:
         raise JpBenchError(f"benchmark {benchmark!r} has no questions in category {category!r}")
+    return [{**doc, "rubric": q.rubric, "prompt": render_prompt(q.text, prompt_style)}
+            for q, doc in zip(selected, question_fields(selected), strict=True)]
+
+
+def question_fields(questions: list[Any]) -> list[dict[str, Any]]:
+    """The fields every document of our tasks carries for its question (single- and multi-turn)."""
     # datasets needs one type per column: keep ints when every id is an int, else use strings.
-    ids_are_ints = all(isinstance(q.question_id, int) for q in selected)
+    ids_are_ints = all(isinstance(q.question_id, int) for q in questions)
     return [
         {
             "question_id": q.question_id if ids_are_ints else str(q.question_id),
@@ -74,10 +80,8 @@ def question_docs(
             "turns": list(q.turns),
             "reference": list(q.reference or []),
             "grading_notes": q.grading_notes or "",  # "" not None: datasets wants one type per column
-            "rubric": q.rubric,
-            "prompt": render_prompt(q.text, prompt_style),
         }
-        for q in selected
+        for q in questions
     ]
 
 

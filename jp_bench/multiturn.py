@@ -267,21 +267,10 @@ def mt_docs(benchmark: str, category: str, turn: int, *, history: str | Path | N
     if turn > 1:
         previous = _previous_answers(Path(history), subtask_name(turn - 1, category),  # type: ignore[arg-type]
                                      {str(q.question_id): tuple(q.turns) for q in questions})
-    # datasets needs one type per column: keep ints when every id is an int, else use strings.
-    ids_are_ints = all(isinstance(q.question_id, int) for q in questions)
-    return [
-        {
-            "question_id": q.question_id if ids_are_ints else str(q.question_id),
-            "category": q.category,
-            "turns": list(q.turns),
-            "reference": list(q.reference or []),
-            # "" not None: datasets wants one type per column
-            "grading_notes": getattr(q, "grading_notes", None) or "",
-            "turn": turn,
-            "previous_answers": previous.get(str(q.question_id), []),
-        }
-        for q in questions
-    ]
+    from jp_bench.lm_eval_hooks import question_fields
+
+    return [{**doc, "turn": turn, "previous_answers": previous.get(str(q.question_id), [])}
+            for q, doc in zip(questions, question_fields(questions), strict=True)]
 
 
 def _previous_answers(history: Path, task: str, turns: Mapping[str, tuple[str, ...]]) -> dict[str, list[str]]:

@@ -19,6 +19,7 @@ variance, ddof = 1), and ``judge_share`` the part of the interval's variance tha
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 import numpy as np
@@ -69,7 +70,9 @@ def two_level_bootstrap(values: np.ndarray, n_boot: int, seed: int | None, ci: f
     lo, hi, sd = (float(a[0]) for a in percentile_interval(replicates, ci))
     judge_sd = judge_share = None
     if s_count > 1:
-        with np.errstate(invalid="ignore"), _quiet():
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            # Items with fewer than two samples have no variance (NaN, as it should be): no warning.
+            warnings.simplefilter("ignore", RuntimeWarning)
             within = np.nanvar(values, axis=1, ddof=1)
         within = within[~np.isnan(within)]
         if len(within):
@@ -89,16 +92,3 @@ def _nanmean(values: np.ndarray, axis: int) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(count > 0, total / np.where(count > 0, count, 1), np.nan)
 
-
-class _quiet:
-    """Silence numpy's warnings for items with fewer than two samples (their variance is NaN, as it should be)."""
-
-    def __enter__(self) -> None:
-        import warnings
-
-        self._catch = warnings.catch_warnings()
-        self._catch.__enter__()
-        warnings.simplefilter("ignore", RuntimeWarning)
-
-    def __exit__(self, *exc: object) -> None:
-        self._catch.__exit__(*exc)
