@@ -272,3 +272,33 @@ def test_elyza_rubric_judging_on_a_1_to_5_scale(peer_env: dict[str, str], tmp_pa
     assert "(1–5)" in report.stdout and "(1–10)" not in report.stdout
     data = json.loads(run_cli("jp-bench", "report", str(tmp_path / "judged"), "--format", "json", env=peer_env).stdout)
     assert data["single"][0]["scale"] == [1, 5] and data["single"][0]["mean"] == pytest.approx(2.4)
+
+
+def test_elyza_under_the_embedded_judges_grammar_can_only_score_1_to_5(peer_env: dict[str, str],
+                                                                       tmp_path: Path) -> None:
+    """The packaged judge (real llama.cpp) decodes under a verdict grammar: on ELYZA's rubric the grammar
+    admits 1-5 only, so every reply is a score on the scale at the first attempt, and the stored request
+    says so; a 1-10 task keeps the 1-10 grammar it always had."""
+    import sqlite3
+
+    from jp_bench.judging.grammars import verdict_grammar
+
+    answers = tmp_path / "model_answer" / "my-model.jsonl"
+    answers.parent.mkdir(parents=True)
+    answers.write_text("".join(json.dumps({"question_id": i, "model_id": "my-model",
+                                           "choices": [{"index": 0, "turns": [f"回答{i}です。"]}]}, ensure_ascii=False)
+                               + "\n" for i in range(1, 6)), encoding="utf-8")
+    workspace = tmp_path / "ws.sqlite"
+    result = run_cli("jp-bench", "judge", str(answers.parent), "--mode", "single", "--benchmark", "elyza_tasks_100",
+                     "--judge", "embedded", "--workspace", str(workspace), "--out", str(tmp_path / "judged"),
+                     env=peer_env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = [json.loads(line) for line in (tmp_path / "judged" / "judgments.jsonl").read_text(encoding="utf-8")
+            .splitlines()]
+    assert len(rows) == 5 and all(1 <= r["score"] <= 5 and r["attempts"] == 1 for r in rows), rows
+    with sqlite3.connect(workspace) as db:
+        grammars = {json.loads(request)["model"]["params"]["grammar"]
+                    for (request,) in db.execute("SELECT request FROM calls")}
+    assert grammars == {verdict_grammar("single", (1, 5))}
+    assert '"\\n[[" [1-5] "]]"' in verdict_grammar("single", (1, 5))
+    assert '([1-9] | "10")' in verdict_grammar("single")

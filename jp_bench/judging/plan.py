@@ -11,6 +11,7 @@ from typing import Literal
 
 from jp_bench.answers import Answer
 from jp_bench.errors import JpBenchError
+from jp_bench.judging.grammars import grammar_for_scale
 from jp_bench.judging.prompts import PromptKind, PromptSet
 from jp_bench.llm.types import Message, ModelSpec
 from jp_bench.questions import Question
@@ -130,8 +131,9 @@ def _build_one(mode: Mode, questions: Sequence[Question], answers: Sequence[Answ
     def add(kind: str, question: Question, model_1: str, model_2: str | None, game: int,
             messages: list[Message], prompt_kind: PromptKind, lengths: tuple[int, int | None],
             turn: int | None) -> None:
+        scale = prompts.templates[prompt_kind].scale
         tasks.append(JudgeTask(kind, question, model_1, model_2, game, prompt_kind, tuple(messages),  # type: ignore[arg-type]
-                               call_key(spec, messages), lengths, sample, turn, prompts.templates[prompt_kind].scale))
+                               call_key(grammar_for_scale(spec, kind, scale), messages), lengths, sample, turn, scale))
 
     for question in questions:
         # A multi-turn question is judged turn by turn, as FastChat judges MT-Bench: turn 1 on turn 1

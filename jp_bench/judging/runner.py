@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from jp_bench.judging.grammars import grammar_for_scale
 from jp_bench.judging.plan import JudgeTask, Plan
 from jp_bench.judging.verdicts import parse_pairwise_verdict, parse_score
 from jp_bench.llm.engine import CallEngine, CallJob, EngineReport, ReplyPolicy, UnreadableReply
@@ -103,9 +104,14 @@ def verdict_policy(attempts: int = 3) -> ReplyPolicy:
 
 
 def judge_jobs(tasks: list[JudgeTask], spec: ModelSpec | None = None) -> list[CallJob]:
-    """The engine's jobs; judge sample k > 0 carries its own spec (its seed) when ``spec`` is given."""
+    """The engine's jobs. When ``spec`` is given, a job whose request differs from it carries its own
+    spec: judge sample k > 0 (its seed), a score on another scale under a verdict grammar (1–5)."""
     def spec_of(task: JudgeTask) -> ModelSpec | None:
-        return dataclasses.replace(spec, sample=task.sample) if spec is not None and task.sample else None
+        if spec is None:
+            return None
+        own = grammar_for_scale(spec, task.kind, task.scale)
+        own = dataclasses.replace(own, sample=task.sample) if task.sample else own
+        return None if own == spec else own
 
     return [CallJob(task.key, tuple(task.messages), Verdict(task.kind, task.scale), spec_of(task)) for task in tasks]
 

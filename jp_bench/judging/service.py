@@ -13,6 +13,7 @@ from typing import Any
 from jp_bench import paths
 from jp_bench.answers import Answer
 from jp_bench.errors import JpBenchError
+from jp_bench.judging.grammars import verdict_grammar
 from jp_bench.judging.judges import JudgeConfig, load_judge
 from jp_bench.judging.outcomes import PairTally
 from jp_bench.judging.outputs import SingleSummary, pair_tallies, single_summaries, write_outputs
@@ -26,12 +27,6 @@ from jp_bench.llm.endpoints import endpoint_host
 from jp_bench.llm.types import ModelSpec
 from jp_bench.questions import Question
 from jp_bench.store import Store
-
-# For llama.cpp-served stand-in judges: constrain the reply so a tiny model always ends in a verdict.
-VERDICT_GRAMMARS = {
-    "pairwise": 'root ::= "理由: " [^\\[\\]\\n]{1,24} "\\n[[" [ABC] "]]"',
-    "single": 'root ::= "理由: " [^\\[\\]\\n]{1,24} "\\n[[" ([1-9] | "10") "]]"',
-}
 
 
 @dataclass
@@ -116,7 +111,8 @@ def model_spec_for(judge: JudgeConfig, mode: Mode, model: str | None, base_url: 
     spec = judge.model_spec(model=model, base_url=base_url)
     if judge.provider == "embedded" or judge.params.get("verdict_grammar"):
         params = {k: v for k, v in spec.params.items() if k != "verdict_grammar"}
-        params["grammar"] = VERDICT_GRAMMARS["single" if mode == "single" else "pairwise"]
+        # Scored on 1–10 here; a task on another scale (the ELYZA rubric's 1–5) narrows it in the plan.
+        params["grammar"] = verdict_grammar("single" if mode == "single" else "pairwise")
         spec = dataclasses.replace(spec, params=params)
     return spec
 
