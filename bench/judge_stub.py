@@ -28,7 +28,6 @@ from typing import Any
 
 ReplyFn = Callable[[dict[str, Any], int], str]
 
-SLOW_EXTRA_S = 2.0  # how much longer a "slow" failure takes
 _MIXED = ("429", "500", "slow", "no-verdict")
 
 
@@ -41,10 +40,11 @@ class JudgeStub:
     reply: ReplyFn = field(default_factory=lambda: always("理由: 同程度です。\n[[C]]"))
     latency_s: float = 0.0
     fail_every: int = 0  # every n-th call fails (0: never)
-    # "500" | "429" | "truncated" | "no-verdict" | "drop" | "slow" (a reply after 2 s more) | "mixed"
+    # "500" | "429" | "truncated" | "no-verdict" | "drop" | "slow" (a reply slow_extra_s later) | "mixed"
     # (the failing calls cycle through 429, 500, slow and no-verdict)
     failure: str = "500"
     retry_after_s: float = 0.0
+    slow_extra_s: float = 2.0  # how much longer than the latency a "slow" failure takes
     require_key: str | None = None  # answer 401 to any request whose bearer token is not this key
     # A reasoning model's server: 400 naming any of these request parameters (as OpenAI answers
     # `temperature` / `max_tokens` for o-series and GPT-5), hidden reasoning tokens in the usage, and
@@ -63,6 +63,7 @@ class JudgeStub:
     replies: list[tuple[dict[str, Any], str]] = field(default_factory=list)  # (request, reply) answered
     failures: int = 0
     max_in_flight: int = 0
+    first_request_at: float | None = None  # time.perf_counter() of the first chat completion received
     rate_limited: int = 0  # 429s sent by the rate limit (not counted in calls; fail_every's 429s are failures)
     _in_flight: int = 0
     _bucket: float | None = None  # tokens left; None until the first request (the bucket starts full)
@@ -103,6 +104,9 @@ class JudgeStub:
                 return True
 
             def do_POST(self) -> None:
+                with stub._lock:
+                    if stub.first_request_at is None:
+                        stub.first_request_at = time.perf_counter()
                 length = int(self.headers.get("Content-Length") or 0)
                 request = json.loads(self.rfile.read(length) or b"{}")
                 self._limit_headers = {}
@@ -141,7 +145,7 @@ class JudgeStub:
                         if kind != "slow":
                             self._fail(request, kind)
                             return
-                        time.sleep(SLOW_EXTRA_S)
+                        time.sleep(stub.slow_extra_s)
                     text = stub.reply(request, index)
                     with stub._lock:
                         stub.replies.append((request, text))

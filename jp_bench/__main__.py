@@ -1,5 +1,3 @@
-import sys
+from jp_bench.console import run
 
-from jp_bench.cli import main
-
-sys.exit(main())
+run()

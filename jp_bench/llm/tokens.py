@@ -6,7 +6,6 @@ tokenizer is exact for every judge anyway, so we use a documented approximation 
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Iterable
 
@@ -33,7 +32,9 @@ _WIDE_RANGES = (
     (0xFF00, 0xFFEF),  # half-width and full-width forms (ＡＢＣ, ！, ｶﾀｶﾅ)
     (0x20000, 0x3FFFF),  # CJK unified ideographs extensions B and later
 )
-_WIDE = re.compile("[" + "".join(f"{chr(low)}-{chr(high)}" for low, high in _WIDE_RANGES) + "]")
+_WIDE_CLASS = "".join(f"{chr(low)}-{chr(high)}" for low, high in _WIDE_RANGES)
+_WIDE = re.compile(f"[{_WIDE_CLASS}]")
+_NARROW_RUN = re.compile(f"[^{_WIDE_CLASS}]+")
 
 
 def estimate_tokens(text: str) -> int:
@@ -45,8 +46,10 @@ def estimate_tokens(text: str) -> int:
     spaces, ASCII punctuation) counts ``ceil(len(run) / 4)`` tokens, the usual four characters per
     token of English. Expect errors of about ±30% on a single string, less over many.
     """
+    # Counting the runs themselves, not splitting at every wide character: a Japanese prompt would
+    # split into one empty string per character (judge planning spent ~0.1 s on them).
     wide = len(_WIDE.findall(text))
-    return wide + sum(math.ceil(len(run) / 4) for run in _WIDE.split(text))
+    return wide + sum(-(-len(run) // 4) for run in _NARROW_RUN.findall(text))
 
 
 def estimate_messages_tokens(messages: Iterable[Message]) -> int:
