@@ -6,7 +6,8 @@ sample, no log-probabilities and no jury, nothing is added and nothing changes.
 
 - **Samples.** Entries say ``samples`` (N), ``judge_sd`` and ``judge_share``; their ``ci95`` and
   ``stderr`` come from the two-level bootstrap (:mod:`jp_bench.stats.judge_noise`), and the point
-  value is the mean over questions of each question's mean over samples.
+  value is the mean over questions of each question's mean over samples. Rankings draw the same two
+  levels from the folded table's ``cluster`` and ``sample`` (:func:`fold_samples`).
 - **Weighted.** ``weighted_mean`` (single: the mean expected score) or ``weighted_win_rate``
   (pairwise: the mean over questions of the mean over both games of P(win) + 0.5·P(tie)), each with
   ``weighted_ci95`` from the same bootstrap.
@@ -27,7 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from jp_bench.stats._common import sorted_unique, to_plain
+from jp_bench.stats._common import CLUSTER_COLUMN, resampling_units, sorted_unique, to_plain
 from jp_bench.stats.judge_noise import sample_matrix, two_level_bootstrap
 
 _SWAP = {"model_1": "model_2", "model_2": "model_1", "tie": "tie", "error": "error"}
@@ -61,12 +62,15 @@ def sample_count(frame: pd.DataFrame) -> int:
 def fold_samples(frame: pd.DataFrame) -> pd.DataFrame:
     """With several judge samples, each (question, sample) becomes one row of its own question id, so
     the one-level summaries (which allow one row per question) count every sample; their intervals
-    are then replaced by the two-level ones."""
+    are then replaced by the two-level ones. The row keeps its question as its ``cluster`` and its
+    ``sample``, from which Bradley–Terry draws the two levels itself."""
     if sample_count(frame) <= 1:
         return frame
     folded = frame.copy()
     folded["question_id"] = [f"{q}#{int(s) if pd.notna(s) else 0}" for q, s in zip(frame["question_id"],
                                                                                    frame["sample"], strict=True)]
+    questions, position = resampling_units(frame)
+    folded[CLUSTER_COLUMN] = [questions[i] for i in position]
     return folded
 
 
@@ -100,9 +104,15 @@ def _single_values(frame: pd.DataFrame, model: Any, column: str) -> list[tuple[A
     return [(q, int(s), float(v)) for (q, s), v in grouped.items()]
 
 
-def _noise_fields(items: list[tuple[Any, int, float]], questions: list[Any], n_boot: int, seed: int,
+def _noise_fields(items: list[tuple[Any, int, float]], rows: pd.DataFrame, n_boot: int, seed: int,
                   ci: float) -> dict[str, Any]:
-    return two_level_bootstrap(sample_matrix(items, questions), n_boot, seed, ci)
+    """The two-level figures of ``items`` over every item of ``rows`` (so that the question draws are
+    those of the one-level bootstrap of the same rows), each item drawn with its question."""
+    _, position = resampling_units(rows)
+    question_of = dict(zip(rows["question_id"], position, strict=True))
+    every_item = sorted_unique(rows["question_id"])
+    clusters = np.array([question_of[item] for item in every_item], dtype=int)
+    return two_level_bootstrap(sample_matrix(items, every_item), n_boot, seed, ci, clusters=clusters)
 
 
 def pairwise_additions(frame: pd.DataFrame, entry: dict[str, Any], n_boot: int, seed: int,
@@ -125,16 +135,15 @@ def _additions(frame: pd.DataFrame, entry: dict[str, Any], n_boot: int, seed: in
     (question, sample, value) triples of ``column`` ("score" or "weighted_score")."""
     value, weighted_value = names
     out: dict[str, Any] = {}
-    questions = sorted_unique(frame["question_id"])
     samples = sample_count(frame)
     if samples > 1:
-        noise = _noise_fields(values_of(frame, "score"), questions, n_boot, seed, ci)
+        noise = _noise_fields(values_of(frame, "score"), frame, n_boot, seed, ci)
         out.update({value: noise["mean"], "ci95": noise["ci95"], "stderr": noise["stderr"], "samples": samples,
                     "judge_sd": noise["judge_sd"], "judge_share": noise["judge_share"]})
         out["by_category"] = _by_category(entry, frame, n_boot, seed, ci, value,
                                           lambda rows: values_of(rows, "score"))
     if "weighted_score" in frame.columns and frame["weighted_score"].notna().any():
-        weighted = _noise_fields(values_of(frame, "weighted_score"), questions, n_boot, seed, ci)
+        weighted = _noise_fields(values_of(frame, "weighted_score"), frame, n_boot, seed, ci)
         out.update({weighted_value: weighted["mean"], "weighted_ci95": weighted["ci95"],
                     "weighted_stderr": weighted["stderr"]})
     return to_plain(out)
@@ -146,7 +155,7 @@ def _by_category(entry: dict[str, Any], frame: pd.DataFrame, n_boot: int, seed: 
     updated = {}
     for category, figures in (entry.get("by_category") or {}).items():
         rows = frame[frame["category"] == category]
-        noise = _noise_fields(values_of(rows), sorted_unique(rows["question_id"]), n_boot, seed, ci)
+        noise = _noise_fields(values_of(rows), rows, n_boot, seed, ci)
         updated[category] = {**figures, value: noise["mean"], "ci95": noise["ci95"], "stderr": noise["stderr"]}
     return updated
 

@@ -3,7 +3,9 @@ a judged run (``--metadata judge``: each sample carries its rows), and FastChat 
 of either layout, turned into the two tables the statistics work on.
 
 PAIRWISE: one row per (judge, question, model pair): question_id, category, model_1, model_2,
-g1_winner, g2_winner, len_1, len_2, judge, prompt_version.
+g1_winner, g2_winner, len_1, len_2, judge, prompt_version, cluster (the question: a turn of a
+multi-turn question is an item of its own, question_id "81/2", of cluster 81, and the bootstrap draws
+whole questions).
 SINGLE: one row per (judge, question, model, turn): question_id, category, model, score (NaN: no
 score), length, judge, prompt_version, turn (our rows without one: 1), where (``file:line`` of a
 FastChat row, else None). FastChat files may hold a (model, question, turn) twice: those rows are
@@ -22,9 +24,10 @@ import pandas as pd
 from jp_bench.errors import InputFileError, JpBenchError
 from jp_bench.questions import iter_jsonl
 from jp_bench.reporting.scales import ScoreScale, scale_from_prompt, schema_scale
+from jp_bench.stats._common import CLUSTER_COLUMN
 
 PAIRWISE_COLUMNS = ["question_id", "category", "model_1", "model_2", "g1_winner", "g2_winner", "len_1", "len_2",
-                    "judge", "prompt_version"]
+                    "judge", "prompt_version", CLUSTER_COLUMN]
 SINGLE_COLUMNS = ["question_id", "category", "model", "score", "length", "judge", "prompt_version", "turn", "where"]
 # Columns of judge noise and juries (jp_bench.reporting.judge_noise): the judge sample (None: the one
 # sample of an ordinary run), the probability-weighted value (NaN: no log-probabilities; pairwise:
@@ -111,8 +114,10 @@ def _our_rows(rows: list[dict], costs: dict, prompt_sets: dict,
         key = (judge, row["question_id"], row.get("turn"), row["model_1"], row["model_2"], row.get("sample"))
         entry = games.setdefault(key, {
             # The pairwise table holds one row per question and pair: each turn of a multi-turn question
-            # is an item of its own there ("81/2": question 81, turn 2), as FastChat counts MT-Bench games.
+            # is an item of its own there ("81/2": question 81, turn 2), as FastChat counts MT-Bench games;
+            # its cluster is the question, which the bootstrap draws with all its turns.
             "question_id": row["question_id"] if row.get("turn") is None else f"{row['question_id']}/{row['turn']}",
+            CLUSTER_COLUMN: row["question_id"],
             "category": row.get("category") or "unknown",
             "model_1": row["model_1"], "model_2": row["model_2"], "g1_winner": "error", "g2_winner": "error",
             "len_1": row.get("answer_1_chars"), "len_2": row.get("answer_2_chars"),
@@ -137,7 +142,7 @@ def _fastchat(path: Path) -> tuple[list[dict], list[dict]]:
     pairwise = [{"question_id": r.question_id, "category": "unknown", "model_1": r.model_1, "model_2": r.model_2,
                  "g1_winner": r.g1_winner, "g2_winner": r.g2_winner, "len_1": r.answer_1_chars,
                  "len_2": r.answer_2_chars,
-                 "judge": judge_model_name(r.judge), "prompt_version": None}
+                 "judge": judge_model_name(r.judge), "prompt_version": None, CLUSTER_COLUMN: r.question_id}
                 for r in (read_pairwise_judgments(path) if "pairwise" in kinds else [])]
     # Duplicates are kept (FastChat counts them) and reported; the prompt states the score scale.
     single = [{"question_id": r.question_id, "category": "unknown", "model": r.model, "score": r.score,

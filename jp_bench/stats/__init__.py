@@ -8,8 +8,13 @@ Input tables (built by the caller):
 - SINGLE: one row per (question, model): ``question_id``, ``category``, ``model``, ``score`` (NaN =
   no score), optional ``length``.
 
+Both may have ``cluster`` (the question a row's item belongs to, when ``question_id`` is a smaller
+item: a turn "81/2", a judge sample) and ``sample`` (the judge sample).
+
 Every bootstrap resamples questions with ``numpy.random.default_rng(seed)`` and is paired: one draw
-serves every model. Results are plain Python types (NaN as None), ready for ``json.dumps``.
+serves every model. A drawn question brings all its items (turns); with judge samples the bootstrap
+is two-level, a drawn question's samples drawn in turn (:mod:`jp_bench.stats.judge_noise`). Results
+are plain Python types (NaN as None), ready for ``json.dumps``.
 """
 
 from __future__ import annotations

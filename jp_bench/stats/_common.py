@@ -1,12 +1,18 @@
 """Shared helpers: column checks, JSON-safe conversion, the paired question bootstrap, intervals.
 
 The bootstrap here resamples *questions*. One matrix of resampled question positions is drawn per
-call (``numpy.random.default_rng(seed).integers(0, Q, size=(n_boot, Q))``) and turned into a
-matrix of counts ``C[b, q]`` = how many times question ``q`` was drawn in replicate ``b``. The mean of
-any per-question vector ``v`` (NaN = no usable value) over replicate ``b`` is then
+call (:func:`question_draws`: ``numpy.random.default_rng(seed).integers(0, Q, size=(n_boot, Q))``) and
+turned into a matrix of counts ``C[b, q]`` = how many times question ``q`` was drawn in replicate ``b``.
+The mean of any per-question vector ``v`` (NaN = no usable value) over replicate ``b`` is then
 ``sum_q C[b, q] * v[q] / sum_q C[b, q] * [v[q] is not NaN]``, which is exactly ``nanmean`` of the
 resampled values; every model, pair and category is evaluated against the same ``C``, so their
 intervals are paired and comparable.
+
+A question is the resampling unit even where a table's item is smaller (:func:`resampling_units`): the
+turns of a multi-turn question are items of their own in a PAIRWISE table (``question_id`` "81/2"),
+but they are not independent draws from the benchmark, so a drawn question brings all its items (a
+cluster bootstrap), and a mean over items is ``C @ totals / C @ weights`` over per-question sums
+(:func:`unit_totals`, :func:`bootstrap_weighted_means`).
 """
 
 from __future__ import annotations
@@ -18,6 +24,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
+# Optional column of PAIRWISE and SINGLE tables: the question a row's item belongs to (see resampling_units).
+CLUSTER_COLUMN = "cluster"
 
 
 def require_columns(df: pd.DataFrame, columns: Iterable[str], table: str) -> None:
@@ -68,39 +77,73 @@ def to_plain(value: Any) -> Any:
     return value
 
 
+def resampling_units(table: pd.DataFrame) -> tuple[list[Any], np.ndarray]:
+    """The questions a bootstrap of ``table`` resamples, sorted (the draw order), and each row's position
+    among them.
+
+    A row's question is its ``cluster`` when the table has that column and the row a value there, else
+    its ``question_id``: the sources put the question in ``cluster`` when an item is only a part of it
+    (a turn: ``question_id`` "81/2", ``cluster`` 81; a judge sample folded into ``question_id``), since
+    the parts of one question are not independent draws from the benchmark. Every table of one report
+    thus draws the same questions in the same order, and with one item per question (no ``cluster``, or
+    ``cluster`` = ``question_id``) the draws, and every interval, are exactly those of the plain
+    question bootstrap. Raises ``ValueError`` when one ``question_id`` is given two questions.
+    """
+    units = table["question_id"]
+    if CLUSTER_COLUMN in table.columns:
+        units = table[CLUSTER_COLUMN].where(table[CLUSTER_COLUMN].notna(), units)
+    split = pd.DataFrame({"item": table["question_id"].to_numpy(), "unit": units.to_numpy()}).groupby(
+        "item", sort=False)["unit"].nunique()
+    if (split > 1).any():
+        raise ValueError(f"question_id(s) {list(split.index[split > 1][:5])} belong to more than one {CLUSTER_COLUMN}")
+    order = sorted_unique(units)
+    position = {unit: index for index, unit in enumerate(order)}
+    return order, np.array([position[unit] for unit in units], dtype=int)
+
+
+def unit_totals(units: np.ndarray, columns: np.ndarray, values: np.ndarray, rows: np.ndarray, n_units: int,
+                n_columns: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per (question, column): the sum of the usable (non-NaN) ``values`` of the selected ``rows`` and how
+    many there are, shapes ``(n_units, n_columns)``; ``units`` and ``columns`` are each row's positions.
+
+    The input of :func:`bootstrap_weighted_means`: one place turns a table's rows into what a drawn
+    question brings into a replicate.
+    """
+    picked = rows & ~np.isnan(values)
+    totals = np.zeros((n_units, n_columns))
+    weights = np.zeros((n_units, n_columns))
+    np.add.at(totals, (units[picked], columns[picked]), values[picked])
+    np.add.at(weights, (units[picked], columns[picked]), 1.0)
+    return totals, weights
+
+
+def question_draws(n_questions: int, n_boot: int, seed: int | None) -> np.ndarray:
+    """The question positions drawn by every bootstrap here, shape ``(n_boot, n_questions)``:
+    ``numpy.random.default_rng(seed).integers(0, n_questions, size=(n_boot, n_questions))``."""
+    return np.random.default_rng(seed).integers(0, n_questions, size=(n_boot, n_questions))
+
+
 def bootstrap_counts(n_questions: int, n_boot: int, seed: int | None) -> np.ndarray:
     """Counts ``C`` (shape ``(n_boot, n_questions)``, float) of one question bootstrap.
 
-    Draws ``numpy.random.default_rng(seed).integers(0, n_questions, size=(n_boot, n_questions))`` once
-    and counts, per replicate, how often each question position was drawn.
+    Draws :func:`question_draws` once and counts, per replicate, how often each question position was
+    drawn.
     """
     if n_boot == 0 or n_questions == 0:
         return np.zeros((n_boot, n_questions))
-    rng = np.random.default_rng(seed)
-    drawn = rng.integers(0, n_questions, size=(n_boot, n_questions))
+    drawn = question_draws(n_questions, n_boot, seed)
     flat = (drawn + n_questions * np.arange(n_boot)[:, None]).ravel()
     return np.bincount(flat, minlength=n_boot * n_questions).reshape(n_boot, n_questions).astype(float)
 
 
-def bootstrap_means(counts: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """Replicate means, shape ``(n_boot, P)``, of the columns of ``values`` (shape ``(Q, P)``, NaN ignored).
-
-    A replicate in which a column has no usable (non-NaN) question is NaN.
-    """
-    usable = ~np.isnan(values)
-    total = counts @ np.where(usable, values, 0.0)
-    weight = counts @ usable.astype(float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(weight > 0, total / np.where(weight > 0, weight, 1.0), np.nan)
-
-
 def bootstrap_weighted_means(counts: np.ndarray, totals: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Replicate means, shape ``(n_boot, P)``, when a question holds several values per column.
+    """Replicate means, shape ``(n_boot, P)``, of columns whose values are grouped by question.
 
     ``totals[q, p]`` is the sum of column p's usable values on question q and ``weights[q, p]`` how
-    many there are (several turns, or a row given twice), so a replicate mean is the mean of every
-    value of the drawn questions: ``C @ totals / C @ weights``. With one value per question this is
-    :func:`bootstrap_means` exactly. A replicate with no usable value in a column is NaN.
+    many there are (several turns, or a row given twice; see :func:`unit_totals`), so a replicate mean
+    is the mean of every value of the drawn questions: ``C @ totals / C @ weights``. With one value per
+    question this is the ``nanmean`` of the resampled values. A replicate with no usable value in a
+    column is NaN.
     """
     total = counts @ totals
     weight = counts @ weights

@@ -11,6 +11,12 @@ N = 1 gives exactly its numbers), then, for every question drawn, draws its N sa
 replacement and averages them. For a mean this gives, in expectation, the plug-in variance
 ``σ²_between / Q + σ²_within / (Q·N)``.
 
+Where an item is only a part of a question (the turns of a multi-turn question), the question is
+still the unit drawn: a drawn question brings all its items, each with the same draw of sample
+indices (``clusters`` of :func:`two_level_bootstrap`), and the replicate is the mean over every
+item brought in. :func:`two_level_counts` gives the same two-level draws as weights per (question,
+sample), for estimators that take weighted data (Bradley–Terry).
+
 ``judge_sd`` is the judge's own spread on one item (the square root of the mean within-item
 variance, ddof = 1), and ``judge_share`` the part of the interval's variance that is the judge's:
 ``(σ²_within / (Q·N)) / stderr²``. Both are None with one sample.
@@ -23,8 +29,9 @@ import warnings
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
-from jp_bench.stats._common import interval, percentile_interval, sorted_unique
+from jp_bench.stats._common import bootstrap_counts, interval, percentile_interval, question_draws, sorted_unique
 
 # Seeds the within-question draws apart from the question draws (which must stay as in the one-level bootstrap).
 _SAMPLE_STREAM = 7_919
@@ -44,27 +51,56 @@ def sample_matrix(items: list[tuple[Any, int, float]], questions: list[Any] | No
     return values
 
 
-def two_level_bootstrap(values: np.ndarray, n_boot: int, seed: int | None, ci: float) -> dict[str, Any]:
-    """The mean of item means of ``values`` (``(Q, S)``) with its two-level bootstrap interval.
+def sample_positions(samples: pd.Series) -> tuple[np.ndarray, int]:
+    """Each row's judge sample as a position among the table's samples (sorted), and how many there are.
+    A missing sample (NaN) is the one sample of an ordinary run, sample 0."""
+    numbers = samples.fillna(0).astype(int).to_numpy()
+    found, positions = np.unique(numbers, return_inverse=True)
+    return positions.reshape(-1), max(1, len(found))
 
+
+def sample_draws(n_questions: int, n_samples: int, n_boot: int, seed: int | None) -> np.ndarray:
+    """The within-question sample draws of the two-level bootstrap, shape ``(n_boot, n_questions, n_samples)``:
+    for the d-th question drawn in replicate b, the positions of the samples it brings, with replacement."""
+    rng = np.random.default_rng(None if seed is None else seed + _SAMPLE_STREAM)
+    return rng.integers(0, n_samples, size=(n_boot, n_questions, n_samples))
+
+
+def two_level_counts(n_questions: int, n_samples: int, n_boot: int, seed: int | None) -> np.ndarray:
+    """How often sample s of question q enters replicate b of the two-level bootstrap, shape
+    ``(n_boot, n_questions, n_samples)``, float: the draws of :func:`two_level_bootstrap` as weights.
+
+    Every draw of a question brings ``n_samples`` sample draws, so a replicate weighs ``Q·S`` (question,
+    sample) units in all, as many as the data hold. With one sample this is
+    :func:`jp_bench.stats._common.bootstrap_counts` exactly.
+    """
+    if n_samples <= 1:
+        return bootstrap_counts(n_questions, n_boot, seed)[:, :, None]
+    if n_boot == 0 or n_questions == 0:
+        return np.zeros((n_boot, n_questions, n_samples))
+    picked = question_draws(n_questions, n_boot, seed)
+    drawn = sample_draws(n_questions, n_samples, n_boot, seed)
+    flat = ((np.arange(n_boot)[:, None, None] * n_questions + picked[:, :, None]) * n_samples + drawn).ravel()
+    counts = np.bincount(flat, minlength=n_boot * n_questions * n_samples)
+    return counts.reshape(n_boot, n_questions, n_samples).astype(float)
+
+
+def two_level_bootstrap(values: np.ndarray, n_boot: int, seed: int | None, ci: float,
+                        clusters: np.ndarray | None = None) -> dict[str, Any]:
+    """The mean of item means of ``values`` (``(I, S)``) with its two-level bootstrap interval.
+
+    ``clusters``: each item's question as a position ``0..K-1`` in draw order (see
+    :func:`jp_bench.stats._common.resampling_units`); default: every item is a question of its own.
     Returns ``mean``, ``ci95`` (percentile interval at level ``ci``), ``stderr`` (SD of the
     replicates), ``judge_sd``, ``judge_share`` and ``samples`` (S).
     """
-    q_count, s_count = values.shape
+    i_count, s_count = values.shape
     item_means = _nanmean(values, axis=1)
     usable = ~np.isnan(item_means)
     mean = float(item_means[usable].mean()) if usable.any() else math.nan
-    if n_boot > 0 and q_count > 0:
-        # The question draws of bootstrap_counts (same generator, same call), kept as draws: a
-        # question drawn twice gets two independent draws of its samples.
-        picked = np.random.default_rng(seed).integers(0, q_count, size=(n_boot, q_count))
-        if s_count > 1:
-            rng = np.random.default_rng(None if seed is None else seed + _SAMPLE_STREAM)
-            drawn = rng.integers(0, s_count, size=(n_boot, q_count, s_count))
-            replicate_items = _nanmean(values[picked[:, :, None], drawn], axis=2)  # (B, Q draws)
-        else:
-            replicate_items = item_means[picked]
-        replicates = _nanmean(replicate_items, axis=1)[:, None]
+    if n_boot > 0 and i_count > 0:
+        layout = _cluster_layout(np.arange(i_count) if clusters is None else np.asarray(clusters, dtype=int))
+        replicates = _nanmean(_replicate_items(values, item_means, layout, n_boot, seed), axis=1)[:, None]
     else:
         replicates = np.zeros((n_boot, 1))
     lo, hi, sd = (float(a[0]) for a in percentile_interval(replicates, ci))
@@ -83,6 +119,37 @@ def two_level_bootstrap(values: np.ndarray, n_boot: int, seed: int | None, ci: f
     return {"mean": mean if math.isfinite(mean) else None, "ci95": interval(lo, hi), "ci_level": ci,
             "stderr": sd if math.isfinite(sd) else None, "judge_sd": judge_sd, "judge_share": judge_share,
             "samples": s_count}
+
+
+def _cluster_layout(clusters: np.ndarray) -> np.ndarray:
+    """``(K, T)``: the items of each question (T: the most any question has), in item order, padded with
+    ``I`` (a row of NaN that every mean ignores). One item per question in order: ``arange(I)[:, None]``."""
+    sizes = np.bincount(clusters)
+    order = np.argsort(clusters, kind="stable")
+    slot = np.arange(len(clusters)) - np.repeat(np.cumsum(sizes) - sizes, sizes)  # rank within its question
+    layout = np.full((len(sizes), max(1, int(sizes.max()))), len(clusters))
+    layout[clusters[order], slot] = order
+    return layout
+
+
+def _replicate_items(values: np.ndarray, item_means: np.ndarray, layout: np.ndarray, n_boot: int,
+                     seed: int | None) -> np.ndarray:
+    """Per replicate, the value of every item the drawn questions bring, shape ``(n_boot, K·T)`` (NaN:
+    padding, or no usable sample): its mean over its question's draw of samples."""
+    n_questions, width = layout.shape
+    # The question draws of bootstrap_counts (question_draws), kept as draws: a question drawn twice
+    # gets two independent draws of its samples.
+    picked = question_draws(n_questions, n_boot, seed)
+    if values.shape[1] > 1:
+        padded = np.vstack([values, np.full((1, values.shape[1]), np.nan)])[layout]  # (K, T, S)
+        # One draw of sample positions per drawn question, used by all its items: the question is the
+        # unit at both levels (its items' judge calls are independent, so sharing costs nothing).
+        drawn = sample_draws(n_questions, values.shape[1], n_boot, seed)
+        brought = _nanmean(padded[picked[:, :, None, None], np.arange(width)[None, None, :, None],
+                                  drawn[:, :, None, :]], axis=3)  # (B, K draws, T)
+    else:
+        brought = np.append(item_means, np.nan)[layout][picked]  # (B, K draws, T)
+    return brought.reshape(n_boot, n_questions * width)
 
 
 def _nanmean(values: np.ndarray, axis: int) -> np.ndarray:

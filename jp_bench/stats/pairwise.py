@@ -9,13 +9,15 @@ import pandas as pd
 
 from jp_bench.stats._common import (
     bootstrap_counts,
-    bootstrap_means,
+    bootstrap_weighted_means,
     check_bootstrap_args,
     interval,
     percentile_interval,
     ratio,
+    resampling_units,
     sorted_unique,
     to_plain,
+    unit_totals,
 )
 from jp_bench.stats.tables import orient_to_baseline, question_outcomes
 
@@ -63,11 +65,15 @@ def pairwise_summary(df: pd.DataFrame, baseline: str | None = None, n_boot: int 
     deviation of those replicates, and ``by_category``: ``{category: the same keys without
     by_category}``.
 
-    The bootstrap is paired: one matrix of resampled question ids,
-    ``default_rng(seed).integers(0, Q, size=(n_boot, Q))`` over the Q distinct question ids of the
-    (oriented) table in sorted order, serves every pair and every category; a question with no usable
-    outcome for a pair (error or absent) is ignored in that pair's replicate mean. ``n_boot=0`` gives
-    ``ci95``/``stderr`` None. Returns plain Python types (NaN as None).
+    The bootstrap is paired: one matrix of resampled questions,
+    ``default_rng(seed).integers(0, Q, size=(n_boot, Q))`` over the Q questions of the (oriented) table
+    (its distinct question ids in sorted order), serves every pair and every category; a question with
+    no usable outcome for a pair (error or absent) is ignored in that pair's replicate mean. With an
+    optional ``cluster`` column (multi-turn: ``question_id`` "81/2" is turn 2 of question 81, ``cluster``
+    81) a row is an item of its question, the rates are means over items as before (FastChat counts
+    every turn's game) and the bootstrap draws whole questions, each bringing all its items (see
+    :func:`jp_bench.stats._common.resampling_units`). ``n_boot=0`` gives ``ci95``/``stderr`` None.
+    Returns plain Python types (NaN as None).
     """
     check_bootstrap_args(n_boot, ci)
     table = orient_to_baseline(df, baseline) if baseline is not None else df
@@ -75,24 +81,19 @@ def pairwise_summary(df: pd.DataFrame, baseline: str | None = None, n_boot: int 
     if table.empty:
         return []
 
-    questions = sorted_unique(table["question_id"])
-    position = {q: i for i, q in enumerate(questions)}
-    table["q"] = table["question_id"].map(position).to_numpy(dtype=int)
+    units, unit = resampling_units(table)
     table["pair"] = table.groupby(["model_1", "model_2"], sort=False).ngroup()
     pairs = table.drop_duplicates("pair").sort_values("pair")[["model_1", "model_2"]].to_numpy().tolist()
-
-    scores = np.full((len(questions), len(pairs)), np.nan)
-    scores[table["q"].to_numpy(), table["pair"].to_numpy()] = table["score"].to_numpy()
-    category_of = table.drop_duplicates("q").set_index("q")["category"].reindex(range(len(questions)))
+    pair = table["pair"].to_numpy()
+    scores = table["score"].to_numpy()
+    category_of = table["category"].to_numpy()
     categories = sorted_unique(table["category"])
 
     # One stacked matrix: all pairs overall, then all pairs restricted to each category.
-    blocks = [scores]
-    for category in categories:
-        in_category = (category_of == category).to_numpy()[:, None]
-        blocks.append(np.where(in_category, scores, np.nan))
-    counts = bootstrap_counts(len(questions), n_boot, seed)
-    replicates = bootstrap_means(counts, np.hstack(blocks))
+    masks = [np.ones(len(table), dtype=bool), *(category_of == c for c in categories)]
+    blocks = [unit_totals(unit, pair, scores, mask, len(units), len(pairs)) for mask in masks]
+    counts = bootstrap_counts(len(units), n_boot, seed)
+    replicates = bootstrap_weighted_means(counts, np.hstack([b[0] for b in blocks]), np.hstack([b[1] for b in blocks]))
     lo, hi, sd = (a.reshape(len(blocks), len(pairs)) for a in percentile_interval(replicates, ci))
 
     results = []

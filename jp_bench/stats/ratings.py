@@ -11,7 +11,10 @@ Ratings are on an Elo-like scale: ``rating = 1000 + 400/ln(10) · theta``, so 40
 
 Games with the same ordered pair (a, b) share ``theta_a - theta_b + gamma``, so the likelihood only
 needs, per ordered pair, the number of games ``N`` and the sum of results ``S``; a bootstrap
-replicate's ``N`` and ``S`` are the per-question ones weighted by how often each question was drawn.
+replicate's ``N`` and ``S`` are the per-unit ones weighted by how often each unit was drawn. A unit is
+a (question, judge sample): the bootstrap is the two-level one of every other summary, questions
+drawn with replacement, then each drawn question's samples (:func:`two_level_counts`), and all turns
+of a question are one question (:func:`resampling_units`).
 """
 
 from __future__ import annotations
@@ -25,14 +28,15 @@ from scipy.optimize import minimize
 from scipy.special import expit
 
 from jp_bench.stats._common import (
-    bootstrap_counts,
     check_bootstrap_args,
     interval,
     percentile_interval,
     require_columns,
+    resampling_units,
     sorted_unique,
     to_plain,
 )
+from jp_bench.stats.judge_noise import sample_positions, two_level_counts
 from jp_bench.stats.tables import expand_games
 
 ELO_SCALE = 400.0 / math.log(10.0)
@@ -196,6 +200,27 @@ def separability(lo: np.ndarray, hi: np.ndarray) -> float | None:
     return float(np.mean(apart[upper]))
 
 
+def _replicate_weights(games: pd.DataFrame, design: _Design, n_boot: int,
+                       seed: int | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Games ``N`` and result sums ``S`` per (resampling unit, ordered pair), and each replicate's unit
+    weights, shape ``(n_boot, units)``: a replicate's data are ``weights @ N`` and ``weights @ S``.
+
+    A unit is a (question, sample); its weight is how often the two-level bootstrap brings it in, not
+    divided by the number of samples: a replicate then holds as many games as the data, so the L2
+    prior weighs the same in the replicates as in the full-data fit whose interval they give.
+    """
+    questions, question = resampling_units(games)
+    samples = games["sample"] if "sample" in games.columns else pd.Series(0, index=games.index)
+    sample, n_samples = sample_positions(samples)
+    unit = question * n_samples + sample
+    n_units = np.zeros((len(questions) * n_samples, design.x.shape[0]))
+    s_units = np.zeros_like(n_units)
+    np.add.at(n_units, (unit, design.pair), 1.0)
+    np.add.at(s_units, (unit, design.pair), design.result)
+    weights = two_level_counts(len(questions), n_samples, n_boot, seed).reshape(n_boot, -1)
+    return n_units, s_units, weights
+
+
 def bradley_terry_bootstrap(df: pd.DataFrame, n_boot: int = 200, seed: int | None = 0, ci: float = 0.95,
                             l2: float = 0.01) -> dict[str, Any]:
     """Bradley–Terry ratings of a PAIRWISE table (pairwise-all) with question-bootstrap intervals.
@@ -203,8 +228,11 @@ def bradley_terry_bootstrap(df: pd.DataFrame, n_boot: int = 200, seed: int | Non
     The table's rows are expanded into games (:func:`expand_games`: game 1 has A = model_1, game 2
     A = model_2; a game with an error is dropped) and fitted by :func:`bradley_terry`. Intervals
     resample questions: one matrix ``default_rng(seed).integers(0, Q, size=(n_boot, Q))`` over the Q
-    distinct question ids with a usable game (sorted); every replicate is refitted, all replicates at
-    once by a batched damped Newton method warm-started from the full-data solution. ``n_boot``
+    distinct question ids with a usable game (sorted; with a ``cluster`` column, the Q questions, each
+    drawn with all its turns); with judge samples (a ``sample`` column), each drawn question then
+    draws its samples with replacement, as the other two-level intervals do
+    (:func:`jp_bench.stats.judge_noise.two_level_counts`). Every replicate is refitted, all replicates
+    at once by a batched damped Newton method warm-started from the full-data solution. ``n_boot``
     defaults to 200 (each replicate is a full refit; 200 gives stable 95% percentile intervals for a
     benchmark-sized table in well under a second).
 
@@ -224,16 +252,11 @@ def bradley_terry_bootstrap(df: pd.DataFrame, n_boot: int = 200, seed: int | Non
     theta_full, gamma, _ = _fit_design(design, l2)
     m = len(design.models)
     questions = sorted_unique(games["question_id"])
-    q = games["question_id"].map({qid: i for i, qid in enumerate(questions)}).to_numpy(dtype=int)
-    n_q = np.zeros((len(questions), design.x.shape[0]))
-    s_q = np.zeros_like(n_q)
-    np.add.at(n_q, (q, design.pair), 1.0)
-    np.add.at(s_q, (q, design.pair), design.result)
+    n_units, s_units, weights = _replicate_weights(games, design, n_boot, seed)
 
     init = np.append(theta_full, gamma)
-    counts = bootstrap_counts(len(questions), n_boot, seed)
     if n_boot:
-        phi, converged = _fit_batch(counts @ n_q, counts @ s_q, design.x, l2, init)
+        phi, converged = _fit_batch(weights @ n_units, weights @ s_units, design.x, l2, init)
         phi[:, :m] -= phi[:, :m].mean(axis=1, keepdims=True)
     else:
         phi, converged = np.zeros((0, m + 1)), np.zeros(0, dtype=bool)

@@ -13,8 +13,10 @@ from jp_bench.stats._common import (
     check_bootstrap_args,
     interval,
     percentile_interval,
+    resampling_units,
     sorted_unique,
     to_plain,
+    unit_totals,
 )
 from jp_bench.stats.tables import validate_single
 
@@ -50,39 +52,29 @@ def single_summary(df: pd.DataFrame, n_boot: int = 1000, seed: int | None = 0,
 
     The bootstrap is paired: one matrix ``default_rng(seed).integers(0, Q, size=(n_boot, Q))`` over
     the Q distinct question ids (sorted) serves every model, category and turn; a drawn question
-    brings all its rows (every turn) into the replicate; NaN scores and questions a model did not
-    answer are ignored in its replicate means. Returns plain Python types.
+    brings all its rows (every turn) into the replicate (a cluster bootstrap: the turns of a question
+    are not independent draws; an optional ``cluster`` column names the question where
+    ``question_id`` is a smaller item, see :func:`jp_bench.stats._common.resampling_units`); NaN scores
+    and questions a model did not answer are ignored in its replicate means. Returns plain Python types.
     """
     check_bootstrap_args(n_boot, ci)
     table = validate_single(df, allow_duplicates=allow_duplicates)
     if table.empty:
         return []
-    questions = sorted_unique(table["question_id"])
-    q = table["question_id"].map({qid: i for i, qid in enumerate(questions)}).to_numpy(dtype=int)
+    units, unit = resampling_units(table)
     table["m"] = table.groupby("model", sort=False).ngroup()
     models = table.drop_duplicates("m").sort_values("m")["model"].tolist()
     m = table["m"].to_numpy()
     categories = sorted_unique(table["category"])
     turns = sorted_unique(table["turn"]) if "turn" in table.columns else []
-
     scores = table["score"].to_numpy()
-    usable = ~np.isnan(scores)
-
-    def block(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Per (question, model): the sum of the usable scores of ``rows`` and how many there are."""
-        totals = np.zeros((len(questions), len(models)))
-        weights = np.zeros((len(questions), len(models)))
-        picked = rows & usable
-        np.add.at(totals, (q[picked], m[picked]), scores[picked])
-        np.add.at(weights, (q[picked], m[picked]), 1.0)
-        return totals, weights
 
     category = table["category"].to_numpy()
     masks = [np.ones(len(table), dtype=bool), *(category == c for c in categories)]
     if turns:
         masks += [(table["turn"] == t).to_numpy() for t in turns]
-    blocks = [block(mask) for mask in masks]
-    counts = bootstrap_counts(len(questions), n_boot, seed)
+    blocks = [unit_totals(unit, m, scores, mask, len(units), len(models)) for mask in masks]
+    counts = bootstrap_counts(len(units), n_boot, seed)
     replicates = bootstrap_weighted_means(counts, np.hstack([b[0] for b in blocks]), np.hstack([b[1] for b in blocks]))
     lo, hi, sd = (a.reshape(len(blocks), len(models)) for a in percentile_interval(replicates, ci))
 

@@ -6,6 +6,10 @@ lengths in characters, NaN allowed). Game 1 showed model_1 as assistant A, game 
 Winners are in model terms: ``"model_1"``, ``"model_2"``, ``"tie"`` or ``"error"``; a missing winner
 (None/NaN) is read as ``"error"``.
 
+Optional in both, for the bootstrap (:func:`jp_bench.stats._common.resampling_units`): ``cluster``,
+the question a row's item belongs to when ``question_id`` is a smaller item (a turn, "81/2"; a judge
+sample), and ``sample``, the judge sample (``--samples``) a row is.
+
 SINGLE table: one row per (question, model) with ``question_id``, ``category``, ``model``, ``score``
 (float; NaN = the judge gave no score) and optionally ``length``; with an optional ``turn`` column,
 one row per (question, model, turn) (MT-Bench grades each turn of a conversation).
@@ -16,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from jp_bench.stats._common import require_columns, to_plain
+from jp_bench.stats._common import CLUSTER_COLUMN, require_columns, to_plain
 
 PAIRWISE_COLUMNS = ("question_id", "category", "model_1", "model_2", "g1_winner", "g2_winner")
 SINGLE_COLUMNS = ("question_id", "category", "model", "score")
@@ -158,11 +162,13 @@ def expand_games(df: pd.DataFrame) -> pd.DataFrame:
     """One row per judged game of a PAIRWISE table, errors dropped.
 
     Columns: ``question_id``, ``category``, ``game`` (1 or 2), ``model_a`` (shown first),
-    ``model_b``, ``result`` (for A: 1.0 win, 0.5 tie, 0.0 loss). Game 1 has A = model_1, game 2 has
-    A = model_2. A game whose winner is ``"error"`` is dropped on its own; the other game of the same
-    question is kept.
+    ``model_b``, ``result`` (for A: 1.0 win, 0.5 tie, 0.0 loss), and the table's ``cluster`` and
+    ``sample`` when it has them (a bootstrap of the games resamples what the table's would). Game 1 has
+    A = model_1, game 2 has A = model_2. A game whose winner is ``"error"`` is dropped on its own; the
+    other game of the same question is kept.
     """
     table = validate_pairwise(df)
+    carried = {column: table[column].to_numpy() for column in (CLUSTER_COLUMN, "sample") if column in table.columns}
     parts = []
     for game, column, model_a, model_b in ((1, "g1_winner", "model_1", "model_2"),
                                            (2, "g2_winner", "model_2", "model_1")):
@@ -175,6 +181,7 @@ def expand_games(df: pd.DataFrame) -> pd.DataFrame:
             "model_a": table[model_a].to_numpy(),
             "model_b": table[model_b].to_numpy(),
             "result": result,
+            **carried,
         }))
     games = pd.concat(parts, ignore_index=True)
     return games[games["result"].notna()].reset_index(drop=True)
