@@ -8,7 +8,9 @@ judgments missing. We parse them with lm-eval's parser, then add our task folder
 process: turn 1, then turn 2 with ``--metadata history`` set to the model's output folder the turn-1
 samples were just written to. Subtasks whose samples there are already complete and current are not
 generated again, so an interrupted run continues where it stopped. With a judge in ``--metadata``
-each turn's run judges its own turn, and "current" includes "judged with these settings".
+each turn's run judges its own turn, and "current" includes "judged with these settings". After the
+turns, the results of all of them go into one lm-eval results file with the ``ja_mt_bench`` group's
+entry (:mod:`jp_bench.lm_eval_results`), and lm-eval's table of it is printed.
 """
 
 from __future__ import annotations
@@ -51,7 +53,9 @@ def run_lm_eval(argv: Sequence[str]) -> int:
         parser = HarnessCLI()
         args = parser.parse_args()
         # Only an evaluation is split into turns (`lm-eval ls` / `validate` pass through).
-        runs = lm_eval_runs(args) if getattr(args, "command", None) == "run" else [{}]
+        evaluating = getattr(args, "command", None) == "run"
+        runs = lm_eval_runs(args) if evaluating else [{}]
+        combine_in = combined_results_folder(args) if evaluating else None
         for index, changes in enumerate(runs):
             if index:
                 # A fresh namespace per run (lm-eval's config step may change the one it is given), and
@@ -65,6 +69,8 @@ def run_lm_eval(argv: Sequence[str]) -> int:
                 # lm-eval's TaskManager takes a list; keep a plain string when there is only ours.
                 args.include_path = merged[0] if len(merged) == 1 else merged
             parser.execute(args)
+        if combine_in is not None:
+            combine_turns(combine_in)
     except SystemExit as exit_:
         code = exit_.code
         return code if isinstance(code, int) else (0 if code is None else 1)
@@ -215,6 +221,40 @@ def _multiturn_runs(args: argparse.Namespace, tasks: list[str], metadata: dict[s
     if not runs and others:
         runs.append({"tasks": others})
     return runs
+
+
+def combined_results_folder(args: argparse.Namespace) -> Path | None:
+    """The model's output folder when this command runs ``ja_mt_bench``, whose turns get one results file."""
+    if multiturn.GROUP not in _task_names(_effective(args, "tasks")):
+        return None
+    return model_output_folder(_effective(args, "output_path"), _effective(args, "model_args"))
+
+
+def combine_turns(folder: Path) -> None:
+    """After the turns ran: one lm-eval results file of every turn with the ``ja_mt_bench`` entry, and
+    lm-eval's tables of it, as lm-eval prints them after a run.
+
+    Each turn was its own lm-eval run with its own results file, so the top group had no score; the
+    combined file holds it (see :mod:`jp_bench.lm_eval_results`). A run left without it (a results
+    file lm-eval could not write) still has its samples: a warning, not a failed command.
+    """
+    from jp_bench import lm_eval_results
+
+    group = multiturn.GROUP
+    try:
+        combined = lm_eval_results.combine_group(folder, group, warn=lambda line: _say(f"warning: {line}"))
+    except JpBenchError as exc:
+        _say(f"warning: no combined {group} results file: {exc}")
+        return
+    except (ImportError, AttributeError) as exc:  # an lm-eval whose group API differs from the one we use
+        from importlib.metadata import version
+
+        _say(f"warning: no combined {group} results file: lm-eval {version('lm_eval')} lacks what it needs ({exc})")
+        return
+    state = "written" if combined.written else "unchanged"
+    _say(f"{group}: all turns in one lm-eval results file ({state}): {combined.path}")
+    print(f"{group} (turns 1-{multiturn.TURNS} combined: {combined.path.name})")
+    print(lm_eval_results.tables(combined.results), flush=True)
 
 
 def _say(message: str) -> None:

@@ -177,9 +177,12 @@ def render_multiturn() -> dict[Path, str]:
     turns = "".join(f"  - {multiturn.turn_group(t)}\n" for t in range(1, multiturn.TURNS + 1))
     files[folder / f"_{multiturn.GROUP}.yaml"] = (
         "# All turns. Turn 2 needs the model's turn-1 answers, so lm-eval cannot run this group in one pass:\n"
-        f"# `jp-bench lm-eval --tasks {multiturn.GROUP}` runs the turn groups one after the other.\n"
+        f"# `jp-bench lm-eval --tasks {multiturn.GROUP}` runs the turn groups one after the other, then writes\n"
+        "# one results file of all turns with this group's entry, aggregated as below by lm-eval's own\n"
+        "# Group.aggregate over the 16 subtasks (jp_bench/lm_eval_results.py).\n"
         f"group: {multiturn.GROUP}\n"
         f"task:\n{turns}"
+        f"aggregate_metric_list:\n{aggregates}"
         "metadata:\n"
         "  version: 1.0\n"
     )
