@@ -345,10 +345,17 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
 def cmd_agreement(args: argparse.Namespace) -> int:
     import json
 
-    from jp_bench.agreement import agreement_report, read_human_votes, read_judge_votes
+    from jp_bench.agreement import Vote, agreement_report, read_human_vote_file, read_judge_votes
     from jp_bench.text_table import render_table
 
-    humans = [vote for path in (args.human or []) for vote in read_human_votes(path)]
+    humans: list[Vote] = []
+    for path in args.human or []:
+        human_file = read_human_vote_file(path)
+        humans += human_file.votes
+        if human_file.conversation:  # said, not hidden: those votes would otherwise vanish without a word
+            print(f"{path}: left out {human_file.conversation} whole-conversation vote(s) (\"scope\": "
+                  "\"conversation\", cast by an earlier jp-bench annotate): they judge no one turn, and every "
+                  "comparison is per turn", file=sys.stderr)
     judges: dict = {}
     for source in args.judgments or []:
         for name, votes in read_judge_votes(source).items():
@@ -391,7 +398,11 @@ def cmd_annotate(args: argparse.Namespace) -> int:
 
     store = Path(args.workspace) if args.workspace else default_store_path()
     if args.export:
-        count = export_votes(store, Path(args.export))
+        from jp_bench.benchmarks import load_questions
+
+        # The store knows the questions it served; --benchmark adds a set it never served with this version.
+        questions = load_questions(args.benchmark) if args.benchmark else ()
+        count = export_votes(store, Path(args.export), questions, echo=lambda line: print(line, file=sys.stderr))
         print(f"exported {count} votes to {args.export}")
         return 0
     if not args.pairs:
@@ -652,7 +663,9 @@ def build_parser() -> argparse.ArgumentParser:
     annotate.add_argument("--pairs", nargs="+", metavar="ANSWERS",
                           help="answers of two or more models (lm-eval outputs or FastChat model_answer); "
                                "every question x pair of models becomes a task (multi-turn: one per turn)")
-    annotate.add_argument("--benchmark", help="questions (default: from lm-eval samples, else jp_bench)")
+    annotate.add_argument("--benchmark", help="questions (default: from lm-eval samples, else jp_bench); with "
+                                              "--export, tells an earlier jp-bench's whole-conversation votes on "
+                                              "them apart (the store knows the questions it served)")
     annotate.add_argument("--workspace", help="SQLite store for the votes (default: the workspace store)")
     annotate.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
     annotate.add_argument("--seed", type=int, default=0, help="task order and A/B placement")

@@ -9,7 +9,10 @@ Where the votes come from (the only functions here that read files):
 
 * :func:`read_human_votes`: the layout of lmsys ``mt_bench_human_judgments`` (``question_id``,
   ``model_a``, ``model_b``, ``winner``, ``judge``, ``turn``) as JSONL or CSV, or our annotation tool's
-  JSONL export (``annotator`` instead of ``judge``, optional ``turn`` and ``category``).
+  JSONL export (``annotator`` instead of ``judge``, optional ``turn``, ``scope`` and ``category``).
+  A row with ``scope`` ``conversation`` (a vote an earlier ``jp-bench annotate`` cast on a whole
+  multi-turn conversation) is no vote on any one turn: :func:`read_human_vote_file` counts it and
+  leaves it out, never taking it for turn 1.
 * :func:`read_judge_votes`: FastChat pairwise judgment files (a file or a folder) or our
   ``judgments.jsonl``. A judge's two games on a question (game 1 shows ``model_1`` as A, game 2 as B)
   become ONE vote: the winner when both games name the same winner, otherwise a tie; a question where
@@ -32,8 +35,10 @@ and :mod:`~jp_bench.agreement.stats` (comparisons, kappa, bootstrap, :func:`agre
 """
 
 from jp_bench.agreement.readers import (
+    HumanVoteFile,
     judge_model_name,
     judge_votes_from_records,
+    read_human_vote_file,
     read_human_votes,
     read_judge_votes,
 )
@@ -51,9 +56,13 @@ from jp_bench.agreement.stats import (
     summarize,
 )
 from jp_bench.agreement.votes import (
+    CONVERSATION_SCOPE,
+    SCOPES,
+    TURN_SCOPE,
     JudgeVotes,
     Outcome,
     QuestionId,
+    Scope,
     Vote,
     VoteKey,
     combine_games,
@@ -62,12 +71,17 @@ from jp_bench.agreement.votes import (
 )
 
 __all__ = [
+    "CONVERSATION_SCOPE",
     "KINDS",
+    "SCOPES",
+    "TURN_SCOPE",
     "UNKNOWN_CATEGORY",
     "Comparisons",
+    "HumanVoteFile",
     "JudgeVotes",
     "Outcome",
     "QuestionId",
+    "Scope",
     "Vote",
     "VoteKey",
     "agreement_report",
@@ -82,6 +96,7 @@ __all__ = [
     "judge_votes_from_records",
     "make_vote",
     "normalize_question_id",
+    "read_human_vote_file",
     "read_human_votes",
     "read_judge_votes",
     "summarize",

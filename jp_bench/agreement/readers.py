@@ -7,11 +7,15 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from jp_bench.agreement.votes import (
+    CONVERSATION_SCOPE,
+    SCOPES,
+    TURN_SCOPE,
     JudgeVotes,
     QuestionId,
+    Scope,
     Vote,
     VoteKey,
     combine_games,
@@ -48,6 +52,16 @@ def _text(row: Mapping[str, Any], field: str, path: Path, line: int) -> str | No
     if not isinstance(value, str):
         raise InputFileError(path, line, f"field '{field}': expected a string, got {value!r}")
     return value
+
+
+def _scope(row: Mapping[str, Any], path: Path, line: int) -> Scope:
+    """The row's ``scope``; a row without one (FastChat's files, older exports) is a vote on its turn."""
+    value = _text(row, "scope", path, line)
+    if value is None:
+        return TURN_SCOPE
+    if value in SCOPES:
+        return cast(Scope, value)
+    raise InputFileError(path, line, f"field 'scope': expected {' or '.join(SCOPES)}, got {value!r}")
 
 
 def _required_text(row: Mapping[str, Any], field: str, path: Path, line: int) -> str:
@@ -108,12 +122,27 @@ def _human_vote(row: Mapping[str, Any], path: Path, line: int) -> Vote:
     return make_vote(question_id, model_a, model_b, side, turn=turn, voter=voter, category=category)
 
 
-def read_human_votes(path: str | Path) -> list[Vote]:
+@dataclass(frozen=True)
+class HumanVoteFile:
+    """One human votes file: its votes on single turns, and how many whole-conversation votes it held.
+
+    ``conversation`` counts the rows with ``scope`` ``conversation`` (votes an earlier ``jp-bench
+    annotate`` cast on a whole multi-turn conversation): they are in no comparison, since every
+    comparison is per turn, so whoever reads the file says how many were left out.
+    """
+
+    path: Path
+    votes: tuple[Vote, ...]
+    conversation: int = 0
+
+
+def read_human_vote_file(path: str | Path) -> HumanVoteFile:
     """Human votes from a ``.jsonl`` or ``.csv`` file (by suffix), one vote per row, in file order.
 
     Rows: ``question_id``, ``model_a``, ``model_b``, ``winner`` (``model_a``, ``model_b`` or any
-    ``tie...``), ``judge`` or ``annotator``, optional ``turn`` (default 1) and ``category``; other
-    fields are ignored. A bad row raises :class:`InputFileError` naming its line.
+    ``tie...``), ``judge`` or ``annotator``, optional ``turn`` (default 1), ``scope`` (``turn``, the
+    default, or ``conversation``: counted and left out) and ``category``; other fields are ignored. A
+    bad row raises :class:`InputFileError` naming its line.
     """
     source = Path(path)
     suffix = source.suffix.lower()
@@ -125,9 +154,14 @@ def read_human_votes(path: str | Path) -> list[Vote]:
     else:
         raise InputFileError(source, None, "expected human votes as a .jsonl or .csv file")
     votes: list[Vote] = []
+    conversation = 0
     first_line: dict[tuple, int] = {}
     for line, row in rows:
-        vote = _human_vote(row, source, line)
+        scope = _scope(row, source, line)
+        vote = _human_vote(row, source, line)  # a conversation vote is checked too, then set aside
+        if scope == CONVERSATION_SCOPE:
+            conversation += 1
+            continue
         # One person, one vote per item: a second one would pair the annotator with themself.
         seen = first_line.setdefault((vote.voter, vote.key), line)
         if seen != line:
@@ -135,9 +169,14 @@ def read_human_votes(path: str | Path) -> list[Vote]:
                                                f"({vote.key[1]} vs {vote.key[2]}, turn {vote.key[3]}) on line {seen}; "
                                                "keep one vote per person and item")
         votes.append(vote)
-    if not votes:
+    if not votes and not conversation:
         raise InputFileError(source, None, "no votes found")
-    return votes
+    return HumanVoteFile(source, tuple(votes), conversation)
+
+
+def read_human_votes(path: str | Path) -> list[Vote]:
+    """The per-turn votes of :func:`read_human_vote_file` (whole-conversation votes are left out)."""
+    return list(read_human_vote_file(path).votes)
 
 
 @dataclass(frozen=True)

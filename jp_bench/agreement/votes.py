@@ -10,6 +10,14 @@ Outcome = Literal["lo", "hi", "tie"]
 QuestionId = int | str
 VoteKey = tuple[QuestionId, str, str, int]
 
+# What a human vote judged, the ``scope`` field of a votes file: one turn (the default, and what a file
+# without the field means), or a whole multi-turn conversation, which an earlier ``jp-bench annotate``
+# asked for and stored as turn 1. A conversation vote is no vote on any one turn: it is never compared.
+Scope = Literal["turn", "conversation"]
+TURN_SCOPE: Scope = "turn"
+CONVERSATION_SCOPE: Scope = "conversation"
+SCOPES: tuple[Scope, ...] = (TURN_SCOPE, CONVERSATION_SCOPE)
+
 _INT_ID = re.compile(r"-?(?:0|[1-9][0-9]*)")
 
 

@@ -8,7 +8,8 @@
   annotator the tasks they have not voted on, with the answers as 回答A / 回答B in an order fixed per
   annotator and task, and stores each vote at once in the ``votes`` table of the workspace SQLite file;
 * :func:`export_votes`: the votes as JSONL in the layout :func:`jp_bench.agreement.read_human_votes`
-  reads (``model_a``/``model_b`` as shown, ``winner`` relative to them);
+  reads (``model_a``/``model_b`` as shown, ``winner`` relative to them), a vote an earlier jp-bench
+  cast on a whole multi-turn conversation marked ``"scope": "conversation"`` (:func:`vote_scope`);
 * :func:`run_annotation`: all of the above from answer files, until Ctrl-C.
 
 Modules: :mod:`~jp_bench.annotate.tasks`, :mod:`~jp_bench.annotate.votes`, :mod:`~jp_bench.annotate.pages`
@@ -18,12 +19,13 @@ Modules: :mod:`~jp_bench.annotate.tasks`, :mod:`~jp_bench.annotate.votes`, :mod:
 from jp_bench.annotate.app import default_store_path, run_annotation
 from jp_bench.annotate.server import AnnotationServer, serve
 from jp_bench.annotate.tasks import AnnotationTask, build_tasks, shown_order, task_id_for
-from jp_bench.annotate.votes import HumanVote, VoteStore, export_votes
+from jp_bench.annotate.votes import HumanVote, ScopedVotes, VoteStore, export_votes, vote_scope
 
 __all__ = [
     "AnnotationServer",
     "AnnotationTask",
     "HumanVote",
+    "ScopedVotes",
     "VoteStore",
     "build_tasks",
     "default_store_path",
@@ -32,4 +34,5 @@ __all__ = [
     "serve",
     "shown_order",
     "task_id_for",
+    "vote_scope",
 ]

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from jp_bench.annotate.server import serve
 from jp_bench.annotate.tasks import build_tasks
+from jp_bench.annotate.votes import conversation_notice
 from jp_bench.paths import default_store_path
 
 
@@ -19,7 +20,8 @@ def run_annotation(answer_sources: Sequence[str], benchmark: str | None, store_p
     ``answer_sources`` are read like ``jp-bench judge``'s (``NAME=PATH`` or a path; FastChat answer
     files or lm-eval output); ``benchmark`` names the benchmark or question file (None: the questions
     embedded in lm-eval samples, else ``jp_bench``). Votes go to ``store_path`` (default: the default
-    workspace store). Prints the URL; returns the number of votes in the store when stopped.
+    workspace store). Prints the URL, and how many votes an earlier jp-bench cast on whole multi-turn
+    conversations (kept, not counted per turn); returns the number of votes in the store when stopped.
     """
     from jp_bench.judging.service import load_answers, resolve_questions
 
@@ -35,6 +37,9 @@ def run_annotation(answer_sources: Sequence[str], benchmark: str | None, store_p
              f"votes go to {store}")
         echo(f"annotation server: {server.url}  (Ctrl-C to stop)")
         echo(f"votes so far, for you only: {server.export_url}")
+        old = server.app.store.scoped().conversation
+        if old:  # said once, here: the page itself never shows those votes
+            echo(conversation_notice(old))
         if open_browser:
             webbrowser.open(server.url)
         server.wait()

@@ -35,7 +35,7 @@ from types import TracebackType
 
 from jp_bench.annotate.pages import Pages, TaskView
 from jp_bench.annotate.tasks import AnnotationTask, shown_order
-from jp_bench.annotate.votes import VoteStore, Winner, clean_annotator, export_jsonl
+from jp_bench.annotate.votes import VoteStore, Winner, clean_annotator
 from jp_bench.errors import JpBenchError
 
 MAX_FORM_BYTES = 64 * 1024
@@ -70,6 +70,9 @@ class AnnotationApp:
         self.seed = seed
         self.pages = Pages()
         self.store = VoteStore(store_path)
+        # The store learns how many turns each served question has, so that any later export (which
+        # has only the store) can tell an earlier jp-bench's whole-conversation votes from turn votes.
+        self.store.remember_questions(task.question for task in self.tasks)
         self._secret = secrets.token_bytes(32)  # signs the order tokens of this server's pages
         self.export_token = secrets.token_urlsafe(18)
 
@@ -97,6 +100,8 @@ class AnnotationApp:
 
     def next_page(self, annotator: str, task_id: str | None = None) -> str:
         """The page for ``/next``: the requested task, else the first unvoted one, else 完了."""
+        # Only votes on today's tasks count: an earlier jp-bench's whole-conversation vote on a multi-turn
+        # question has the turn-less id, which no per-turn task has, so it marks no turn done.
         voted = self.store.voted_tasks(annotator) & self.by_id.keys()
         if task_id is not None:
             task = self.by_id.get(task_id)
@@ -129,7 +134,8 @@ class AnnotationApp:
         return annotator
 
     def export(self) -> str:
-        return export_jsonl(self.store.votes())
+        """What ``jp-bench annotate --export`` writes, scopes included."""
+        return self.store.scoped().jsonl()
 
 
 _HUNG_UP = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError, TimeoutError)

@@ -37,7 +37,8 @@ def task_id_for(question_id: QuestionId, model_1: str, model_2: str, turn: int |
 
     ``turn`` is None for a single-turn question and the turn (1, 2, ...) for a multi-turn one. Every
     turn of a multi-turn question, turn 1 included, hashes its turn: a vote cast when the tool showed
-    the whole conversation once is not taken for a vote on turn 1 alone.
+    the whole conversation once is not taken for a vote on turn 1 alone (such a vote keeps the
+    turn-less id: :func:`jp_bench.annotate.votes.vote_scope` tells it apart).
     """
     lo, hi = sorted((model_1, model_2))
     parts: list[object] = [question_id, lo, hi] if turn is None else [question_id, lo, hi, turn]

@@ -5,6 +5,14 @@ Table ``votes`` holds one row per ``(task_id, annotator)``; voting again on a ta
 (``model_a``, ``model_b`` or ``tie``) refers to them, which is the layout of the JSONL export that
 :func:`jp_bench.agreement.read_human_votes` reads (it sorts the models and flips the winner itself).
 Every vote is committed the moment it is cast (autocommit, WAL), so a crash loses nothing voted.
+
+Table ``vote_questions`` remembers how many turns each question served by ``jp-bench annotate`` has:
+the one thing a stored vote does not say and its export needs. An earlier jp-bench showed a multi-turn
+question as one whole conversation and stored the vote under the question's turn-less task id with
+``turn`` 1; today every turn is its own task, whose id hashes the turn. :func:`vote_scope` is the one
+rule telling such a whole-conversation vote from a vote on turn 1; the export writes it with
+``"scope": "conversation"`` and ``"turn": null``, so that ``jp-bench agreement`` never takes it for
+a turn-1 vote. Such votes stay in the store as they were: they are a person's work.
 """
 
 from __future__ import annotations
@@ -14,13 +22,16 @@ import sqlite3
 import threading
 import time
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from jp_bench.agreement.votes import CONVERSATION_SCOPE, TURN_SCOPE, Scope
+from jp_bench.annotate.tasks import QuestionId, task_id_for
 from jp_bench.atomic import write_text_atomic
 from jp_bench.errors import JpBenchError
+from jp_bench.questions import Question
 
 Winner = Literal["model_a", "model_b", "tie"]
 WINNERS: tuple[Winner, ...] = ("model_a", "model_b", "tie")
@@ -42,6 +53,10 @@ CREATE TABLE IF NOT EXISTS votes (
     PRIMARY KEY (task_id, annotator)
 );
 CREATE INDEX IF NOT EXISTS votes_annotator ON votes (annotator);
+CREATE TABLE IF NOT EXISTS vote_questions (
+    question_id PRIMARY KEY,        -- as in votes.question_id
+    turns       INTEGER NOT NULL    -- how many turns the question served last had
+);
 """
 _COLUMNS = "task_id, annotator, question_id, model_a, model_b, winner, category, turn, tstamp"
 
@@ -72,13 +87,77 @@ class HumanVote:
     turn: int
     tstamp: float
 
-    def export_row(self) -> dict[str, Any]:
-        """The JSONL export row (``read_human_votes`` layout; ``task_id`` is extra and ignored there)."""
+    def export_row(self, scope: Scope = TURN_SCOPE) -> dict[str, Any]:
+        """The JSONL export row (``read_human_votes`` layout; ``task_id`` is extra and ignored there).
+
+        A whole-conversation vote (see :func:`vote_scope`) has ``turn`` null: it judged no one turn.
+        """
+        turn = None if scope == CONVERSATION_SCOPE else self.turn
         return {
             "question_id": self.question_id, "model_a": self.model_a, "model_b": self.model_b,
-            "winner": self.winner, "annotator": self.annotator, "turn": self.turn, "category": self.category,
-            "tstamp": self.tstamp, "task_id": self.task_id,
+            "winner": self.winner, "annotator": self.annotator, "turn": turn, "scope": scope,
+            "category": self.category, "tstamp": self.tstamp, "task_id": self.task_id,
         }
+
+
+def _turnless_id(vote: HumanVote) -> bool:
+    """Whether the vote is stored under its question's turn-less id (single-turn, or an earlier jp-bench's)."""
+    return vote.task_id == task_id_for(vote.question_id, vote.model_a, vote.model_b)
+
+
+def vote_scope(vote: HumanVote, turns: Mapping[QuestionId, int]) -> Scope:
+    """``conversation`` for a vote an earlier jp-bench cast on a whole multi-turn conversation, else ``turn``.
+
+    ``turns``: the number of turns of each question (those it lacks count as single-turn, as before
+    turns existed). Today a multi-turn question's tasks all hash their turn, so a vote on one under
+    the turn-less id can only be such an old vote; a single-turn question's id is turn-less still.
+    """
+    return CONVERSATION_SCOPE if turns.get(vote.question_id, 1) > 1 and _turnless_id(vote) else TURN_SCOPE
+
+
+@dataclass(frozen=True)
+class ScopedVotes:
+    """Stored votes, each with its :func:`vote_scope`: what the export writes and the tool reports."""
+
+    votes: tuple[tuple[HumanVote, Scope], ...]
+    unknown: int = 0  # turn-less-id votes on questions of unknown turns: exported as turn 1, maybe wrongly
+
+    @property
+    def conversation(self) -> int:
+        """How many are whole-conversation votes."""
+        return sum(scope == CONVERSATION_SCOPE for _, scope in self.votes)
+
+    def jsonl(self) -> str:
+        """The JSONL export: one ``read_human_votes`` row per vote."""
+        return "".join(json.dumps(vote.export_row(scope), ensure_ascii=False) + "\n" for vote, scope in self.votes)
+
+    def notices(self) -> list[str]:
+        """One line per thing about these votes the user should know (none when there is nothing)."""
+        lines = [conversation_notice(self.conversation)] if self.conversation else []
+        if self.unknown:
+            lines.append(f"{self.unknown} vote(s) are on questions this store has no turn count for (served by an "
+                         "earlier jp-bench or not at all): exported as turn 1, right for single-turn questions; if "
+                         "any is on a multi-turn question, export again with --benchmark NAME to mark its "
+                         "whole-conversation votes")
+        return lines
+
+
+def conversation_notice(count: int) -> str:
+    """The one line that tells the user about ``count`` whole-conversation votes of an earlier jp-bench."""
+    return (f"{count} vote(s) from an earlier jp-bench judge a whole multi-turn conversation, not one turn: "
+            f'kept in the store, exported with "scope": "{CONVERSATION_SCOPE}" (turn null) and counted as no '
+            "turn's vote (the page asks for each turn; jp-bench agreement leaves them out)")
+
+
+def scope_votes(votes: Iterable[HumanVote], turns: Mapping[QuestionId, int]) -> ScopedVotes:
+    """``votes`` with their scopes under ``turns`` (see :func:`vote_scope`)."""
+    scoped = tuple((vote, vote_scope(vote, turns)) for vote in votes)
+    unknown = sum(vote.question_id not in turns and _turnless_id(vote) for vote, _ in scoped)
+    return ScopedVotes(scoped, unknown)
+
+
+def _turn_counts(questions: Iterable[Question]) -> dict[QuestionId, int]:
+    return {question.question_id: len(question.turns) for question in questions}
 
 
 class VoteStore:
@@ -120,6 +199,23 @@ class VoteStore:
                              tuple(asdict(vote).values()))
         return vote
 
+    def remember_questions(self, questions: Iterable[Question]) -> None:
+        """Record how many turns each question has, for :meth:`scoped` (the votes themselves do not say)."""
+        with self._lock:
+            self._db.executemany("INSERT OR REPLACE INTO vote_questions (question_id, turns) VALUES (?, ?)",
+                                 _turn_counts(questions).items())
+
+    def question_turns(self) -> dict[QuestionId, int]:
+        """The number of turns of every question recorded by :meth:`remember_questions`."""
+        with self._lock:
+            rows = self._db.execute("SELECT question_id, turns FROM vote_questions").fetchall()
+        return {question_id: turns for question_id, turns in rows}
+
+    def scoped(self, questions: Iterable[Question] = ()) -> ScopedVotes:
+        """Every vote with its scope; ``questions`` add to (and override) the turn counts recorded here."""
+        turns = {**self.question_turns(), **_turn_counts(questions)}
+        return scope_votes(self.votes(), turns)
+
     def voted_tasks(self, annotator: str) -> set[str]:
         """Ids of the tasks ``annotator`` has voted on."""
         with self._lock:
@@ -143,17 +239,21 @@ class VoteStore:
             return int(self._db.execute("SELECT COUNT(*) FROM votes").fetchone()[0])
 
 
-def export_jsonl(votes: Iterable[HumanVote]) -> str:
-    """The JSONL export: one ``read_human_votes`` row per vote."""
-    return "".join(json.dumps(vote.export_row(), ensure_ascii=False) + "\n" for vote in votes)
+def export_votes(store_path: str | Path, out_path: str | Path, questions: Iterable[Question] = (),
+                 echo: Callable[[str], None] | None = None) -> int:
+    """Write every vote in ``store_path`` to ``out_path`` as JSONL (atomically); returns how many.
 
-
-def export_votes(store_path: str | Path, out_path: str | Path) -> int:
-    """Write every vote in ``store_path`` to ``out_path`` as JSONL (atomically); returns how many."""
+    Whole-conversation votes of an earlier jp-bench are marked (see :func:`vote_scope`), by the turn
+    counts the store recorded when it served the questions, and those of ``questions`` if given.
+    ``echo`` gets :meth:`ScopedVotes.notices`.
+    """
     source = Path(store_path)
     if not source.is_file():
         raise JpBenchError(f"{source}: no such store file (nothing has been annotated there)")
     with VoteStore(source) as store:
-        votes = store.votes()
-    write_text_atomic(out_path, export_jsonl(votes))
-    return len(votes)
+        scoped = store.scoped(questions)
+    write_text_atomic(out_path, scoped.jsonl())
+    if echo is not None:
+        for line in scoped.notices():
+            echo(line)
+    return len(scoped.votes)
