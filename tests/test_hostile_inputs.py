@@ -151,14 +151,22 @@ def test_human_votes_that_are_not_utf8_are_one_line(tmp_path: Path, suffix: str)
     assert result.returncode == 1 and "not UTF-8 text" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_a_duplicated_fastchat_judgment_is_refused(tmp_path: Path) -> None:
+def test_a_duplicated_fastchat_judgment_is_refused_by_the_reader_and_named_by_the_report(tmp_path: Path) -> None:
+    from jp_bench.fastchat_io import read_pairwise_judgments
+
     record = {"question_id": 1, "model_1": "alpha", "model_2": "beta", "g1_winner": "model_1",
               "g2_winner": "model_1", "judge": ["gpt-4", "pair-v2"], "g1_judgment": "[[A]]", "g2_judgment": "[[B]]",
               "turn": 1, "tstamp": 0}
     path = write_jsonl(tmp_path / "gpt-4_pair.jsonl", [record, {**record, "question_id": 2}, record])
-    result = run_cli("jp-bench", "report", str(path))
-    assert result.returncode == 1 and "Traceback" not in result.stderr
-    assert "gpt-4_pair.jsonl:3: a second pairwise judgment of question 1 (alpha vs beta, turn 1)" in result.stderr
+    with pytest.raises(InputFileError, match=r"gpt-4_pair\.jsonl:3: a second pairwise judgment of question 1 "
+                                             r"\(alpha vs beta, turn 1\)"):
+        read_pairwise_judgments(path)
+    # The report counts it, as FastChat's show_result does (and as it counts single rows), and says where.
+    result = run_cli("jp-bench", "report", str(path), "--bootstrap", "20")
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+    assert ("1 duplicate pairwise judgment row(s) for a (question, pair of models, turn) already judged" in
+            result.stdout)
+    assert f"question 1, turn 1 at {path}:3 (first at {path}:1)" in result.stdout
 
 
 @pytest.mark.parametrize(("record", "expected"), [

@@ -29,6 +29,8 @@ What is counted (FastChat's ``compute_agreement``): a *comparison* is two votes 
 
 "with ties" uses every comparison; "without ties" drops each comparison in which either vote is a tie.
 FastChat's study counts only ``expert_*`` annotators as humans; filter ``Vote.voter`` for that.
+Bootstrap intervals resample whole questions (:func:`bootstrap_ci`): a drawn question brings every
+comparison on it, all its turns and pairs of models, as ``jp-bench report``'s intervals do.
 
 Modules: :mod:`~jp_bench.agreement.votes` (the vote model), :mod:`~jp_bench.agreement.readers` (files)
 and :mod:`~jp_bench.agreement.stats` (comparisons, kappa, bootstrap, :func:`agreement_report`).

@@ -8,15 +8,16 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from jp_bench.agreement.votes import JudgeVotes, Outcome, QuestionId, Vote, VoteKey
+from jp_bench.stats._common import bootstrap_counts, bootstrap_weighted_means, resampling_units, unit_totals
 
 Stats = dict[str, Any]
 
 _LABEL: dict[str, int] = {"lo": 0, "hi": 1, "tie": 2}
 _TIE = _LABEL["tie"]
 UNKNOWN_CATEGORY = "(unknown)"
-_BOOT_CELLS = 4_000_000  # bootstrap draws held in memory at once
 KINDS = ("judge-human", "human-human", "judge-judge", "swapped-order")
 
 
@@ -95,27 +96,30 @@ def cohen_kappa(first: np.ndarray, second: np.ndarray, n_labels: int = 3) -> flo
 
 
 def bootstrap_ci(keys: Sequence[VoteKey], match: np.ndarray, n_boot: int = 1000, seed: int = 0) -> list[float] | None:
-    """95% percentile interval of the agreement rate, resampling keys (all comparisons of a key travel
-    together) with replacement ``n_boot`` times; None when there is nothing to resample."""
+    """95% percentile interval of the agreement rate by a cluster bootstrap over questions; None when
+    there is nothing to resample.
+
+    The resampling unit is the question (``key[0]``), not the key: a drawn question brings every
+    comparison on it, every pair of models and every turn (the turns of a multi-turn question, and the
+    pairs compared on one question, share that question, so they are no independent draws). Questions
+    are those of :func:`jp_bench.stats._common.resampling_units` (sorted, so the interval does not
+    depend on the order of the votes) and are drawn by :func:`~jp_bench.stats._common.bootstrap_counts`
+    with ``seed``, as in ``jp-bench report``; a replicate's rate is its drawn questions' agreements over
+    their comparisons. With one comparison per question this is the plain bootstrap of comparisons.
+    """
     if n_boot <= 0 or match.size == 0:
         return None
-    index: dict[VoteKey, int] = {}
-    ids = np.array([index.setdefault(key, len(index)) for key in keys], dtype=np.int64)
-    n_keys = len(index)
-    agree = np.bincount(ids, weights=match.astype(float), minlength=n_keys)
-    total = np.bincount(ids, minlength=n_keys).astype(float)
-    rng = np.random.default_rng(seed)
-    rates = np.empty(n_boot)
-    step = max(1, _BOOT_CELLS // n_keys)
-    for start in range(0, n_boot, step):
-        draws = rng.integers(0, n_keys, size=(min(step, n_boot - start), n_keys))
-        rates[start : start + len(draws)] = agree[draws].sum(axis=1) / total[draws].sum(axis=1)
+    questions, unit = resampling_units(pd.DataFrame({"question_id": pd.Series([key[0] for key in keys], dtype=object)}))
+    every = np.ones(unit.size, dtype=bool)
+    agree, total = unit_totals(unit, np.zeros(unit.size, dtype=int), match.astype(float), every, len(questions), 1)
+    rates = bootstrap_weighted_means(bootstrap_counts(len(questions), n_boot, seed), agree, total)[:, 0]
     low, high = np.percentile(rates, [2.5, 97.5])
     return [float(low), float(high)]
 
 
 def agreement_stats(comparisons: Comparisons, *, ties: bool, n_boot: int = 1000, seed: int = 0) -> Stats:
-    """``agreement`` (= ``agree`` / ``n`` comparisons over ``n_keys`` keys), ``kappa`` and ``ci95``.
+    """``agreement`` (= ``agree`` / ``n`` comparisons over ``n_keys`` keys of ``n_questions`` questions),
+    ``kappa`` and ``ci95`` (:func:`bootstrap_ci`: the ``n_questions`` questions are what it resamples).
 
     With ``ties=False`` every comparison in which either vote is a tie is dropped first and kappa uses
     two labels. Values are None when there is no comparison.
@@ -132,6 +136,7 @@ def agreement_stats(comparisons: Comparisons, *, ties: bool, n_boot: int = 1000,
         "agree": int(match.sum()),
         "n": n,
         "n_keys": len(set(keys)),
+        "n_questions": len({key[0] for key in keys}),
         "kappa": cohen_kappa(first, second, 3 if ties else 2),
         "ci95": bootstrap_ci(keys, match, n_boot, seed),
     }

@@ -41,6 +41,8 @@ class PairwiseJudgmentRecord:
     # Answer lengths in characters, when the file copies the answers in (``answer_1``/``answer_2``).
     answer_1_chars: int | None = None
     answer_2_chars: int | None = None
+    # ``file:line`` it was read from (None when built in code), so a report can point at a row.
+    where: str | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -161,14 +163,22 @@ def judge_model_name(judge: str) -> str:
     return model if model and prompt.startswith(("pair", "single")) else judge
 
 
-def read_pairwise_judgments(path: str | Path) -> list[PairwiseJudgmentRecord]:
+def read_pairwise_judgments(path: str | Path, *, keep_duplicates: bool = False) -> list[PairwiseJudgmentRecord]:
     """Pairwise judgments from a file, or from a folder searched recursively.
 
     A folder contributes ``pairwise*.jsonl`` and ``*_pair.jsonl`` files and any other ``.jsonl`` whose
     first record is a pairwise judgment. File names are informational only (``pairwise:<m1>_<m2>``
     cannot be split reliably when model names contain ``_``); models are read from the records.
+
+    A second judgment of the same (judge, question, model_1, model_2, turn) is refused, unless
+    ``keep_duplicates``: then every row is returned, as FastChat's ``show_result`` counts it
+    (``jp-bench report`` does so and says how many there were). Each record's ``where`` is the
+    ``file:line`` it came from.
     """
-    return _read_judgments(path, "pairwise", _PAIRWISE_NAMES, _looks_pairwise, _pairwise_record)
+    def parse(record: dict[str, Any], file: Path, line: int) -> PairwiseJudgmentRecord:
+        return replace(_pairwise_record(record, file, line), where=f"{file}:{line}")
+
+    return _read_judgments(path, "pairwise", _PAIRWISE_NAMES, _looks_pairwise, parse, keep_duplicates)
 
 
 def read_single_judgments(path: str | Path, *, keep_duplicates: bool = False) -> list[SingleJudgmentRecord]:

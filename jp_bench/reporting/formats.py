@@ -23,11 +23,13 @@ def _ci(ci: Any, digits: int = 3) -> str:
     return f"[{ci[0]:.{digits}f}, {ci[1]:.{digits}f}]"
 
 
-def _pairwise_rows(report: dict[str, Any]) -> list[list[str]]:
+def _pairwise_rows(entries: list[dict[str, Any]], turns: list[str]) -> list[list[str]]:
+    """One row per model and baseline; with several turns, each turn's adjusted win rate after them."""
     return [[e["judge"], str(e["model"]), str(e["baseline"]), str(e["n"]), str(e["win"]), str(e["loss"]),
              str(e["tie"]), str(e["inconsistent"]), str(e["errors"]), _num(e["win_rate"]),
-             _num(e["adjusted_win_rate"]), _ci(e["ci95"]), _num(e.get("length_controlled_win_rate"))]
-            for e in report["pairwise"]]
+             _num(e["adjusted_win_rate"]), _ci(e["ci95"]), _num(e.get("length_controlled_win_rate")),
+             *(_num((e.get("by_turn") or {}).get(t, {}).get("adjusted_win_rate")) for t in turns)]
+            for e in entries]
 
 
 PAIRWISE_HEADERS = ["judge", "model", "baseline", "n", "win", "loss", "tie", "inconsistent", "errors", "win rate",
@@ -152,8 +154,11 @@ def render(report: dict[str, Any], fmt: str) -> str:
         return _csv(report)
     sections: list[tuple[str, list[str], list[list[str]]]] = []
     if report["pairwise"]:
-        sections.append(("Pairwise (against the baseline; ties include inconsistent pairs)", PAIRWISE_HEADERS,
-                         _pairwise_rows(report)))
+        turns = _turns(report["pairwise"])  # per-turn columns as in the single table, here adjusted win rates
+        title = "Pairwise (against the baseline; ties include inconsistent pairs" + (
+            "; n counts every turn; turn k: adj. win rate on turn k)" if turns else ")")
+        sections.append((title, PAIRWISE_HEADERS + [f"turn {t}" for t in turns],
+                         _pairwise_rows(report["pairwise"], turns)))
     sections += _single_sections(report)
     headers, rows = _category_rows(report)
     if rows and len(headers) > 2:
@@ -182,25 +187,32 @@ def render(report: dict[str, Any], fmt: str) -> str:
     return "\n\n".join(out) + "\n"
 
 
+def _csv_parts(entry: dict[str, Any], *, with_turns: bool) -> list[tuple[str, str, dict[str, Any]]]:
+    """(category, turn, figures) rows of one entry: turn "all" is every turn together (FastChat's
+    average), per category; then one row per turn, over all categories (``with_turns``)."""
+    rows = [("all", "all", entry)]
+    rows += [(category, "all", figures) for category, figures in sorted((entry.get("by_category") or {}).items())]
+    if with_turns:
+        rows += [("all", turn, figures) for turn, figures in sorted((entry.get("by_turn") or {}).items(),
+                                                                    key=lambda item: int(item[0]))]
+    return rows
+
+
 def _csv(report: dict[str, Any]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(["kind", "judge", "model", "baseline", "category", "n", "win", "loss", "tie", "inconsistent",
                      "errors", "adjusted_win_rate", "mean", "ci_low", "ci_high", "turn", "scale"])
+    pairwise_turns = _turns(report["pairwise"])
     for e in report["pairwise"]:
-        for category, figures in [("all", e), *sorted((e.get("by_category") or {}).items())]:
+        for category, turn, figures in _csv_parts(e, with_turns=bool(pairwise_turns)):
             ci = figures.get("ci95") or [None, None]
             writer.writerow(["pairwise", e["judge"], e["model"], e["baseline"], category, figures.get("n"),
                              figures.get("win"), figures.get("loss"), figures.get("tie"), figures.get("inconsistent"),
-                             figures.get("errors"), figures.get("adjusted_win_rate"), "", ci[0], ci[1]])
+                             figures.get("errors"), figures.get("adjusted_win_rate"), "", ci[0], ci[1], turn, ""])
     for e in report["single"]:
         scale = str(ScoreScale(*e["scale"])) if e.get("scale") else ""
-        # turn "all": every turn together (FastChat's average); then one row per turn, over all categories.
-        rows = [("all", "all", e)]
-        rows += [(category, "all", figures) for category, figures in sorted((e.get("by_category") or {}).items())]
-        rows += [("all", turn, figures) for turn, figures in sorted((e.get("by_turn") or {}).items(),
-                                                                    key=lambda item: int(item[0]))]
-        for category, turn, figures in rows:
+        for category, turn, figures in _csv_parts(e, with_turns=True):
             ci = figures.get("ci95") or [None, None]
             writer.writerow(["single", e["judge"], e["model"], "", category, figures.get("n"), "", "", "", "",
                              figures.get("errors"), "", figures.get("mean"), ci[0], ci[1], turn, scale])

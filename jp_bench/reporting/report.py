@@ -4,7 +4,7 @@ The JSON form is one object::
 
     {"pairwise": [{"judge", "model", "baseline", "n", "win", "loss", "tie", "inconsistent", "errors",
                    "win_rate", "loss_rate", "tie_rate", "adjusted_win_rate", "ci95", "stderr",
-                   "length_controlled_win_rate", "by_category"}],
+                   "length_controlled_win_rate", "by_category", "by_turn"}],
      "single": [{"judge", "model", "n", "mean", "ci95", "stderr", "errors", "duplicates", "scale",
                  "by_category", "by_turn"}],
      "rankings": [{"judge", "models": [{"model", "rating", "ci95", "rank"}], "first_position", "separability"}],
@@ -20,7 +20,9 @@ two-level one (see :mod:`jp_bench.reporting.judge_noise`). A pooled jury is one 
 Single entries are listed per judge best first, as FastChat's ``show_result`` prints them: by mean
 descending, ties by model name. Their means count every scored row, both turns and any duplicate
 row, like FastChat; ``scale`` is the score range the judgments state (``[1, 10]``; None: not
-stated); ``notes`` say what was excluded (no score) or counted twice (duplicates).
+stated); ``notes`` say what was excluded (no score) or counted twice (duplicates). Pairwise entries
+count every turn's item and any repeated FastChat row, as FastChat's ``show_result`` counts them;
+``by_turn`` holds each turn's figures.
 """
 
 from __future__ import annotations
@@ -29,8 +31,9 @@ from typing import Any
 
 import pandas as pd
 
-from jp_bench.reporting.sources import Judgments
-from jp_bench.stats._common import to_plain
+from jp_bench.reporting.sources import Judgments, item_keys
+from jp_bench.stats._common import CLUSTER_COLUMN, to_plain
+from jp_bench.stats.tables import REPEAT_COLUMN
 
 
 def infer_baseline(frame: pd.DataFrame) -> str | None:
@@ -69,6 +72,7 @@ def build_report(judgments: Judgments, *, baseline: str | None = None, n_boot: i
         else judgments.single
     for judge, noisy in pairwise_frames.groupby("judge", sort=True):
         noisy = noisy.reset_index(drop=True)
+        report["notes"] += _pairwise_notes(judge, noisy)
         # Several judge samples: every (question, sample) counted; intervals from the two-level bootstrap.
         frame = judge_noise.fold_samples(noisy)
         models = set(frame["model_1"]) | set(frame["model_2"])
@@ -121,6 +125,30 @@ def fastchat_order(entry: dict[str, Any]) -> tuple:
     """
     mean = entry.get("mean")
     return (mean is None, -(mean or 0.0), str(entry["model"]))
+
+
+def _pairwise_notes(judge: str, frame: pd.DataFrame) -> list[str]:
+    """Pairwise rows counted twice (a FastChat file judging an item again) and missing categories, in words."""
+    notes = []
+    again = frame[REPEAT_COLUMN] > 0 if REPEAT_COLUMN in frame.columns else pd.Series(False, index=frame.index)
+    if again.any():
+        index = frame.index[again][0]
+        row = frame.loc[index].map(to_plain)  # numpy scalars would print as np.int64(81)
+        keys = item_keys(frame)
+        same = keys.map(lambda key: key == keys[index]) & (frame[REPEAT_COLUMN] == 0)
+        first = frame.loc[same, "where"].dropna()
+        at = ""
+        if row["where"]:
+            at = f" at {row['where']}" + (f" (first at {first.iloc[0]})" if len(first) else "")
+        question = row[CLUSTER_COLUMN] if row.get(CLUSTER_COLUMN) is not None else row["question_id"]
+        notes.append(f"{judge}: {int(again.sum())} duplicate pairwise judgment row(s) for a (question, pair of "
+                     f"models, turn) already judged, counted in win, loss and tie as FastChat's show_result counts "
+                     f"them; first: {row['model_1']!r} vs {row['model_2']!r}, question {question!r}, turn "
+                     f"{row['turn']}{at}")
+    if frame["category"].isin(["unknown"]).all() and "where" in frame.columns and frame["where"].notna().any():
+        notes.append(f"{judge}: no categories (FastChat judgment files carry none): give --benchmark NAME|FILE for "
+                     "the pairwise figures by category")
+    return notes
 
 
 def _single_notes(judge: str, frame: pd.DataFrame, duplicated: pd.Series) -> list[str]:

@@ -2,10 +2,12 @@
 a judged run (``--metadata judge``: each sample carries its rows), and FastChat ``model_judgment`` files
 of either layout, turned into the two tables the statistics work on.
 
-PAIRWISE: one row per (judge, question, model pair): question_id, category, model_1, model_2,
+PAIRWISE: one row per (judge, question, model pair, turn): question_id, category, model_1, model_2,
 g1_winner, g2_winner, len_1, len_2, judge, prompt_version, cluster (the question: a turn of a
-multi-turn question is an item of its own, question_id "81/2", of cluster 81, and the bootstrap draws
-whole questions).
+multi-turn question is an item of its own, question_id "81/2", of cluster 81 (:func:`turn_item`), and
+the bootstrap draws whole questions), turn (our rows without one: 1), where (``file:line`` of a
+FastChat row, else None), repeat (0; 1, 2, ... for a FastChat row judging an item already judged:
+kept and counted, as FastChat's ``show_result`` counts it, and reported).
 SINGLE: one row per (judge, question, model, turn): question_id, category, model, score (NaN: no
 score), length, judge, prompt_version, turn (our rows without one: 1), where (``file:line`` of a
 FastChat row, else None). FastChat files may hold a (model, question, turn) twice: those rows are
@@ -18,6 +20,7 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -25,9 +28,10 @@ from jp_bench.errors import InputFileError, JpBenchError
 from jp_bench.questions import iter_jsonl
 from jp_bench.reporting.scales import ScoreScale, scale_from_prompt, schema_scale
 from jp_bench.stats._common import CLUSTER_COLUMN
+from jp_bench.stats.tables import REPEAT_COLUMN
 
 PAIRWISE_COLUMNS = ["question_id", "category", "model_1", "model_2", "g1_winner", "g2_winner", "len_1", "len_2",
-                    "judge", "prompt_version", CLUSTER_COLUMN]
+                    "judge", "prompt_version", CLUSTER_COLUMN, "turn", "where", REPEAT_COLUMN]
 SINGLE_COLUMNS = ["question_id", "category", "model", "score", "length", "judge", "prompt_version", "turn", "where"]
 # Columns of judge noise and juries (jp_bench.reporting.judge_noise): the judge sample (None: the one
 # sample of an ordinary run), the probability-weighted value (NaN: no log-probabilities; pairwise:
@@ -87,6 +91,16 @@ def judge_labels(rows: Iterable[dict]) -> dict[tuple[str, str | None], str]:
             for judge, found in models.items() for model in found}
 
 
+def turn_item(question_id: Any, turn: int | None) -> Any:
+    """The pairwise item of one turn of a question: ``"81/2"`` for turn 2 of question 81 (its cluster is
+    the question); a judgment without a turn (the whole answer) is the question itself.
+
+    The one owner of the folding: our judgments.jsonl rows and FastChat's pairwise rows (which always
+    have a turn; the paper's layout, which writes none, is read as turn 1) become items alike.
+    """
+    return question_id if turn is None else f"{question_id}/{turn}"
+
+
 def _our_rows(rows: list[dict], costs: dict, prompt_sets: dict,
               judge_models: dict) -> tuple[list[dict], list[dict]]:
     games: dict[tuple, dict] = {}
@@ -116,8 +130,8 @@ def _our_rows(rows: list[dict], costs: dict, prompt_sets: dict,
             # The pairwise table holds one row per question and pair: each turn of a multi-turn question
             # is an item of its own there ("81/2": question 81, turn 2), as FastChat counts MT-Bench games;
             # its cluster is the question, which the bootstrap draws with all its turns.
-            "question_id": row["question_id"] if row.get("turn") is None else f"{row['question_id']}/{row['turn']}",
-            CLUSTER_COLUMN: row["question_id"],
+            "question_id": turn_item(row["question_id"], row.get("turn")),
+            CLUSTER_COLUMN: row["question_id"], "turn": row.get("turn") or 1, "where": None,
             "category": row.get("category") or "unknown",
             "model_1": row["model_1"], "model_2": row["model_2"], "g1_winner": "error", "g2_winner": "error",
             "len_1": row.get("answer_1_chars"), "len_2": row.get("answer_2_chars"),
@@ -139,11 +153,13 @@ def _fastchat(path: Path) -> tuple[list[dict], list[dict]]:
     from jp_bench.fastchat_io import judge_model_name, read_pairwise_judgments, read_single_judgments
 
     kinds = _fastchat_kinds(path)
-    pairwise = [{"question_id": r.question_id, "category": "unknown", "model_1": r.model_1, "model_2": r.model_2,
-                 "g1_winner": r.g1_winner, "g2_winner": r.g2_winner, "len_1": r.answer_1_chars,
-                 "len_2": r.answer_2_chars,
-                 "judge": judge_model_name(r.judge), "prompt_version": None, CLUSTER_COLUMN: r.question_id}
-                for r in (read_pairwise_judgments(path) if "pairwise" in kinds else [])]
+    # Each turn is an item of its question, as our rows' turns are; duplicates are kept (FastChat counts
+    # them) and reported.
+    pairwise = [{"question_id": turn_item(r.question_id, r.turn), "category": "unknown", "model_1": r.model_1,
+                 "model_2": r.model_2, "g1_winner": r.g1_winner, "g2_winner": r.g2_winner,
+                 "len_1": r.answer_1_chars, "len_2": r.answer_2_chars, "judge": judge_model_name(r.judge),
+                 "prompt_version": None, CLUSTER_COLUMN: r.question_id, "turn": r.turn, "where": r.where}
+                for r in (read_pairwise_judgments(path, keep_duplicates=True) if "pairwise" in kinds else [])]
     # Duplicates are kept (FastChat counts them) and reported; the prompt states the score scale.
     single = [{"question_id": r.question_id, "category": "unknown", "model": r.model, "score": r.score,
                "length": None, "judge": judge_model_name(r.judge), "prompt_version": None, "turn": r.turn,
@@ -230,8 +246,25 @@ def load_judgments(sources: Sequence[str | Path]) -> Judgments:
     single_frame["score"] = pd.to_numeric(single_frame["score"], errors="coerce")
     single_frame["length"] = pd.to_numeric(single_frame["length"], errors="coerce")
     single_frame["turn"] = single_frame["turn"].astype(int)
+    pair_frame["turn"] = pair_frame["turn"].astype(int)
+    pair_frame[REPEAT_COLUMN] = repeats(pair_frame)
     return Judgments(pairwise=pair_frame, single=single_frame, sources=[str(s) for s in sources], costs=costs,
                      prompt_sets=prompt_sets, judge_models=judge_models, scales=scales)
+
+
+def item_keys(pairwise: pd.DataFrame) -> pd.Series:
+    """Per PAIRWISE row, what makes it one judgment: judge, item (question and turn), the pair of models
+    in either order, judge sample."""
+    return pd.Series([(judge, repr(item), tuple(sorted((str(a), str(b)))), repr(sample)) for judge, item, a, b, sample
+                      in zip(pairwise["judge"], pairwise["question_id"], pairwise["model_1"], pairwise["model_2"],
+                             pairwise["sample"], strict=True)], index=pairwise.index, dtype=object)
+
+
+def repeats(pairwise: pd.DataFrame) -> pd.Series:
+    """Per PAIRWISE row, how many rows before it are the same judgment (:func:`item_keys`): 0 for the
+    first. FastChat files may hold an item twice, and FastChat's ``show_result`` counts every row; the
+    report counts them too, and says so."""
+    return pairwise.groupby(item_keys(pairwise), sort=False).cumcount().astype(int)
 
 
 def _judge_scales(single: list[dict]) -> dict[str, ScoreScale | None]:
@@ -251,9 +284,13 @@ def _judge_scales(single: list[dict]) -> dict[str, ScoreScale | None]:
 
 
 def attach_categories(judgments: Judgments, categories: dict) -> None:
-    """Fill unknown categories from a question set (FastChat judgment files carry none)."""
+    """Fill unknown categories from a question set (FastChat judgment files carry none), looked up by
+    the question: a pairwise item's cluster ("81/2" is question 81's), else its question id."""
     for frame in (judgments.pairwise, judgments.single):
         if frame.empty:
             continue
         unknown = frame["category"].isin(["", "unknown"]) | frame["category"].isna()
-        frame.loc[unknown, "category"] = frame.loc[unknown, "question_id"].map(categories).fillna("unknown")
+        question = frame["question_id"]
+        if CLUSTER_COLUMN in frame.columns:
+            question = frame[CLUSTER_COLUMN].where(frame[CLUSTER_COLUMN].notna(), question)
+        frame.loc[unknown, "category"] = question[unknown].map(categories).fillna("unknown")

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -115,6 +115,38 @@ def unit_totals(units: np.ndarray, columns: np.ndarray, values: np.ndarray, rows
     np.add.at(totals, (units[picked], columns[picked]), values[picked])
     np.add.at(weights, (units[picked], columns[picked]), 1.0)
     return totals, weights
+
+
+def breakdowns(table: pd.DataFrame) -> list[tuple[str | None, Any, np.ndarray]]:
+    """The parts of a table every summary reports, in the order of their bootstrap blocks: ``(None,
+    None, all rows)``, then ``("by_category", category, rows)`` per category (sorted) and, when the table
+    has a ``turn`` column, ``("by_turn", "1", rows)`` per turn (ascending); ``rows`` is a boolean mask.
+
+    The one place that says what a summary is broken down by, so pairwise and single figures of a
+    multi-turn benchmark come per turn alike (a turn's figure: its items alone, under the same draw).
+    """
+    parts: list[tuple[str | None, Any, np.ndarray]] = [(None, None, np.ones(len(table), dtype=bool))]
+    category = table["category"].to_numpy()
+    parts += [("by_category", c, category == c) for c in sorted_unique(table["category"])]
+    if "turn" in table.columns:
+        turn = table["turn"].to_numpy()
+        parts += [("by_turn", str(t), turn == t) for t in sorted_unique(table["turn"])]
+    return parts
+
+
+def breakdown_entries(parts: list[tuple[str | None, Any, np.ndarray]], mine: np.ndarray,
+                      make: Callable[[np.ndarray, int], dict[str, Any]]) -> dict[str, Any]:
+    """One summary entry from its rows ``mine`` (a mask): ``make(rows, block)`` of all of them, with
+    ``by_category`` (and ``by_turn`` where :func:`breakdowns` gives turns) holding ``make`` of each
+    non-empty part; ``block`` is the part's position in ``parts`` (its bootstrap block)."""
+    entry = make(mine, 0)
+    entry["by_category"] = {}
+    if any(kind == "by_turn" for kind, _, _ in parts):
+        entry["by_turn"] = {}
+    for block, (kind, label, rows) in enumerate(parts[1:], start=1):
+        if (mine & rows).any():
+            entry[kind][label] = make(mine & rows, block)
+    return entry
 
 
 def question_draws(n_questions: int, n_boot: int, seed: int | None) -> np.ndarray:

@@ -10,12 +10,13 @@ import pandas as pd
 from jp_bench.stats._common import (
     bootstrap_counts,
     bootstrap_weighted_means,
+    breakdown_entries,
+    breakdowns,
     check_bootstrap_args,
     interval,
     percentile_interval,
     ratio,
     resampling_units,
-    sorted_unique,
     to_plain,
     unit_totals,
 )
@@ -62,8 +63,11 @@ def pairwise_summary(df: pd.DataFrame, baseline: str | None = None, n_boot: int 
     ``adjusted_win_rate = (win + 0.5·tie)/n`` (None when ``n == 0``), ``ci95``: the percentile
     interval ``[lo, hi]`` at level ``ci`` (0.95 by default; also given as ``ci_level``) of
     ``adjusted_win_rate`` over ``n_boot`` question-bootstrap replicates, ``stderr``: the standard
-    deviation of those replicates, and ``by_category``: ``{category: the same keys without
-    by_category}``.
+    deviation of those replicates, ``by_category``: ``{category: the same keys without
+    by_category}`` and, when the table has a ``turn`` column (a multi-turn benchmark's items are its
+    turns), ``by_turn``: ``{"1": ..., "2": ...}`` likewise (as :func:`jp_bench.stats.single_summary`).
+    A ``repeat`` column lets an item be counted more than once (see
+    :func:`jp_bench.stats.tables.validate_pairwise`).
 
     The bootstrap is paired: one matrix of resampled questions,
     ``default_rng(seed).integers(0, Q, size=(n_boot, Q))`` over the Q questions of the (oriented) table
@@ -86,24 +90,16 @@ def pairwise_summary(df: pd.DataFrame, baseline: str | None = None, n_boot: int 
     pairs = table.drop_duplicates("pair").sort_values("pair")[["model_1", "model_2"]].to_numpy().tolist()
     pair = table["pair"].to_numpy()
     scores = table["score"].to_numpy()
-    category_of = table["category"].to_numpy()
-    categories = sorted_unique(table["category"])
 
-    # One stacked matrix: all pairs overall, then all pairs restricted to each category.
-    masks = [np.ones(len(table), dtype=bool), *(category_of == c for c in categories)]
-    blocks = [unit_totals(unit, pair, scores, mask, len(units), len(pairs)) for mask in masks]
+    # One stacked matrix: all pairs overall, then all pairs restricted to each category and each turn.
+    parts = breakdowns(table)
+    blocks = [unit_totals(unit, pair, scores, mask, len(units), len(pairs)) for _, _, mask in parts]
     counts = bootstrap_counts(len(units), n_boot, seed)
     replicates = bootstrap_weighted_means(counts, np.hstack([b[0] for b in blocks]), np.hstack([b[1] for b in blocks]))
     lo, hi, sd = (a.reshape(len(blocks), len(pairs)) for a in percentile_interval(replicates, ci))
 
     results = []
     for p, (model, base) in enumerate(pairs):
-        rows = table[table["pair"] == p]
-        entry = _entry(model, base, rows, lo[0, p], hi[0, p], sd[0, p], ci)
-        entry["by_category"] = {}
-        for c, category in enumerate(categories, start=1):
-            in_category = rows[rows["category"] == category]
-            if len(in_category):
-                entry["by_category"][category] = _entry(model, base, in_category, lo[c, p], hi[c, p], sd[c, p], ci)
-        results.append(entry)
+        results.append(breakdown_entries(parts, pair == p, lambda rows, b, p=p, model=model, base=base: _entry(
+            model, base, table[rows], lo[b, p], hi[b, p], sd[b, p], ci)))
     return to_plain(results)

@@ -10,11 +10,12 @@ import pandas as pd
 from jp_bench.stats._common import (
     bootstrap_counts,
     bootstrap_weighted_means,
+    breakdown_entries,
+    breakdowns,
     check_bootstrap_args,
     interval,
     percentile_interval,
     resampling_units,
-    sorted_unique,
     to_plain,
     unit_totals,
 )
@@ -65,33 +66,16 @@ def single_summary(df: pd.DataFrame, n_boot: int = 1000, seed: int | None = 0,
     table["m"] = table.groupby("model", sort=False).ngroup()
     models = table.drop_duplicates("m").sort_values("m")["model"].tolist()
     m = table["m"].to_numpy()
-    categories = sorted_unique(table["category"])
-    turns = sorted_unique(table["turn"]) if "turn" in table.columns else []
     scores = table["score"].to_numpy()
 
-    category = table["category"].to_numpy()
-    masks = [np.ones(len(table), dtype=bool), *(category == c for c in categories)]
-    if turns:
-        masks += [(table["turn"] == t).to_numpy() for t in turns]
-    blocks = [unit_totals(unit, m, scores, mask, len(units), len(models)) for mask in masks]
+    parts = breakdowns(table)  # all rows, each category, each turn
+    blocks = [unit_totals(unit, m, scores, mask, len(units), len(models)) for _, _, mask in parts]
     counts = bootstrap_counts(len(units), n_boot, seed)
     replicates = bootstrap_weighted_means(counts, np.hstack([b[0] for b in blocks]), np.hstack([b[1] for b in blocks]))
     lo, hi, sd = (a.reshape(len(blocks), len(models)) for a in percentile_interval(replicates, ci))
 
     results = []
     for index, model in enumerate(models):
-        rows = table[table["m"] == index]
-        entry = _entry(model, rows, lo[0, index], hi[0, index], sd[0, index], ci)
-        entry["by_category"] = {}
-        for c, name in enumerate(categories, start=1):
-            in_category = rows[rows["category"] == name]
-            if len(in_category):
-                entry["by_category"][name] = _entry(model, in_category, lo[c, index], hi[c, index], sd[c, index], ci)
-        if turns:
-            entry["by_turn"] = {}
-            for t, turn in enumerate(turns, start=1 + len(categories)):
-                in_turn = rows[rows["turn"] == turn]
-                if len(in_turn):
-                    entry["by_turn"][str(turn)] = _entry(model, in_turn, lo[t, index], hi[t, index], sd[t, index], ci)
-        results.append(entry)
+        results.append(breakdown_entries(parts, m == index, lambda rows, b, i=index, name=model: _entry(
+            name, table[rows], lo[b, i], hi[b, i], sd[b, i], ci)))
     return to_plain(results)

@@ -8,7 +8,11 @@ Winners are in model terms: ``"model_1"``, ``"model_2"``, ``"tie"`` or ``"error"
 
 Optional in both, for the bootstrap (:func:`jp_bench.stats._common.resampling_units`): ``cluster``,
 the question a row's item belongs to when ``question_id`` is a smaller item (a turn, "81/2"; a judge
-sample), and ``sample``, the judge sample (``--samples``) a row is.
+sample), and ``sample``, the judge sample (``--samples``) a row is. Optional in PAIRWISE: ``turn``
+(the turn judged, for per-turn figures; the item is still ``question_id``) and ``repeat`` (0 for an
+item's row, 1, 2, ... for rows that judge the same question and pair again, which a caller
+reproducing FastChat counts as FastChat's ``show_result`` counts them; see
+:func:`validate_pairwise`).
 
 SINGLE table: one row per (question, model) with ``question_id``, ``category``, ``model``, ``score``
 (float; NaN = the judge gave no score) and optionally ``length``; with an optional ``turn`` column,
@@ -24,6 +28,8 @@ from jp_bench.stats._common import CLUSTER_COLUMN, require_columns, to_plain
 
 PAIRWISE_COLUMNS = ("question_id", "category", "model_1", "model_2", "g1_winner", "g2_winner")
 SINGLE_COLUMNS = ("question_id", "category", "model", "score")
+# Optional PAIRWISE column: which judgment of one (question_id, model pair) a row is (see validate_pairwise).
+REPEAT_COLUMN = "repeat"
 WINNERS = ("model_1", "model_2", "tie", "error")
 _SWAP_WINNER = {"model_1": "model_2", "model_2": "model_1", "tie": "tie", "error": "error"}
 
@@ -44,7 +50,9 @@ def validate_pairwise(df: pd.DataFrame) -> pd.DataFrame:
     """A checked copy of a PAIRWISE table (index reset; winners as str, missing ones as ``"error"``).
 
     Raises ``ValueError`` for missing columns, unknown winner values, a row comparing a model with
-    itself, a (question_id, model_1, model_2) given twice, or a question with two categories.
+    itself, a (question_id, model_1, model_2) given twice, or a question with two categories. With a
+    ``repeat`` column, rows of one (question_id, model_1, model_2) are allowed when their ``repeat``
+    differs: the caller says that the item was judged again and is to be counted again.
     """
     require_columns(df, PAIRWISE_COLUMNS, "PAIRWISE")
     table = df.reset_index(drop=True).copy()
@@ -59,10 +67,11 @@ def validate_pairwise(df: pd.DataFrame) -> pd.DataFrame:
     same = table["model_1"] == table["model_2"]
     if same.any():
         raise ValueError(f"PAIRWISE row(s) {list(table.index[same][:5])} compare a model with itself")
-    duplicated = table.duplicated(["question_id", "model_1", "model_2"])
+    identity = ["question_id", "model_1", "model_2"] + ([REPEAT_COLUMN] if REPEAT_COLUMN in table.columns else [])
+    duplicated = table.duplicated(identity)
     if duplicated.any():
-        first = table.loc[duplicated, ["question_id", "model_1", "model_2"]].iloc[0].tolist()
-        raise ValueError(f"PAIRWISE table has more than one row for (question_id, model_1, model_2) = {first}; "
+        first = to_plain(table.loc[duplicated, identity].iloc[0].tolist())
+        raise ValueError(f"PAIRWISE table has more than one row for ({', '.join(identity)}) = {first}; "
                          "give one row per question and pair (e.g. fold turns into question_id)")
     if has_lengths(table):
         table["len_1"] = pd.to_numeric(table["len_1"], errors="raise").astype(float)
