@@ -50,7 +50,7 @@ def test_wheel_contains_tasks_data_and_entry_points(wheel: Path) -> None:
     (entry_points,) = [n for n in names if n.endswith(".dist-info/entry_points.txt")]
     text = zipfile.ZipFile(wheel).read(entry_points).decode()
     assert "[lm_eval.tasks]\njp_bench = jp_bench.tasks" in text
-    assert "jp-bench = jp_bench.cli:main" in text
+    assert "jp-bench = jp_bench.console:run" in text
 
 
 def test_installed_wheel_finds_its_own_tasks_and_questions(wheel: Path, tmp_path: Path) -> None:
