@@ -119,3 +119,45 @@ def test_claims_that_lapse_one_by_one_are_all_done(tmp_path: Path) -> None:
         report = asyncio.run(engine(store, spec, poll_interval_s=0.05).run(jobs(5)))
         assert report.called == 5 and stub.calls == 5
         assert all(store.get(f"k{i}").ok for i in range(5))
+
+
+def test_claims_of_a_dead_process_of_this_machine_are_taken_at_once(tmp_path: Path) -> None:
+    """A SIGKILLed run's claims name its host and process id: a re-run sees the process is gone (also
+    while it is an unreaped zombie) and does not wait for the lease; a live process's claim, another
+    machine's and one in an older jp-bench's form are respected until they lapse."""
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+
+    from jp_bench.store import new_claim_owner, owner_is_gone
+
+    finished = subprocess.Popen([sys.executable, "-c", "pass"])
+    finished.wait()
+    zombie = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    zombie.send_signal(signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while not Path(f"/proc/{zombie.pid}/stat").read_text().rsplit(")", 1)[1].startswith(" Z"):
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    host = socket.gethostname()
+    try:
+        assert owner_is_gone(f"{host}:{finished.pid}:0") and owner_is_gone(f"{host}:{zombie.pid}:0")
+        assert not owner_is_gone(f"{host}:{os.getppid()}:0") and not owner_is_gone(new_claim_owner())
+        assert not owner_is_gone(f"another-{host}:{finished.pid}:0") and not owner_is_gone(f"{finished.pid}-ab12")
+        with JudgeStub(reply=always(REPLY)) as stub, Store(tmp_path / "ws.sqlite") as store:
+            spec = ModelSpec(provider="openai-compatible", model="m", base_url=stub.base_url)
+            for key, pid in (("k0", finished.pid), ("k1", zombie.pid)):
+                assert store.claim(key, f"{host}:{pid}:0", lease_s=600) == "mine"
+            assert store.claim("k2", f"{host}:{os.getppid()}:0", lease_s=600) == "mine"
+            assert store.claim("k0", "me", lease_s=60) == "mine"  # the dead owner's live-looking lease yields
+            assert store.claim("k2", "me", lease_s=60) == "taken"
+            assert store.unclaimed(["k1", "k2", "k3"]) == ["k1", "k3"]
+            store.release_claims("me")
+            store.release_claims(f"{host}:{os.getppid()}:0")
+            started = time.monotonic()
+            report = asyncio.run(engine(store, spec, poll_interval_s=0.05).run(jobs(3)))
+            assert report.called == 3 and time.monotonic() - started < 5  # no 600 s lease waited for
+    finally:
+        zombie.wait()

@@ -8,7 +8,8 @@ everything else, once:
   finished call is committed the moment it finishes, so an interrupted run resumes for free;
 * **claims**: before a call is sent its key is claimed in the store with a lease; a second process
   working on the same workspace skips claimed keys and picks their results up from the store when
-  they land (or does them itself when the lease of a killed process lapses), so two processes split
+  they land (or does them itself when the lease of a killed process lapses, at once when that
+  process ran on this machine), so two processes split
   the work and never pay for one call twice;
 * **the budget**: checked when a call is about to be sent (after it got a concurrency slot), with
   calls in flight counted at their estimated cost; once spend + in-flight estimates reach
@@ -27,9 +28,7 @@ Retries of transient HTTP failures and the adaptive concurrency limit live in
 from __future__ import annotations
 
 import asyncio
-import os
 import time
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,7 +37,7 @@ from jp_bench.errors import JpBenchError
 from jp_bench.llm.errors import LLMError, PermanentError
 from jp_bench.llm.tokens import estimate_messages_tokens
 from jp_bench.llm.types import Message, ModelSpec
-from jp_bench.store import CallRecord, Store, StoredCall
+from jp_bench.store import CallRecord, Store, StoredCall, new_claim_owner
 
 # Statuses that mean the whole run is misconfigured (bad key, no access, unknown model): stop.
 FATAL_STATUSES = frozenset({401, 403, 404})
@@ -174,7 +173,7 @@ class CallEngine:
     refused_what: str = "the model"  # "the judge refused the request: ..."
     lease_s: float = DEFAULT_LEASE_S
     poll_interval_s: float = 0.25  # how often to look for another process's results
-    owner: str = field(default_factory=lambda: f"{os.getpid()}-{uuid.uuid4().hex[:8]}")
+    owner: str = field(default_factory=new_claim_owner)
     # Whether a stored ok call answers the job (False: ask again, e.g. written by something else).
     reusable: Callable[[CallJob, StoredCall], bool] | None = None
     batch: Any = None  # jp_bench.llm.batch.BatchSettings: send through the vendor's Batch API
