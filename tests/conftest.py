@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
@@ -100,3 +102,18 @@ def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = No
         text=True,
         timeout=timeout,
     )
+
+
+def write_jsonl(path: Path, rows: Iterable[object]) -> Path:
+    """Write ``rows`` as JSON Lines, creating the folder; a ``str`` row is written as it is (a test's
+    malformed line). Returns ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join((row if isinstance(row, str) else json.dumps(row, ensure_ascii=False)) + "\n"
+                            for row in rows), encoding="utf-8")
+    return path
+
+
+def write_two_turn_questions(path: Path, categories: dict[int, str]) -> Path:
+    """A question file of two-turn questions (our own text), ``{question_id: category}``."""
+    return write_jsonl(path, [{"question_id": q, "category": c, "turns": [f"質問{q}", f"続き{q}"]}
+                              for q, c in categories.items()])

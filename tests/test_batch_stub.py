@@ -15,7 +15,7 @@ import anthropic
 import openai
 import pytest
 from anthropic.types.messages import MessageBatchIndividualResponse
-from conftest import ROOT
+from conftest import ROOT, write_jsonl
 from openai.types.chat import ChatCompletion
 
 sys.path.insert(0, str(ROOT / "bench"))
@@ -40,11 +40,6 @@ def chat_line(custom_id: str, question: str, model: str = "gpt-4o-mini") -> dict
     return {"custom_id": custom_id, "method": "POST", "url": ENDPOINT,
             "body": {"model": model, "messages": [{"role": "system", "content": "審査員"},
                                                   {"role": "user", "content": question}]}}
-
-
-def write_jsonl(path: Path, lines: list[dict[str, Any]]) -> Path:
-    path.write_text("".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines), encoding="utf-8")
-    return path
 
 
 def submit_openai(client: openai.OpenAI, path: Path, metadata: dict[str, str] | None = None) -> str:

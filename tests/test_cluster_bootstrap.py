@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import run_cli
+from conftest import run_cli, write_jsonl
 from judgment_rows import pairwise_row
 
 from jp_bench.reporting.report import build_report
@@ -63,11 +63,6 @@ def judged_rows(pairs: list[tuple[str, str]], n_questions: int, *, turns: tuple 
         rows.append(pairwise_row(q, game, ("model_1", "model_2", "tie", "model_1", "model_2")[code],
                                  model_1=m1, model_2=m2, **extra))
     return rows
-
-
-def write_jsonl(path: Path, rows: list[dict]) -> Path:
-    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
-    return path
 
 
 def two_turn_pairwise(turn_1: str, turn_2: str) -> pd.DataFrame:

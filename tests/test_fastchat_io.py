@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import write_jsonl
 
 from jp_bench.errors import InputFileError, JpBenchError
 from jp_bench.fastchat_io import (
@@ -34,13 +35,6 @@ RELEASED_MODELS = [
 ]
 CALM2_VS_DAVINCI = "pairwise:cyberagent--calm2-7b-chat_openai--text-davinci-003.jsonl"
 WINNERS = {"model_1", "model_2", "tie", "error"}
-
-
-def write_jsonl(path: Path, rows: list[object]) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    lines = [row if isinstance(row, str) else json.dumps(row, ensure_ascii=False) for row in rows]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
 
 
 def answer_row(question_id: int | str, text: str, model_id: str | None = None) -> dict[str, object]:

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import run_cli
+from conftest import run_cli, write_jsonl, write_two_turn_questions
 from judgment_rows import pairwise_row
 
 from jp_bench.errors import InputFileError
@@ -61,17 +61,6 @@ def older_row(question: int, pair: tuple[str, str], turn: int, winners: tuple[st
             "judge_model": "gpt-4", "judge_prompt": "pair-v2", "question": f"質問{question}",
             "answer_1": "あ" * (10 + number % 5), "answer_2": "い" * (12 + number % 3), "turn": turn,
             "tstamp": 1700000000.0 + number}
-
-
-def write_jsonl(path: Path, rows: list[dict]) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
-    return path
-
-
-def write_questions(path: Path) -> Path:
-    return write_jsonl(path, [{"question_id": q, "category": c, "turns": [f"質問{q}", f"続き{q}"]}
-                              for q, c in CATEGORIES.items()])
 
 
 def our_rows(found: list[tuple]) -> list[dict]:
@@ -180,7 +169,7 @@ def cluster_interval(frame: pd.DataFrame, model: str, rows: pd.Series, *,
 def mt_bench(tmp_path: Path) -> tuple[Path, Path]:
     rows = [fastchat_row(*found, number) for number, found in enumerate(judgments())]
     return (write_jsonl(tmp_path / "data" / "japanese_mt_bench" / "model_judgment" / "gpt-4_pair.jsonl", rows),
-            write_questions(tmp_path / "question.jsonl"))
+            write_two_turn_questions(tmp_path / "question.jsonl", CATEGORIES))
 
 
 def test_the_turns_are_both_read(mt_bench) -> None:

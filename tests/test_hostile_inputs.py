@@ -7,18 +7,12 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import run_cli
+from conftest import run_cli, write_jsonl
 from judgment_rows import COMMON, pairwise_row
 
 from jp_bench.answers import read_lm_eval_output, read_lm_eval_questions
 from jp_bench.errors import InputFileError, JpBenchError
 from jp_bench.reporting.sources import load_judgments
-
-
-def write_jsonl(path: Path, rows: list) -> Path:
-    path.write_text("".join((r if isinstance(r, str) else json.dumps(r, ensure_ascii=False)) + "\n" for r in rows),
-                    encoding="utf-8")
-    return path
 
 
 def good_rows() -> list[dict]:

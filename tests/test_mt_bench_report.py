@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import run_cli
+from conftest import run_cli, write_jsonl, write_two_turn_questions
 from judgment_rows import single_row
 
 from jp_bench.errors import JpBenchError
@@ -55,17 +55,6 @@ def mt_bench_rows() -> list[dict]:
     # The same (model, question, turn) judged again with another score: FastChat counts both rows.
     rows.append({**by_key[("vicuna-13b", 1, 1)], "score": 2, "tstamp": 1800000000.0})
     return rows
-
-
-def write_jsonl(path: Path, rows: list[dict]) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
-    return path
-
-
-def write_questions(path: Path) -> Path:
-    return write_jsonl(path, [{"question_id": q, "category": c, "turns": [f"質問{q}", f"続き{q}"]}
-                              for q, c in CATEGORIES.items()])
 
 
 def hand_means(rows: list[dict]) -> dict[str, dict]:
@@ -116,7 +105,7 @@ def markdown_table(text: str, title_start: str) -> list[dict[str, str]]:
 def mt_bench(tmp_path: Path) -> tuple[Path, Path, list[dict]]:
     rows = mt_bench_rows()
     judgments = write_jsonl(tmp_path / "data" / "mt_bench" / "model_judgment" / "gpt-4_single.jsonl", rows)
-    return judgments, write_questions(tmp_path / "question.jsonl"), rows
+    return judgments, write_two_turn_questions(tmp_path / "question.jsonl", CATEGORIES), rows
 
 
 def test_means_are_fastchat_show_result_figures_as_printed(mt_bench) -> None:
