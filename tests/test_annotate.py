@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from page_client import Reply
+from page_client import request as _request
 
 from jp_bench.agreement import read_human_votes
 from jp_bench.annotate import (
@@ -106,31 +108,6 @@ def server(tasks: list[AnnotationTask], store_path: Path) -> Iterator[Annotation
 
 
 # --------------------------------------------------------------------------------------------- HTTP helpers
-
-
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args: object, **kwargs: object) -> None:
-        return None
-
-
-_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirect())
-
-
-@dataclass(frozen=True)
-class Reply:
-    status: int
-    headers: dict[str, str]
-    body: str
-
-
-def _request(url: str, data: bytes | None = None, headers: dict[str, str] | None = None) -> Reply:
-    request = urllib.request.Request(url, data=data, headers=headers or {})
-    try:
-        with _OPENER.open(request, timeout=10) as response:
-            return Reply(response.status, dict(response.headers), response.read().decode("utf-8"))
-    except urllib.error.HTTPError as error:
-        with error:
-            return Reply(error.code, dict(error.headers), error.read().decode("utf-8"))
 
 
 def _get(server: AnnotationServer, path: str) -> Reply:

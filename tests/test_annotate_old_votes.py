@@ -18,8 +18,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import run_cli
+from conftest import run_cli, write_jsonl
 from judgment_rows import pairwise_row
+from page_client import request as _request
 from test_annotate_turns import (
     ALPHA,
     ANSWERS,
@@ -29,9 +30,7 @@ from test_annotate_turns import (
     SEED,
     _next,
     _page,
-    _request,
     _vote,
-    _write_jsonl,
 )
 
 from jp_bench.agreement import agreement_report, read_human_vote_file, read_judge_votes
@@ -82,14 +81,14 @@ def _old_id(question_id: int, model_a: str, model_b: str) -> str:
 
 @pytest.fixture
 def question_file(tmp_path: Path) -> Path:
-    return _write_jsonl(tmp_path / "question.jsonl", [SINGLE, *QUESTIONS])
+    return write_jsonl(tmp_path / "question.jsonl", [SINGLE, *QUESTIONS])
 
 
 @pytest.fixture
 def answer_files(tmp_path: Path) -> list[Path]:
     folder = tmp_path / "model_answer"
     folder.mkdir()
-    return [_write_jsonl(folder / f"{model}.jsonl",
+    return [write_jsonl(folder / f"{model}.jsonl",
                          [{"question_id": qid, "model_id": model, "choices": [{"index": 0, "turns": turns}]}
                           for qid, turns in {1: [SINGLE_ANSWERS[model]], **answers}.items()])
             for model, answers in ANSWERS.items()]
@@ -150,7 +149,7 @@ def _judgments(tmp_path: Path) -> Path:
         winner = "tie" if better == "tie" else "model_1" if better == ALPHA else "model_2"
         extra = {} if turn is None else {"turn": turn}
         rows += [pairwise_row(qid, game, winner, model_1=ALPHA, model_2=BETA, **extra) for game in (1, 2)]
-    return _write_jsonl(tmp_path / "judgments.jsonl", rows)
+    return write_jsonl(tmp_path / "judgments.jsonl", rows)
 
 
 # --------------------------------------------------------------------------------------------- recognising them
@@ -191,7 +190,7 @@ def test_the_page_does_not_count_them_as_turn_votes(server: AnnotationServer, ta
     assert 'id="already-voted"' in _next(server, "alice", single.task_id)  # hers, under today's id
     # Carol voted only on a whole conversation: every turn task is still hers to vote on.
     assert _page(server, _next(server, "carol")).progress == "0 / 5"
-    assert _request(server.url + "next?annotator=carol&task=" + _old_id(101, ALPHA, BETA))[0] == 404
+    assert _request(server.url + "next?annotator=carol&task=" + _old_id(101, ALPHA, BETA)).status == 404
     # Nothing of a person's work was touched.
     assert _old_rows(old_store) == [(_old_id(qid, a, b), name, qid, a, b, winner, 1)
                                     for name, qid, a, b, winner in OLD_VOTES]
@@ -274,7 +273,7 @@ def test_agreement_leaves_them_out_and_says_so(server: AnnotationServer, tasks: 
     export = tmp_path / "votes.jsonl"
     assert export_votes(old_store, export) == 12
     rows = [json.loads(line) for line in export.read_text(encoding="utf-8").splitlines()]
-    per_turn = _write_jsonl(tmp_path / "per_turn.jsonl", [r for r in rows if r["scope"] == "turn"])
+    per_turn = write_jsonl(tmp_path / "per_turn.jsonl", [r for r in rows if r["scope"] == "turn"])
     judgments = _judgments(tmp_path)
 
     out, err = _agreement(export, judgments, "--format", "json")
@@ -295,7 +294,7 @@ def test_agreement_leaves_them_out_and_says_so(server: AnnotationServer, tasks: 
 
     # What the test guards against: carol's vote taken for a turn-1 vote moves the figures.
     naive = [{**r, "turn": 1, "scope": "turn"} for r in rows if r["annotator"] == "carol"]
-    as_turn_1 = read_human_vote_file(_write_jsonl(tmp_path / "naive.jsonl", naive + [
+    as_turn_1 = read_human_vote_file(write_jsonl(tmp_path / "naive.jsonl", naive + [
         r for r in rows if r["scope"] == "turn"])).votes
     judges = read_judge_votes(judgments)
     mixed = agreement_report(list(as_turn_1), judges, n_boot=50)
@@ -311,7 +310,7 @@ def test_single_turn_files_read_as_before(tmp_path: Path) -> None:
              "category": "writing", "tstamp": 1.0, "task_id": _old_id(1, ALPHA, BETA)},
             {"question_id": 81, "model_a": ALPHA, "model_b": BETA, "winner": "model_b", "judge": "expert_1",
              "turn": 2}]
-    read = read_human_vote_file(_write_jsonl(tmp_path / "fastchat.jsonl", rows))
+    read = read_human_vote_file(write_jsonl(tmp_path / "fastchat.jsonl", rows))
     assert read.conversation == 0
     assert [(v.key, v.winner) for v in read.votes] == [((1, ALPHA, BETA, 1), "lo"), ((1, ALPHA, BETA, 1), "tie"),
                                                        ((81, ALPHA, BETA, 2), "hi")]
@@ -321,6 +320,6 @@ def test_single_turn_files_read_as_before(tmp_path: Path) -> None:
                    f"101,{ALPHA},{BETA},model_b,alice,,conversation\n", encoding="utf-8")
     read = read_human_vote_file(csv)
     assert read.conversation == 1 and [v.key for v in read.votes] == [(1, ALPHA, BETA, 1)]
-    bad = _write_jsonl(tmp_path / "bad.jsonl", [{**rows[0], "scope": "dialogue"}])
+    bad = write_jsonl(tmp_path / "bad.jsonl", [{**rows[0], "scope": "dialogue"}])
     with pytest.raises(InputFileError, match=r"bad\.jsonl:1: field 'scope': expected turn or conversation"):
         read_human_vote_file(bad)

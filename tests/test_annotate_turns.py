@@ -23,8 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, run_cli
+from conftest import ROOT, run_cli, write_jsonl
 from judgment_rows import pairwise_row
+from page_client import request as _request
 
 from jp_bench.agreement import read_human_votes, read_judge_votes
 from jp_bench.annotate import AnnotationServer, AnnotationTask, build_tasks, export_votes, serve, task_id_for
@@ -66,20 +67,15 @@ class Inputs:
     question_file: Path
 
 
-def _write_jsonl(path: Path, rows: list[dict]) -> Path:
-    path.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")
-    return path
-
-
 @pytest.fixture
 def inputs(tmp_path: Path) -> Inputs:
     folder = tmp_path / "model_answer"
     folder.mkdir()
-    files = [_write_jsonl(folder / f"{model}.jsonl",
+    files = [write_jsonl(folder / f"{model}.jsonl",
                           [{"question_id": qid, "model_id": model, "choices": [{"index": 0, "turns": turns}],
                             "tstamp": 1.0} for qid, turns in answers.items()])
              for model, answers in ANSWERS.items()]
-    return Inputs(files, _write_jsonl(tmp_path / "question.jsonl", QUESTIONS))
+    return Inputs(files, write_jsonl(tmp_path / "question.jsonl", QUESTIONS))
 
 
 def _tasks(inputs: Inputs) -> list[AnnotationTask]:
@@ -109,29 +105,11 @@ def server(tasks: list[AnnotationTask], store_path: Path) -> Iterator[Annotation
 # --------------------------------------------------------------------------------------------- HTTP
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args: object, **kwargs: object) -> None:
-        return None
-
-
-_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirect())
-
-
-def _request(url: str, data: bytes | None = None, headers: dict[str, str] | None = None) -> tuple[int, str]:
-    request = urllib.request.Request(url, data=data, headers=headers or {})
-    try:
-        with _OPENER.open(request, timeout=10) as response:
-            return response.status, response.read().decode("utf-8")
-    except urllib.error.HTTPError as error:
-        with error:
-            return error.code, error.read().decode("utf-8")
-
-
 def _next(server: AnnotationServer, annotator: str, task: str | None = None) -> str:
     query = {"annotator": annotator, **({"task": task} if task else {})}
-    status, body = _request(server.url + "next?" + urllib.parse.urlencode(query))
-    assert status == 200, body
-    return body
+    reply = _request(server.url + "next?" + urllib.parse.urlencode(query))
+    assert reply.status == 200, reply.body
+    return reply.body
 
 
 @dataclass(frozen=True)
@@ -169,9 +147,9 @@ def _vote(server: AnnotationServer, page: Page, better: str) -> None:
     """Vote for ``better`` (a model, or ``tie``) the way the form does: by the side it was shown on."""
     winner = "tie" if better == "tie" else "a" if better == page.shown_a else "b"
     data = urllib.parse.urlencode({**page.form, "winner": winner}).encode("utf-8")
-    status, body = _request(server.url + "vote", data, {"Content-Type": "application/x-www-form-urlencoded",
-                                                        "Origin": server.url.rstrip("/")})
-    assert status == 303, body
+    reply = _request(server.url + "vote", data, {"Content-Type": "application/x-www-form-urlencoded",
+                                                 "Origin": server.url.rstrip("/")})
+    assert reply.status == 303, reply.body
 
 
 def _rows(store_path: Path) -> list[dict[str, object]]:
@@ -213,14 +191,14 @@ def test_single_turn_task_ids_are_unchanged(tmp_path: Path) -> None:
     assert task_id_for("q-7", "モデルB", "モデルA") == old_id("q-7", "モデルA", "モデルB") == "b0bde440a04306ff2b03"
 
     # A mixed set: the single-turn question gives one task, turn 1, under its old id.
-    questions = _write_jsonl(tmp_path / "mixed.jsonl", [
+    questions = write_jsonl(tmp_path / "mixed.jsonl", [
         {"question_id": 1, "category": "writing", "turns": ["好きな季節は？"]}, *QUESTIONS])
     answers = []
     for model, texts in ANSWERS.items():
         rows = [{"question_id": 1, "model_id": model, "choices": [{"turns": [f"{model}: 秋"]}]},
                 *({"question_id": qid, "model_id": model, "choices": [{"turns": turns}]}
                   for qid, turns in texts.items())]
-        answers.append(str(_write_jsonl(tmp_path / f"{model}.jsonl", rows)))
+        answers.append(str(write_jsonl(tmp_path / f"{model}.jsonl", rows)))
     loaded, embedded = load_answers(answers)
     tasks = build_tasks(loaded, resolve_questions(str(questions), embedded), SEED)
     single = [t for t in tasks if t.question_id == 1]
@@ -231,7 +209,7 @@ def test_single_turn_task_ids_are_unchanged(tmp_path: Path) -> None:
 
 def test_a_turn_an_answer_lacks_gives_no_task(tmp_path: Path, inputs: Inputs) -> None:
     # The judge skips a turn either answer lacks, so a human vote on it would have nothing to meet.
-    short = _write_jsonl(tmp_path / "short.jsonl", [
+    short = write_jsonl(tmp_path / "short.jsonl", [
         {"question_id": 101, "model_id": "m-short", "choices": [{"turns": ["short-101-1"]}]}])
     answers, embedded = load_answers([*map(str, inputs.answer_files), str(short)])
     tasks = build_tasks(answers, resolve_questions(str(inputs.question_file), embedded), SEED)
@@ -316,7 +294,7 @@ def test_judgment_rows_map_to_their_turn(tmp_path: Path) -> None:
             pairwise_row(8, 2, "model_2", model_1=ALPHA, model_2=BETA, turn=1),
             pairwise_row(8, 1, "model_1", model_1=ALPHA, model_2=BETA, turn=2),
             pairwise_row(8, 2, "model_1", model_1=ALPHA, model_2=BETA, turn=2)]
-    (votes,) = read_judge_votes(_write_jsonl(tmp_path / "judgments.jsonl", rows)).values()
+    (votes,) = read_judge_votes(write_jsonl(tmp_path / "judgments.jsonl", rows)).values()
     assert sorted((v.key, v.winner) for v in votes.votes) == [
         ((7, ALPHA, BETA, 1), "lo"), ((8, ALPHA, BETA, 1), "hi"), ((8, ALPHA, BETA, 2), "lo")]
 

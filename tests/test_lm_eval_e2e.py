@@ -10,7 +10,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, run_cli
+from conftest import ROOT, run_cli, samples_by_task
 
 sys.path.insert(0, str(ROOT / "bench"))
 from judge_stub import JudgeStub, always
@@ -24,17 +24,8 @@ UPSTREAM_COUNTS = {"generic": 10, "knowledge": 10, "roleplay": 10, "common-sense
                    "counterfactual": 10, "coding": 7, "math": 3, "writing": 10}
 
 
-def sample_records(output: Path) -> dict[str, list[dict]]:
-    """Sample records per task name, from every samples_*.jsonl under ``output``."""
-    records: dict[str, list[dict]] = {}
-    for path in output.rglob("samples_*.jsonl"):
-        task = path.name.removeprefix("samples_").rsplit("_", 1)[0]
-        records[task] = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
-    return records
-
-
 def assert_full_jp_bench(output: Path) -> list[dict]:
-    records = sample_records(output)
+    records = samples_by_task(output)
     assert len(records) == 9, sorted(records)
     flat = [r for rs in records.values() for r in rs]
     assert len(flat) == 80
@@ -99,7 +90,7 @@ def test_jp_bench_lm_eval_keeps_the_users_include_path(tiny_llama: Path, jp_home
         "--predict_only", "--log_samples", "--output_path", str(out), "--gen_kwargs", "max_gen_toks=4",
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    assert {task: len(rows) for task, rows in sample_records(out).items()} == {"my_fresh_math": 2,
+    assert {task: len(rows) for task, rows in samples_by_task(out).items()} == {"my_fresh_math": 2,
                                                                                "jp_bench_fresh_fermi": 2}
 
 

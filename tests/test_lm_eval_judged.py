@@ -12,7 +12,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, SHARED, run_cli
+from conftest import ROOT, SHARED, run_cli, samples_by_task
 
 sys.path.insert(0, str(ROOT / "bench"))
 from judge_stub import JudgeStub
@@ -63,14 +63,6 @@ def results_of(out: Path) -> dict:
     return json.loads(newest.read_text(encoding="utf-8"))["results"]
 
 
-def samples_of(out: Path) -> dict[str, list[dict]]:
-    records: dict[str, list[dict]] = {}
-    for path in sorted(out.rglob("samples_*.jsonl")):
-        task = path.name.removeprefix("samples_").rsplit("_", 1)[0]
-        records[task] = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
-    return records
-
-
 @pytest.fixture
 def env(imported_home: Path) -> dict[str, str]:
     return {"JP_BENCH_HOME": str(imported_home), "OPENAI_API_KEY": KEY}
@@ -91,7 +83,7 @@ def test_single_scores_in_lm_eval_results_and_a_rerun_makes_no_call(tiny_llama, 
         assert len(scores) == 80
 
         results = results_of(out)
-        samples = samples_of(out)
+        samples = samples_by_task(out)
         assert sorted(samples) == [f"jp_bench_{s}" for s in sorted(SUBTASKS)]
         everything = []
         for task, rows in samples.items():
@@ -140,7 +132,7 @@ def test_pairwise_against_the_papers_baseline(tiny_chat_llama, env, tmp_path: Pa
         assert stub.calls == 160  # both orders of 80 questions
     results = results_of(out)
     totals: dict[str, float] = defaultdict(float)
-    for task, rows in samples_of(out).items():
+    for task, rows in samples_by_task(out).items():
         outcomes = []
         for row in rows:
             question, answer = row["doc"]["turns"][0], row["filtered_resps"][0]
@@ -257,7 +249,7 @@ def test_predict_only_skips_judging(tiny_llama, env, tmp_path: Path) -> None:
                          "--limit", "2", env=env)
         assert result.returncode == 0, result.stderr[-3000:]
         assert stub.calls == 0
-    assert all("judgment" not in row["doc"] for rows in samples_of(out).values() for row in rows)
+    assert all("judgment" not in row["doc"] for rows in samples_by_task(out).values() for row in rows)
 
 
 def test_lm_evals_wandb_logger_records_the_judged_metrics(tiny_llama, jp_home, tmp_path: Path,

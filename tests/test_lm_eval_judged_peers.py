@@ -11,7 +11,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, SHARED, run_cli
+from conftest import ROOT, SHARED, run_cli, samples_by_task
 from test_peer_tasks import ELYZA_ROWS, RAKUDA_COPY, elyza_csv
 
 sys.path.insert(0, str(ROOT / "bench"))
@@ -66,14 +66,6 @@ def results_of(out: Path) -> tuple[dict, dict]:
     return results, configs
 
 
-def samples_of(out: Path) -> dict[str, list[dict]]:
-    records: dict[str, list[dict]] = {}
-    for path in sorted(out.rglob("samples_*.jsonl")):
-        task = path.name.removeprefix("samples_").rsplit("_", 1)[0]
-        records[task] = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
-    return records
-
-
 def user_text(request: dict) -> str:
     return request["messages"][-1]["content"]
 
@@ -103,7 +95,7 @@ def test_mt_bench_single_scores_per_turn_in_lm_evals_results(tiny_chat_llama: Pa
         replies = list(stub.replies)
 
         results, configs = results_of(out)
-        records = samples_of(out)
+        records = samples_by_task(out)
         assert sorted(records) == sorted(multiturn.subtask_name(t, c) for t in (1, 2) for c in CATEGORIES)
         per_turn: dict[int, list[float]] = {1: [], 2: []}
         for task, rows in records.items():
@@ -211,7 +203,7 @@ def test_mt_bench_pairwise_against_a_baseline_given_by_path(tiny_chat_llama: Pat
             assert results[task]["win_rate,none"] == win and results[task]["loss_rate,none"] == loss
             assert results[task]["inconsistent_rate,none"] == 0 and results[task]["judge_missing,none"] == 0
         assert results[multiturn.turn_group(turn)]["adjusted_win_rate,none"] == pytest.approx(win)
-    for (record,) in samples_of(out).values():
+    for (record,) in samples_by_task(out).values():
         judgment = record["doc"]["judgment"]
         turn = record["doc"]["turn"]
         assert judgment["baseline"] == "base-model" and judgment["turn"] == turn
@@ -307,7 +299,7 @@ def test_elyza_on_its_1_to_5_scale_and_rakuda_on_1_to_10(tiny_llama: Path, home:
         rubric_requests = [r for r, _ in stub.replies if RUBRIC in user_text(r)]
     assert len(rubric_requests) == 5
     results, configs = results_of(out)
-    records = samples_of(out)
+    records = samples_by_task(out)
 
     elyza = records["elyza_tasks_100_all"]
     assert len(elyza) == 5
@@ -361,7 +353,7 @@ def test_elyza_pairwise_against_fastchat_answers_given_by_path(tiny_llama: Path,
     task = results["elyza_tasks_100_all"]
     assert task["loss_rate,none"] == pytest.approx(0.8) and task["win_rate,none"] == 0
     assert task["adjusted_win_rate,none"] == pytest.approx(0.1) and task["inconsistent_rate,none"] == 0
-    outcomes = Counter(record["doc"]["judgment"]["outcome"] for record in samples_of(out)["elyza_tasks_100_all"])
+    outcomes = Counter(record["doc"]["judgment"]["outcome"] for record in samples_by_task(out)["elyza_tasks_100_all"])
     assert outcomes == {"loss": 4, "tie": 1}
     # The paper's baseline is jp_bench's only: refused for ELYZA before anything is generated.
     refused = run_cli(*lm_eval(tiny_llama, tmp_path / "refused", "elyza_tasks_100",

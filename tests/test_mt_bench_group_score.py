@@ -13,8 +13,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, SHARED, run_cli
-from test_lm_eval_judged_peers import KEY, env_of, lm_eval, samples_of, varied_score
+from conftest import ROOT, SHARED, run_cli, samples_by_task
+from test_lm_eval_judged_peers import KEY, env_of, lm_eval, varied_score
 
 sys.path.insert(0, str(ROOT / "bench"))
 from judge_stub import JudgeStub
@@ -120,7 +120,7 @@ def test_one_results_file_scores_both_turns_as_lm_evals_group_aggregation(tiny_c
         assert top["sample_len"] == 32
         assert top["judge_score,none"] == pytest.approx(aggregate_subtask_metrics(
             [t["judge_score,none"] for t in turns], [t["sample_len"] for t in turns]))
-        records = [record for task in SUBTASKS for record in samples_of(folder)[task]]
+        records = [record for task in SUBTASKS for record in samples_by_task(folder)[task]]
         scores = [record["doc"]["judgment"]["score"] for record in records]
         assert len(scores) == 32 and len(set(scores)) > 1
         assert top["judge_score,none"] == pytest.approx(sum(scores) / 32)
@@ -199,7 +199,7 @@ def test_without_a_judge_the_combined_file_merges_answer_chars(jp_home: Path, tm
         assert code == 0 and stub.calls == 32
     printed = capsys.readouterr().out
     _, combined = the_combined(out / "stand-in")
-    records = [record for task in SUBTASKS for record in samples_of(out)[task]]
+    records = [record for task in SUBTASKS for record in samples_by_task(out)[task]]
     top = combined["results"][GROUP]
     assert len(records) == 32 and top["sample_len"] == 32
     assert top["answer_chars,none"] == pytest.approx(sum(r["answer_chars"] for r in records) / 32)

@@ -10,7 +10,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, SHARED, run_cli
+from conftest import ROOT, SHARED, run_cli, samples_by_task
 
 sys.path.insert(0, str(ROOT / "bench"))
 from judge_stub import JudgeStub
@@ -36,15 +36,6 @@ def questions() -> dict[int, dict]:
 
 def metadata(**extra: object) -> str:
     return json.dumps({"questions_file": str(QUESTIONS), **extra})
-
-
-def samples_by_task(folder: Path) -> dict[str, list[dict]]:
-    """Records of the newest samples file per task under ``folder``."""
-    newest: dict[str, Path] = {}
-    for path in sorted(folder.rglob("samples_*.jsonl")):  # the timestamp sorts in time order
-        newest[path.name.removeprefix("samples_").rsplit("_", 1)[0]] = path
-    return {task: [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
-            for task, path in newest.items()}
 
 
 def prompt_of(record: dict) -> str:

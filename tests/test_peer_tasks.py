@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, SHARED, run_cli
+from conftest import ROOT, SHARED, run_cli, samples_by_task
 
 sys.path.insert(0, str(ROOT / "bench"))
 from judge_stub import JudgeStub
@@ -70,14 +70,6 @@ def upstream_rakuda() -> dict[str, dict]:
     return {row["question_id"]: row for row in map(json.loads, filter(None, lines))}
 
 
-def sample_records(output: Path) -> dict[str, list[dict]]:
-    records: dict[str, list[dict]] = {}
-    for path in output.rglob("samples_*.jsonl"):
-        task = path.name.removeprefix("samples_").rsplit("_", 1)[0]
-        records[task] = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
-    return records
-
-
 def test_lm_eval_indexes_both_groups_with_full_generation_settings(
     peer_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -108,7 +100,7 @@ def test_rakuda_through_the_lm_eval_cli(tiny_llama: Path, peer_env: dict[str, st
         "--output_path", str(out), "--log_samples", "--gen_kwargs", "max_gen_toks=8", env=peer_env,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    records = sample_records(out)
+    records = samples_by_task(out)
     assert set(records) == {f"rakuda_{slug}" for slug in RAKUDA_LABELS}
     upstream = upstream_rakuda()
     flat = [r for rows in records.values() for r in rows]
@@ -136,7 +128,7 @@ def test_elyza_tasks_100_through_the_lm_eval_cli(tiny_llama: Path, peer_env: dic
         env=peer_env,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    records = sample_records(out)
+    records = samples_by_task(out)
     assert list(records) == ["elyza_tasks_100_all"]
     docs = sorted((r["doc"] for r in records["elyza_tasks_100_all"]), key=lambda d: d["question_id"])
     assert [d["question_id"] for d in docs] == [1, 2, 3, 4, 5]
