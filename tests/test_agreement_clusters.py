@@ -1,7 +1,8 @@
 """`jp-bench agreement`'s bootstrap resamples whole questions: a drawn question brings every comparison on
 it, both turns of a multi-turn question and every pair of models compared on it (a cluster bootstrap,
 drawn by the report's own ``question_draws``). With one comparison per question in question order the
-intervals are those of the earlier bootstrap of keys, to the last digit."""
+draws are those of the earlier bootstrap of keys, exactly, and so are the intervals (compared within 1e-9
+relative: a figure computed through numpy can differ in its last bits between CPUs)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ import random
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
-from conftest import UPSTREAM_CHECKOUT, run_cli
+from conftest import UPSTREAM_CHECKOUT, assert_close, run_cli
 
 from jp_bench.agreement import (
     Comparisons,
@@ -24,7 +26,7 @@ from jp_bench.agreement import (
     make_vote,
     read_judge_votes,
 )
-from jp_bench.stats._common import question_draws
+from jp_bench.stats._common import question_draws, resampling_units
 
 ALPHA, BETA, GAMMA = "alpha", "beta", "gamma"
 N_BOOT, SEED = 1000, 7
@@ -85,6 +87,15 @@ def _item_bootstrap(comparisons: Comparisons, n_boot: int = N_BOOT, seed: int = 
     return _interval(agree, total, np.random.default_rng(seed).integers(0, len(index), size=(n_boot, len(index))))
 
 
+def _assert_units_are_the_keys(comparisons: Comparisons) -> None:
+    """The cluster bootstrap resamples what the earlier one did: one unit per key, in the keys' order
+    (so the same ``default_rng(seed).integers(0, K, size=(n_boot, K))`` draw picks the same comparisons)."""
+    _, unit = resampling_units(pd.DataFrame({"question_id": pd.Series([key[0] for key in comparisons.keys],
+                                                                      dtype=object)}))
+    index: dict = {}
+    assert unit.tolist() == [index.setdefault(key, len(index)) for key in comparisons.keys]
+
+
 def _width(interval: list[float]) -> float:
     return interval[1] - interval[0]
 
@@ -101,29 +112,31 @@ def test_both_turns_of_a_question_are_drawn_together() -> None:
     assert stats["agreement"] == 14 / 24
 
     clustered = stats["ci95"]
-    assert clustered == _question_bootstrap(comparisons, ties=True)  # to the last digit
+    assert_close(clustered, _question_bootstrap(comparisons, ties=True))
     items = _item_bootstrap(comparisons)
     assert _width(clustered) > _width(items)  # turns that always agree are one draw, not two
-    assert clustered == [0.3333333333333333, 0.8333333333333334] and items == [0.375, 0.7916666666666666]
+    assert_close((clustered, items), ([0.3333333333333333, 0.8333333333333334], [0.375, 0.7916666666666666]))
     # A second turn that repeats the first adds no information: the interval of turn 1 alone.
     turn_1 = judge_human_comparisons(_votes(JUDGE, "gpt-4o", turns=(1,)), _votes(HUMAN, "expert_1", turns=(1,)))
-    assert clustered == agreement_stats(turn_1, ties=True, n_boot=N_BOOT, seed=SEED)["ci95"]
+    assert_close(clustered, agreement_stats(turn_1, ties=True, n_boot=N_BOOT, seed=SEED)["ci95"])
 
     untied = agreement_stats(comparisons, ties=False, n_boot=N_BOOT, seed=SEED)
     assert (untied["agree"], untied["n"], untied["n_questions"]) == (14, 18, 9)
-    assert untied["ci95"] == _question_bootstrap(comparisons, ties=False)
+    assert_close(untied["ci95"], _question_bootstrap(comparisons, ties=False))
 
 
 def test_each_turn_alone_is_the_plain_question_bootstrap() -> None:
     (entry,) = agreement_report(_votes(HUMAN, "expert_1"), {"gpt-4o": _votes(JUDGE, "gpt-4o")}, n_boot=N_BOOT,
                                 seed=SEED, kinds=["judge-human"])
     whole = judge_human_comparisons(_votes(JUDGE, "gpt-4o"), _votes(HUMAN, "expert_1"))
-    assert entry["with_ties"]["ci95"] == _question_bootstrap(whole, ties=True)
+    assert_close(entry["with_ties"]["ci95"], _question_bootstrap(whole, ties=True))
     for turn in (1, 2):
         one_turn = whole.subset(lambda key, turn=turn: key[3] == turn)
         figures = entry["by_turn"][turn]["with_ties"]
         # One comparison per question: the cluster and the item bootstrap are the same draw.
-        assert figures["ci95"] == _question_bootstrap(one_turn, ties=True) == _item_bootstrap(one_turn)
+        _assert_units_are_the_keys(one_turn)
+        assert_close(figures["ci95"], _question_bootstrap(one_turn, ties=True))
+        assert_close(figures["ci95"], _item_bootstrap(one_turn))
         assert figures["n_questions"] == 12
 
 
@@ -141,12 +154,12 @@ def test_a_drawn_question_brings_every_pair_and_every_vote() -> None:
     assert len(comparisons.keys) == 12 * 8
     for ties in (True, False):
         stats = agreement_stats(comparisons, ties=ties, n_boot=N_BOOT, seed=SEED)
-        assert stats["ci95"] == _question_bootstrap(comparisons, ties=ties)
+        assert_close(stats["ci95"], _question_bootstrap(comparisons, ties=ties))
         assert stats["n_questions"] == 12
     # The order of the votes does not matter: questions are drawn in sorted order.
     backwards = judge_human_comparisons(judge[::-1], humans[::-1])
-    assert bootstrap_ci(backwards.keys, backwards.first == backwards.second, N_BOOT, SEED) == \
-        agreement_stats(comparisons, ties=True, n_boot=N_BOOT, seed=SEED)["ci95"]
+    assert_close(bootstrap_ci(backwards.keys, backwards.first == backwards.second, N_BOOT, SEED),
+                 agreement_stats(comparisons, ties=True, n_boot=N_BOOT, seed=SEED)["ci95"])
 
 
 # -------------------------------------------------------------------------------------- one turn
@@ -154,20 +167,23 @@ def test_a_drawn_question_brings_every_pair_and_every_vote() -> None:
 
 def test_one_comparison_per_question_in_order_keeps_the_earlier_figures() -> None:
     single = judge_human_comparisons(_votes(JUDGE, "gpt-4o", turns=(1,)), _votes(HUMAN, "expert_1", turns=(1,)))
+    _assert_units_are_the_keys(single)
     for seed in (0, 3, SEED):
-        assert agreement_stats(single, ties=True, n_boot=N_BOOT, seed=seed)["ci95"] == \
-            _item_bootstrap(single, seed=seed)
-    assert agreement_stats(single, ties=True, n_boot=N_BOOT, seed=SEED)["ci95"] == [1 / 3, 0.8333333333333334]
+        assert_close(agreement_stats(single, ties=True, n_boot=N_BOOT, seed=seed)["ci95"],
+                     _item_bootstrap(single, seed=seed))
+    assert_close(agreement_stats(single, ties=True, n_boot=N_BOOT, seed=SEED)["ci95"], [1 / 3, 0.8333333333333334])
     # 60 questions, votes of every kind, so that the percentiles fall between replicates.
     codes = "abt"
     judge = [make_vote(q, ALPHA, BETA, WINNER[codes[q * q % 3]], voter="gpt-4o") for q in range(1, 61)]
     human = [make_vote(q, ALPHA, BETA, WINNER[codes[(q * q + q // 4) % 3]], voter="expert_1") for q in range(1, 61)]
     many = judge_human_comparisons(judge, human)
+    _assert_units_are_the_keys(many)
     for ties in (True, False):
         for seed in (0, 3):
             figures = agreement_stats(many, ties=ties, n_boot=N_BOOT, seed=seed)["ci95"]
-            assert figures == _item_bootstrap(many, seed=seed, ties=ties)
-    assert agreement_stats(many, ties=True, n_boot=N_BOOT, seed=0)["ci95"] == [0.21625000000000003, 0.4666666666666667]
+            assert_close(figures, _item_bootstrap(many, seed=seed, ties=ties))
+    assert_close(agreement_stats(many, ties=True, n_boot=N_BOOT, seed=0)["ci95"],
+                 [0.21625000000000003, 0.4666666666666667])
 
 
 def test_one_comparison_per_question_in_another_order_is_drawn_in_question_order() -> None:
@@ -178,8 +194,9 @@ def test_one_comparison_per_question_in_another_order_is_drawn_in_question_order
     random.Random(5).shuffle(order)
     shuffled = Comparisons(tuple(single.keys[i] for i in order), single.first[order], single.second[order])
     for seed in (0, 3):
-        assert agreement_stats(shuffled, ties=True, n_boot=N_BOOT, seed=seed)["ci95"] == \
-            agreement_stats(single, ties=True, n_boot=N_BOOT, seed=seed)["ci95"] == _item_bootstrap(single, seed=seed)
+        figures = agreement_stats(single, ties=True, n_boot=N_BOOT, seed=seed)["ci95"]
+        assert_close(agreement_stats(shuffled, ties=True, n_boot=N_BOOT, seed=seed)["ci95"], figures)
+        assert_close(figures, _item_bootstrap(single, seed=seed))
     assert _item_bootstrap(shuffled, seed=0) != _item_bootstrap(single, seed=0)  # what the old draw did
 
 
@@ -187,8 +204,8 @@ def test_the_published_single_pair_file_keeps_its_figures() -> None:
     # 80 single-turn questions, one pair, in question order: one comparison per question, as before.
     (entry,) = agreement_report([], {"gpt-4": read_judge_votes(_published(CALM_FILE))["gpt-4"]})
     assert entry["kind"] == "swapped-order" and entry["with_ties"]["n_questions"] == 80
-    assert entry["with_ties"]["ci95"] == [0.7625, 0.925]
-    assert entry["without_ties"]["ci95"] == [0.7948717948717948, 0.9487179487179487]
+    assert_close(entry["with_ties"]["ci95"], [0.7625, 0.925])
+    assert_close(entry["without_ties"]["ci95"], [0.7948717948717948, 0.9487179487179487])
 
 
 def test_the_published_two_pair_folder_clusters_its_pairs() -> None:
@@ -200,9 +217,10 @@ def test_the_published_two_pair_folder_clusters_its_pairs() -> None:
     assert len(comparisons.keys) == 160
     (entry,) = agreement_report([], {"gpt-4": jv})
     assert entry["with_ties"]["n_questions"] == 80
-    assert entry["with_ties"]["ci95"] == [0.825, 0.925] == _question_bootstrap(comparisons, True, seed=0)
-    assert entry["without_ties"]["ci95"] == [0.864516129032258, 0.9487179487179487]
-    assert _item_bootstrap(comparisons, seed=0) == [0.81875, 0.925]
+    assert_close(entry["with_ties"]["ci95"], [0.825, 0.925])
+    assert_close(entry["with_ties"]["ci95"], _question_bootstrap(comparisons, True, seed=0))
+    assert_close(entry["without_ties"]["ci95"], [0.864516129032258, 0.9487179487179487])
+    assert_close(_item_bootstrap(comparisons, seed=0), [0.81875, 0.925])
 
 
 # --------------------------------------------------------------------------------------------- CLI
@@ -238,9 +256,10 @@ def test_cli_reports_the_clustered_interval(tmp_path: Path) -> None:
     assert (figures["agreement"], figures["n"], figures["n_keys"], figures["n_questions"]) == (14 / 24, 24, 24, 12)
 
     by_hand = judge_human_comparisons(_votes(JUDGE, "gpt-4"), _votes(HUMAN, "expert_1"))
-    assert figures["ci95"] == _question_bootstrap(by_hand, ties=True) == [0.3333333333333333, 0.8333333333333334]
+    assert_close(figures["ci95"], _question_bootstrap(by_hand, ties=True))
+    assert_close(figures["ci95"], [0.3333333333333333, 0.8333333333333334])
     assert _width(figures["ci95"]) > _width(_item_bootstrap(by_hand))
-    assert judge_human["without_ties"]["ci95"] == _question_bootstrap(by_hand, ties=False)
+    assert_close(judge_human["without_ties"]["ci95"], _question_bootstrap(by_hand, ties=False))
     for turn in ("1", "2"):
         assert judge_human["by_turn"][turn]["with_ties"]["n_questions"] == 12
     # The judge's own two orders: ties where its games disagree (83 and 92, both turns).

@@ -4,14 +4,16 @@ two-level bootstrap), Bradley–Terry rankings included. With one turn and one s
 
 from __future__ import annotations
 
+import importlib
 import itertools
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import run_cli, write_jsonl
+from conftest import assert_close, run_cli, write_jsonl
 from judgment_rows import pairwise_row
 
 from jp_bench.reporting.report import build_report
@@ -102,47 +104,119 @@ def item_values(table: pd.DataFrame, questions: range) -> dict[int, list[float]]
 # ------------------------------------------------------------------ one turn, one sample: unchanged
 
 
-def test_one_turn_one_sample_figures_are_those_of_before() -> None:
-    """Figures computed by the item bootstrap before the cluster bootstrap existed, to the last digit."""
+@pytest.fixture
+def resampled(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, Any, Any]]:
+    """What every bootstrap of a call resamples, recorded where it is decided: ``("units", question ids
+    of the table's rows, each row's position among the units)`` from every ``resampling_units`` and
+    ``("draws", (n_questions, n_boot, seed), drawn positions)`` from every ``question_draws``.
+
+    A figure computed through numpy/scipy/BLAS can differ in its last bits between CPUs, so "the same
+    as before" is checked on these inputs, exactly, and on the figures within 1e-9 relative."""
+    common = importlib.import_module("jp_bench.stats._common")
+    seen: list[tuple[str, Any, Any]] = []
+    real_units, real_draws = common.resampling_units, common.question_draws
+
+    def units(table: pd.DataFrame) -> tuple[list[Any], np.ndarray]:
+        order, position = real_units(table)
+        seen.append(("units", list(table["question_id"]), [order[i] for i in position]))
+        return order, position
+
+    def draws(n_questions: int, n_boot: int, seed: int | None) -> np.ndarray:
+        drawn = real_draws(n_questions, n_boot, seed)
+        seen.append(("draws", (n_questions, n_boot, seed), drawn.copy()))
+        return drawn
+
+    for name in ("jp_bench.stats.pairwise", "jp_bench.stats.single", "jp_bench.stats.ratings",
+                 "jp_bench.reporting.judge_noise"):
+        monkeypatch.setattr(importlib.import_module(name), "resampling_units", units)
+    for name in ("jp_bench.stats._common", "jp_bench.stats.judge_noise"):  # bootstrap_counts looks it up in _common
+        monkeypatch.setattr(importlib.import_module(name), "question_draws", draws)
+    return seen
+
+
+def assert_item_bootstrap(seen: list[tuple[str, Any, Any]], n_questions: int, n_boot: int, seed: int,
+                          ranking_boot: int | None = None) -> None:
+    """Every bootstrap recorded by ``resampled`` resampled as the item bootstrap did before the cluster
+    bootstrap existed: each row is a unit of its own question id, and the draw is
+    ``default_rng(seed).integers(0, Q, size=(n_boot, Q))`` over the Q question ids, sorted.
+    ``ranking_boot``: the report's rankings draw their own number of replicates."""
+    assert {kind for kind, _, _ in seen} == {"units", "draws"}
+    for kind, what, found in seen:
+        if kind == "units":
+            assert found == what  # a row's unit is its own question id
+            assert len(set(what)) == n_questions
+        else:
+            assert what in {(n_questions, n_boot, seed), (n_questions, ranking_boot, seed)}
+            replicates = what[1]
+            np.testing.assert_array_equal(
+                found, np.random.default_rng(seed).integers(0, n_questions, size=(replicates, n_questions)))
+
+
+def test_one_turn_one_sample_figures_are_those_of_before(resampled: list) -> None:
+    """Figures computed by the item bootstrap before the cluster bootstrap existed: the same draws,
+    exactly, and the same figures within 1e-9 relative."""
     a, b = pairwise_summary(one_turn_pairwise(), baseline="base", n_boot=400, seed=7)
-    assert (a["ci95"], a["stderr"]) == ([0.3333333333333333, 0.7083333333333334], 0.09312132568317787)
-    assert (b["ci95"], b["stderr"]) == ([0.3333333333333333, 0.7], 0.09562565932536787)
-    assert {c: f["ci95"] for c, f in a["by_category"].items()} == {"x": [0.5, 1.0], "y": [0.125, 0.5]}
+    assert_item_bootstrap(resampled, 12, 400, 7)
+    assert_close((a["ci95"], a["stderr"]), ([0.3333333333333333, 0.7083333333333334], 0.09312132568317787))
+    assert_close((b["ci95"], b["stderr"]), ([0.3333333333333333, 0.7], 0.09562565932536787))
+    assert_close({c: f["ci95"] for c, f in a["by_category"].items()}, {"x": [0.5, 1.0], "y": [0.125, 0.5]})
+    resampled.clear()
     ranking = bradley_terry_bootstrap(one_turn_all_pairs(), n_boot=60, seed=3)
-    assert [(m["model"], m["ci95"], m["stderr"]) for m in ranking["models"]] == [
+    assert_item_bootstrap(resampled, 20, 60, 3)
+    assert_close([(m["model"], m["ci95"], m["stderr"]) for m in ranking["models"]], [
         ("y", [1025.6959059924975, 1110.6622671471525], 24.105829655428042),
         ("x", [987.213849537061, 1051.373461076461], 19.121632570450377),
-        ("z", [904.9782149880837, 929.4572572620469], 6.905716503848759)]
-    assert ranking["position_bias_ci95"] == [-0.5487766927433397, -0.14104674084125976]
+        ("z", [904.9782149880837, 929.4572572620469], 6.905716503848759)])
+    assert_close(ranking["position_bias_ci95"], [-0.5487766927433397, -0.14104674084125976])
 
 
-def test_one_turn_one_sample_report_is_that_of_before(tmp_path: Path) -> None:
+def test_one_turn_one_sample_report_is_that_of_before(tmp_path: Path, resampled: list) -> None:
     one = write_jsonl(tmp_path / "one.jsonl", judged_rows([("g", "b")], 14, weighted=True))
     entry = build_report(load_judgments([one]), n_boot=300, seed=0)["pairwise"][0]
-    assert (entry["ci95"], entry["stderr"]) == ([0.25, 0.6071428571428571], 0.0890504944292628)
-    assert (entry["weighted_ci95"], entry["weighted_stderr"]) == ([0.46249999999999997, 0.4946428571428571],
-                                                                  0.00842588752040104)
+    assert_item_bootstrap(resampled, 14, 300, 0, ranking_boot=200)
+    assert sum(kind == "draws" for kind, _, _ in resampled) >= 2  # the hard and the weighted interval
+    assert_close((entry["ci95"], entry["stderr"]), ([0.25, 0.6071428571428571], 0.0890504944292628))
+    assert_close((entry["weighted_ci95"], entry["weighted_stderr"]),
+                 ([0.46249999999999997, 0.4946428571428571], 0.00842588752040104))
     every = write_jsonl(tmp_path / "all.jsonl", judged_rows([("x", "y"), ("x", "z"), ("y", "z")], 14))
+    resampled.clear()
     ranking = build_report(load_judgments([every]), n_boot=300, seed=0)["rankings"][0]
-    assert [(m["model"], m["ci95"]) for m in ranking["models"]] == [
+    assert_item_bootstrap(resampled, 14, 300, 0, ranking_boot=200)
+    assert (14, 200, 0) in [what for kind, what, _ in resampled if kind == "draws"]
+    assert_close([(m["model"], m["ci95"]) for m in ranking["models"]], [
         ("z", [966.2791014812591, 1110.212700455451]), ("y", [957.4886940686121, 1118.583088889784]),
-        ("x", [850.7419440399594, 1029.387926387608])]
+        ("x", [850.7419440399594, 1029.387926387608])])
 
 
-def test_one_item_per_question_is_the_plain_question_bootstrap_whatever_the_labels() -> None:
-    """Each question its own cluster, a sample column of one sample: the same draws, the same figures,
-    exactly."""
+def test_one_item_per_question_is_the_plain_question_bootstrap_whatever_the_labels(resampled: list) -> None:
+    """Each question its own cluster, a sample column of one sample: the same draws, exactly, and the
+    same figures (within 1e-9 relative: the check is on what was drawn, not on the last bits)."""
     table = one_turn_pairwise()
     plain = pairwise_summary(table, baseline="base", n_boot=300, seed=1)
+    drawn_plain = list(resampled)
+    resampled.clear()
     labelled = table.assign(cluster=table["question_id"], sample=0)
-    assert pairwise_summary(labelled, baseline="base", n_boot=300, seed=1) == plain
+    assert_close(pairwise_summary(labelled, baseline="base", n_boot=300, seed=1), plain)
+    assert_close(resampled, drawn_plain)
+    assert_item_bootstrap(resampled, 12, 300, 1)
     every = one_turn_all_pairs()
-    assert (bradley_terry_bootstrap(every.assign(cluster=every["question_id"], sample=0), n_boot=40, seed=2)
-            == bradley_terry_bootstrap(every, n_boot=40, seed=2))
+    resampled.clear()
+    alone = bradley_terry_bootstrap(every, n_boot=40, seed=2)
+    drawn_alone = list(resampled)
+    resampled.clear()
+    assert_close(bradley_terry_bootstrap(every.assign(cluster=every["question_id"], sample=0), n_boot=40, seed=2),
+                 alone)
+    assert_close(resampled, drawn_alone)
+    assert_item_bootstrap(resampled, 20, 40, 2)
     values = np.random.default_rng(0).integers(0, 3, size=(15, 2)) / 2.0
     for samples in (values[:, :1], values):
-        assert (two_level_bootstrap(samples, 200, 4, 0.95, clusters=np.arange(15))
-                == two_level_bootstrap(samples, 200, 4, 0.95))
+        resampled.clear()
+        found = two_level_bootstrap(samples, 200, 4, 0.95, clusters=np.arange(15))
+        drawn_clustered = list(resampled)
+        resampled.clear()
+        assert_close(found, two_level_bootstrap(samples, 200, 4, 0.95))
+        assert_close(drawn_clustered, resampled)
+        assert [what for kind, what, _ in resampled] == [(15, 200, 4)]
 
 
 # ------------------------------------------------------------------------- turns: cluster bootstrap
@@ -340,6 +414,7 @@ def test_report_ranking_with_samples_is_two_level(tmp_path: Path) -> None:
     table = pairs.assign(question_id=[f"{q}#{s}" for q, s in zip(pairs["question_id"], pairs["sample"], strict=True)],
                          cluster=pairs["question_id"])
     expected = bradley_terry_bootstrap(table, seed=2)
-    assert [(m["model"], m["ci95"]) for m in ranking["models"]] == [(m["model"], m["ci95"]) for m in expected["models"]]
+    assert_close([(m["model"], m["ci95"]) for m in ranking["models"]],
+                 [(m["model"], m["ci95"]) for m in expected["models"]])
     as_questions = bradley_terry_bootstrap(table.drop(columns=["cluster", "sample"]), seed=2)
     assert [m["ci95"] for m in ranking["models"]] != [m["ci95"] for m in as_questions["models"]]
