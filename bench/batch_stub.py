@@ -14,7 +14,12 @@ Nothing runs in the background: a batch moves one step per retrieve (GET of the 
 order different from the input order, as the real services do not promise input order.
 
 All state lives on the BatchStub instance, not in any client: a client process may be killed and a
-new one may poll, download and resubmit against the same server.
+new one may poll, download and resubmit against the same server. To kill a client at a precise point,
+`hold="upload"` or `hold="create"` makes the first such request do its work (the file is stored, the
+batch exists) and then wait, unanswered, until `release_held()`; `held` is set while it waits:
+
+    with BatchStub(hold="create") as stub:
+        ...start the client...; stub.held.wait(); kill it; stub.release_held()
 
 OpenAI routes (base URL `.../v1`): POST /v1/files (multipart), GET/DELETE /v1/files/{id},
 GET /v1/files/{id}/content, POST /v1/batches, GET /v1/batches (list), GET /v1/batches/{id},
@@ -30,6 +35,7 @@ import json
 import math
 import random
 import re
+import sys
 import threading
 import time
 import uuid
@@ -118,7 +124,12 @@ class BatchStub:
     result_downloads: int = 0  # downloads of output/error files and of Anthropic results
     files_uploaded: int = 0
     live_calls: int = 0  # POST /v1/chat/completions (not through a batch)
+    requests_received: int = 0  # every HTTP request, whatever its route or answer (401s included)
     requests_seen: dict[str, int] = field(default_factory=dict)  # custom_id -> times submitted
+    cancelled: list[str] = field(default_factory=list)  # ids of the batches a client asked to cancel
+    hold: str | None = None  # "upload" | "create": the first such request waits, done but unanswered
+    held: threading.Event = field(default_factory=threading.Event)  # set while that request waits
+    _release: threading.Event = field(default_factory=threading.Event)
     _files: dict[str, _StoredFile] = field(default_factory=dict)
     _batches: dict[str, _Batch] = field(default_factory=dict)
     _faults_spent: set[str] = field(default_factory=set)
@@ -137,6 +148,18 @@ class BatchStub:
     def _origin(self) -> str:
         assert self._server is not None, "start the stub first"
         return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def release_held(self) -> None:
+        """Let the held request answer (to a client that may be gone by now)."""
+        self._release.set()
+
+    def _hold(self, route: str) -> None:
+        with self._lock:
+            if self.hold != route:
+                return
+            self.hold = None  # only the first one: a re-run must go through
+        self.held.set()
+        self._release.wait()
 
     def batch_status(self, batch_id: str) -> str:
         """The batch's current status without counting as a poll (for assertions)."""
@@ -164,6 +187,8 @@ class BatchStub:
                 self._handle()
 
             def _handle(self) -> None:
+                with stub._lock:
+                    stub.requests_received += 1
                 body = self._read_body()
                 split = urlsplit(self.path)
                 path = split.path.rstrip("/")
@@ -207,7 +232,9 @@ class BatchStub:
                 if parts[:2] == ["v1", "files"]:
                     if method == "POST" and len(parts) == 2:
                         form = _multipart(body, self.headers.get("Content-Type", ""))
-                        self._send(200, stub._upload(form))
+                        uploaded = stub._upload(form)
+                        stub._hold("upload")
+                        self._send(200, uploaded)
                         return
                     if len(parts) == 3 and method == "GET":
                         self._send(200, stub._file(parts[2]).object())
@@ -230,7 +257,9 @@ class BatchStub:
                     return
                 if parts[:2] == ["v1", "batches"]:
                     if len(parts) == 2 and method == "POST":
-                        self._send(200, stub._openai_create(_json(body, anthropic=False)))
+                        created = stub._openai_create(_json(body, anthropic=False))
+                        stub._hold("create")
+                        self._send(200, created)
                         return
                     if len(parts) == 2 and method == "GET":
                         self._send(200, stub._list("openai", query))
@@ -249,7 +278,9 @@ class BatchStub:
                 parts = path.split("/")[1:]  # ["v1", "messages", "batches", ...]
                 if parts[:3] == ["v1", "messages", "batches"]:
                     if len(parts) == 3 and method == "POST":
-                        self._send(200, stub._anthropic_create(_json(body, anthropic=True)))
+                        created = stub._anthropic_create(_json(body, anthropic=True))
+                        stub._hold("create")
+                        self._send(200, created)
                         return
                     if len(parts) == 3 and method == "GET":
                         self._send(200, stub._list("anthropic", query))
@@ -300,6 +331,7 @@ class BatchStub:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self._release.set()  # a held request must not keep its thread (and shutdown) waiting
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -515,6 +547,7 @@ class BatchStub:
     def _cancel(self, vendor: str, batch_id: str) -> dict[str, Any]:
         with self._lock:
             batch = self._batch(vendor, batch_id)
+            self.cancelled.append(batch_id)
             if batch.status in ("completed", "failed", "expired", "cancelled", "ended"):
                 kind = "invalid_request_error"
                 raise _HTTPError(409, kind, f"Cannot cancel a batch with status '{batch.status}'.")
@@ -671,6 +704,11 @@ class _Server(ThreadingHTTPServer):
     # socketserver's default listen backlog is 5: a burst of concurrent new connections would wait
     # for SYN retransmits (about a second) and the stand-in, not the client, would set the pace.
     request_queue_size = 256
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client killed while waiting for its answer (the tests do it on purpose): nothing to report.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 def _new_id(prefix: str) -> str:

@@ -8,6 +8,7 @@ Each call is committed the moment it finishes, so a crash loses at most the call
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -18,8 +19,9 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+from jp_bench.errors import JpBenchError
 from jp_bench.llm.types import Message, ModelSpec
 
 SCHEMA_VERSION = 2  # 2: calls.details and batch_requests.details (probability-weighted verdicts)
@@ -76,12 +78,82 @@ CREATE TABLE IF NOT EXISTS batch_requests (
 );
 CREATE INDEX IF NOT EXISTS batch_requests_key ON batch_requests (key);
 CREATE INDEX IF NOT EXISTS batch_requests_batch ON batch_requests (batch_id);
+-- A batch about to be sent: written before anything reaches the vendor and deleted in the transaction
+-- that records the created batch. One left behind (a kill or Ctrl-C in between) is looked up at the
+-- vendor by its tag on the next run, and adopted instead of submitted again.
+CREATE TABLE IF NOT EXISTS batch_intents (
+    tag        TEXT PRIMARY KEY,        -- sent with the batch (OpenAI: metadata jp_bench_intent)
+    provider   TEXT NOT NULL,
+    endpoint   TEXT,
+    purpose    TEXT NOT NULL,
+    model      TEXT NOT NULL,
+    owner      TEXT NOT NULL,           -- the claim owner submitting it (see claims)
+    created_at REAL NOT NULL,           -- just before the vendor was called
+    file_id    TEXT,                    -- OpenAI: the uploaded input file, once the upload answered
+    requests   TEXT NOT NULL            -- JSON [[custom_id, key, attempt, messages], ...]
+);
 CREATE TABLE IF NOT EXISTS claims (
     key        TEXT PRIMARY KEY,
     owner      TEXT NOT NULL,
     expires_at REAL NOT NULL
 );
 """
+
+
+def _cut_short(path: Path) -> bool:
+    """Whether the file is shorter than the page count its SQLite header states (a truncated copy), which
+    SQLite itself only notices when it reads a missing page, in the middle of a run. The count is valid
+    only when the header says so (bytes 92-95 equal the change counter, bytes 24-27)."""
+    try:
+        with path.open("rb") as file:
+            header = file.read(100)
+        size = path.stat().st_size
+    except OSError:
+        return False
+    if len(header) < 100 or header[92:96] != header[24:28]:
+        return False
+    page_size = int.from_bytes(header[16:18], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    return int.from_bytes(header[28:32], "big") * page_size > size
+
+
+class StoreOpenError(JpBenchError):
+    """A workspace store that cannot be opened: one line naming the file and what is wrong with it."""
+
+    def __init__(self, path: Path, error: BaseException) -> None:
+        text = str(error)
+        if "not a database" in text or "malformed" in text:
+            why = "not a SQLite database, or a damaged one (a store is a file jp-bench made); give another --workspace"
+        elif "readonly" in text or isinstance(error, PermissionError):
+            why = f"cannot be written ({text}); jp-bench records every finished call in it: make it writable"
+        elif "unable to open" in text:
+            why = f"cannot be opened ({text}): a folder, or a folder that is not writable?"
+        else:
+            why = f"cannot be used as a workspace store ({text})"
+        super().__init__(f"{path}: {why}")
+
+
+class StoreWriteError(JpBenchError):
+    """The store could not be written during a run (disk full, a read-only file): one line, not a traceback."""
+
+
+_Method = TypeVar("_Method", bound=Any)
+
+
+def _writes(method: _Method) -> _Method:
+    """A store method that writes: SQLite's own failure (``database or disk is full``, ``attempt to write
+    a readonly database``) becomes one line naming the store, so a run ends with what happened and
+    where instead of a traceback. What was committed before stays; the calls in flight are lost."""
+    @functools.wraps(method)
+    def wrapper(self: Store, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.OperationalError as exc:
+            raise StoreWriteError(
+                f"{self.path}: the workspace store could not be written ({exc}); every call stored before is "
+                "kept, the calls in flight are lost: make room (or make the file writable) and run the same "
+                "command again") from None
+    return wrapper  # type: ignore[return-value]
 
 
 def call_key(spec: ModelSpec, messages: Sequence[Message]) -> str:
@@ -148,6 +220,25 @@ class BatchRequest:
 
 
 @dataclass(frozen=True)
+class BatchIntent:
+    """A batch being sent to a vendor, recorded before the vendor is called (table ``batch_intents``)."""
+
+    tag: str
+    provider: str
+    endpoint: str | None
+    purpose: str
+    model: str
+    owner: str
+    created_at: float
+    requests: list[BatchRequest]
+    file_id: str | None = None
+
+    @property
+    def keys(self) -> list[str]:
+        return [request.key for request in self.requests]
+
+
+@dataclass(frozen=True)
 class StoredCall:
     key: str
     purpose: str
@@ -175,14 +266,57 @@ class Store:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        # isolation_level=None: autocommit, so every finished call is durable immediately.
-        self._db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
-        self._migrate()
-        self._db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            # isolation_level=None: autocommit, so every finished call is durable immediately.
+            self._db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreOpenError(self.path, exc) from None
+        try:
+            self._check_schema()  # before anything is written (WAL mode too): a file not ours stays as it was
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(_SCHEMA)
+            self._migrate()
+            self._db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+        except (OSError, sqlite3.Error) as exc:
+            self._db.close()
+            raise StoreOpenError(self.path, exc) from None
+        except JpBenchError:
+            self._db.close()
+            raise
+
+    def _check_schema(self) -> None:
+        """One line for a SQLite file this jp-bench cannot use: made by a newer jp-bench (never rewritten to
+        this version's number), or another program's tables under our names. Other tables are left alone
+        (``jp-bench annotate`` keeps its votes in the same file)."""
+        tables = {row[0] for row in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if _cut_short(self.path):
+            raise JpBenchError(f"{self.path}: a damaged SQLite database (the file is shorter than its header says: "
+                               "cut short by a copy or a full disk?); give another --workspace")
+        if "meta" in tables:
+            row = self._db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+            version = str(row[0]) if row is not None else None
+            if version is not None and not version.isdigit():
+                raise JpBenchError(f"{self.path}: not a jp-bench store (its schema_version is {version!r})")
+            if version is not None and int(version) > SCHEMA_VERSION:
+                raise JpBenchError(f"{self.path}: made by a newer jp-bench (store schema {version}; this one reads "
+                                   f"up to {SCHEMA_VERSION}): upgrade jp-bench, or give another --workspace")
+        # The columns each of our tables must have, read from the schema itself (older stores lack only
+        # the columns _migrate adds).
+        expected = sqlite3.connect(":memory:")
+        try:
+            expected.executescript(_SCHEMA)
+            for table in sorted(tables & {row[0] for row in expected.execute(
+                    "SELECT name FROM sqlite_master WHERE type = 'table'")}):
+                want = {row[1] for row in expected.execute(f"PRAGMA table_info({table})")} - {"details"}
+                missing = want - {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
+                if missing:
+                    raise JpBenchError(f"{self.path}: not a jp-bench store (its table {table!r} has no column "
+                                       f"{sorted(missing)[0]!r}: another program's database?); give another "
+                                       "--workspace")
+        finally:
+            expected.close()
 
     def _migrate(self) -> None:
         # A store written by an older jp-bench keeps every call; the new columns start empty.
@@ -222,6 +356,7 @@ class Store:
             found.update({row[0]: _row_to_call(row) for row in rows})
         return found
 
+    @_writes
     def put(self, record: CallRecord) -> None:
         """Record a finished call (replacing an earlier error for the same key, if any)."""
         self._db.execute(
@@ -239,10 +374,14 @@ class Store:
 
     # ------------------------------------------------------------------------------------ batches
 
-    def record_batch(self, batch: BatchRecord, requests: Sequence[BatchRequest]) -> None:
-        """A batch just created at the vendor and the requests in it, in one transaction."""
+    @_writes
+    def record_batch(self, batch: BatchRecord, requests: Sequence[BatchRequest], *, intent: str | None = None) -> None:
+        """A batch just created at the vendor and the requests in it, in one transaction (which also
+        deletes the intent ``intent`` it was sent under: from here on the batch is known by its id)."""
         self._db.execute("BEGIN IMMEDIATE")
         try:
+            if intent is not None:
+                self._db.execute("DELETE FROM batch_intents WHERE tag = ?", (intent,))
             self._db.execute(
                 "INSERT INTO batches VALUES (?, ?, ?, ?, ?, 'open', ?, ?, NULL)",
                 (batch.id, batch.provider, batch.endpoint, batch.purpose, batch.model, len(requests),
@@ -282,6 +421,7 @@ class Store:
                              cost_usd=row[10], details=json.loads(row[11]) if row[11] is not None else None)
                 for row in rows]
 
+    @_writes
     def update_batch_request(self, custom_id: str, *, state: str, reply: str | None = None,
                              error: str | None = None, input_tokens: int = 0, output_tokens: int = 0,
                              cost_usd: float = 0.0, details: Any = None) -> None:
@@ -291,12 +431,72 @@ class Store:
             (state, reply, error, input_tokens, output_tokens, cost_usd,
              None if details is None else json.dumps(details, ensure_ascii=False), custom_id))
 
+    @_writes
     def mark_batch_collected(self, batch_id: str) -> None:
         self._db.execute("UPDATE batches SET status = 'collected', collected_at = ? WHERE id = ?",
                          (time.time(), batch_id))
 
+    def knows_batch(self, batch_id: str) -> bool:
+        return self._db.execute("SELECT 1 FROM batches WHERE id = ?", (batch_id,)).fetchone() is not None
+
+    @_writes
+    def record_intent(self, intent: BatchIntent) -> None:
+        """A batch about to be sent (before the vendor is called; see the table ``batch_intents``)."""
+        self._db.execute(
+            "INSERT INTO batch_intents VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (intent.tag, intent.provider, intent.endpoint, intent.purpose, intent.model, intent.owner,
+             intent.created_at, intent.file_id,
+             json.dumps([[r.custom_id, r.key, r.attempt, r.messages] for r in intent.requests], ensure_ascii=False)))
+
+    @_writes
+    def note_intent_file(self, tag: str, file_id: str) -> None:
+        self._db.execute("UPDATE batch_intents SET file_id = ? WHERE tag = ?", (file_id, tag))
+
+    @_writes
+    def drop_intent(self, tag: str) -> None:
+        self._db.execute("DELETE FROM batch_intents WHERE tag = ?", (tag,))
+
+    def batch_intents(self, purpose: str | None = None, model: str | None = None,
+                      endpoint: str | None = None) -> list[BatchIntent]:
+        """Batches being sent (or left half-sent by a run that died), oldest first; every one without ``purpose``."""
+        query = ("SELECT tag, provider, endpoint, purpose, model, owner, created_at, file_id, requests"
+                 " FROM batch_intents")
+        rows = (self._db.execute(f"{query} ORDER BY created_at").fetchall() if purpose is None else
+                self._db.execute(f"{query} WHERE purpose = ? AND model = ? AND endpoint IS ? ORDER BY created_at",
+                                 (purpose, model, endpoint)).fetchall())
+        return [BatchIntent(row[0], row[1], row[2], row[3], row[4], row[5], row[6],
+                            [BatchRequest(c, k, a, m) for c, k, a, m in json.loads(row[8])], file_id=row[7])
+                for row in rows]
+
+    @_writes
+    def take_intent(self, intent: BatchIntent, owner: str, lease_s: float) -> bool:
+        """Make ``owner`` the one who settles ``intent`` (finds its batch at the vendor, or drops it) and claim
+        its keys, in one transaction: False when its submitter still runs (a live claim on one of its keys)
+        or another run took it first. So one run at most adopts a batch, and nobody submits its keys meanwhile."""
+        now = time.time()
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            row = self._db.execute("SELECT owner FROM batch_intents WHERE tag = ?", (intent.tag,)).fetchone()
+            if row is None or row[0] != intent.owner:
+                return False
+            keys = intent.keys
+            for start in range(0, len(keys), 500):
+                chunk = keys[start : start + 500]
+                holders = self._db.execute(
+                    f"SELECT DISTINCT owner FROM claims WHERE expires_at > ? AND owner != ?"
+                    f" AND key IN ({','.join('?' * len(chunk))})", [now, owner, *chunk]).fetchall()
+                if any(not owner_is_gone(holder) for (holder,) in holders):
+                    return False
+            self._db.execute("UPDATE batch_intents SET owner = ? WHERE tag = ?", (owner, intent.tag))
+            self._db.executemany("INSERT OR REPLACE INTO claims VALUES (?, ?, ?)",
+                                 [(key, owner, now + lease_s) for key in dict.fromkeys(keys)])
+            return True
+        finally:
+            self._db.execute("COMMIT")
+
     # ----------------------------------------------------------------- claims (two processes, one store)
 
+    @_writes
     def claim(self, key: str, owner: str, lease_s: float) -> str:
         """Claim ``key`` for ``owner`` for ``lease_s`` seconds: ``"mine"``, or ``"taken"`` when another
         owner holds a live claim. One write transaction, so two processes cannot both win. A claim of
@@ -312,9 +512,11 @@ class Store:
         finally:
             self._db.execute("COMMIT")
 
+    @_writes
     def renew_claims(self, owner: str, lease_s: float) -> None:
         self._db.execute("UPDATE claims SET expires_at = ? WHERE owner = ?", (time.time() + lease_s, owner))
 
+    @_writes
     def release_claims(self, owner: str, keys: Sequence[str] | None = None) -> None:
         """Drop ``owner``'s claims on ``keys`` (all of them when None)."""
         if keys is None:

@@ -1,6 +1,8 @@
 """`--batch`: the call engine through both vendors' Batch APIs (real SDKs against the wire-format stand-in):
 out-of-order results, re-asks in the next batch, resubmission of errored requests, refusals stored,
-the batch discount, and a SIGKILL between submission and completion that never submits twice."""
+the batch discount, a SIGKILL between submission and completion that never submits twice, a SIGKILL
+while the batch is being created (adopted on the re-run, never paid twice), two runs on one workspace,
+and a refused key that stops at the first request."""
 
 from __future__ import annotations
 
@@ -23,9 +25,10 @@ from batch_stub import BatchStub
 from jp_bench.judging.runner import verdict_policy
 from jp_bench.llm import LLMClient
 from jp_bench.llm.batch import BatchSettings
+from jp_bench.llm.batch_vendors import OpenAIBatches
 from jp_bench.llm.engine import CallEngine, CallJob
 from jp_bench.llm.types import Message, ModelSpec
-from jp_bench.store import Store
+from jp_bench.store import BatchIntent, BatchRequest, Store
 
 KEY = "sk-test-BATCH-0123456789abcdef"
 PRICES = {"price_input_per_mtok": 1_000_000.0, "price_output_per_mtok": 2_000_000.0, "batch_discount": 0.5}
@@ -262,3 +265,190 @@ def test_the_budget_holds_for_batches(tmp_path: Path, monkeypatch) -> None:
         again = asyncio.run(engine(None).run(jobs(6)))
         assert again.reused == sum(sizes) and again.called == 6 - sum(sizes)
         assert set(stub.requests_seen.values()) == {1}  # nothing submitted twice
+
+
+def _judge_args(judge: str, out: Path, workspace: Path) -> list[str]:
+    answers = SHARED / "data" / "ja-vicuna-qa-benchmark" / "jp_bench" / "model_answer"
+    return [str(BIN / "jp-bench"), "judge", str(answers / "cyberagent--calm2-7b-chat"),
+            str(answers / "openai--text-davinci-003"), "--judge", judge, "--baseline", "openai--text-davinci-003",
+            "--out", str(out), "--workspace", str(workspace), "--batch", "--batch-poll", "0.05"]
+
+
+@pytest.mark.parametrize(("vendor", "judge", "hold", "sig"), [
+    ("openai", "gpt-4o", "create", signal.SIGKILL), ("anthropic", "claude-sonnet", "create", signal.SIGKILL),
+    ("openai", "gpt-4o", "upload", signal.SIGKILL), ("anthropic", "claude-sonnet", "create", signal.SIGINT)])
+def test_sigkill_while_the_batch_is_created_never_pays_twice(vendor: str, judge: str, hold: str, sig: int,
+                                                              imported_home: Path, tmp_path: Path) -> None:
+    """The window of the double billing: the vendor has the batch (or its input file), the store has not
+    recorded it. The stand-in holds its answer to that request, so the kill (or Ctrl-C) lands inside it."""
+    out, workspace = tmp_path / "out", tmp_path / "ws.sqlite"
+    args = _judge_args(judge, out, workspace)
+    with BatchStub(reply=lambda request, custom_id: "理由: 互角です。\n[[C]]", polls_to_complete=2,
+                   hold=hold) as stub:
+        env = {**os.environ, "JP_BENCH_HOME": str(imported_home), **_vendor_env(vendor, stub)}
+        process = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            assert stub.held.wait(120), "the run never reached the held request"
+        finally:
+            process.send_signal(sig)
+            rc = process.wait(timeout=120)
+        stub.release_held()
+        assert rc == (130 if sig == signal.SIGINT else -signal.SIGKILL)
+        created = 1 if hold == "create" else 0
+        assert len(stub.submissions) == created and stub.polls == 0
+        with sqlite3.connect(workspace) as db:
+            assert db.execute("SELECT COUNT(*) FROM batches").fetchone() == (0,)  # the store never heard of it
+            assert db.execute("SELECT COUNT(*) FROM batch_intents").fetchone() == (1,)
+
+        resumed = subprocess.run(args, env=env, capture_output=True, text=True, timeout=300)
+        assert resumed.returncode == 0, resumed.stderr[-3000:]
+        # One paid batch in all: the orphan was adopted (create), or never existed (upload).
+        assert len(stub.submissions) == 1 and len(stub.submissions[0]["custom_ids"]) == 160
+        assert set(stub.requests_seen.values()) == {1} and stub.cancelled == []
+        if vendor == "openai":
+            assert stub.files_uploaded == 1 + (hold == "upload")
+            assert stub.submissions[0]["metadata"]["jp_bench_intent"]
+    with sqlite3.connect(workspace) as db:
+        assert db.execute("SELECT COUNT(*), COUNT(DISTINCT key) FROM calls WHERE status = 'ok'").fetchone() == (160,
+                                                                                                               160)
+        assert db.execute("SELECT COUNT(*) FROM batch_intents").fetchone() == (0,)
+        assert db.execute("SELECT id FROM batches").fetchall() == [(stub.submissions[0]["id"],)]
+    rows = [json.loads(line) for line in (out / "judgments.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert len(rows) == 160 and {row["verdict"] for row in rows} == {"C"}
+    assert KEY not in resumed.stdout + resumed.stderr
+
+
+@pytest.mark.parametrize(("vendor", "judge"), [("openai", "gpt-4o"), ("anthropic", "claude-sonnet")])
+def test_a_refused_key_stops_the_batch_path_at_its_first_request(vendor: str, judge: str, imported_home: Path,
+                                                                 tmp_path: Path) -> None:
+    from conftest import run_cli
+
+    args = _judge_args(judge, tmp_path / "out", tmp_path / "ws.sqlite")[1:]
+    with BatchStub(require_key="sk-the-right-one") as stub:
+        result = run_cli("jp-bench", *args, env={"JP_BENCH_HOME": str(imported_home), **_vendor_env(vendor, stub)})
+        assert stub.requests_received == 1  # 160 judgments, one request: the upload / the create
+        assert stub.submissions == [] and stub.files_uploaded == 0
+    assert result.returncode == 1 and "written:" not in result.stdout  # the plan only
+    errors = [line for line in result.stderr.splitlines() if line.startswith("jp-bench: error:")]
+    assert len(errors) == 1 and "refused the batch" in errors[0] and "401" in errors[0], result.stderr
+    assert KEY not in result.stderr
+    with sqlite3.connect(tmp_path / "ws.sqlite") as db:  # the refusal created nothing: nothing to look up later
+        assert db.execute("SELECT COUNT(*) FROM batch_intents").fetchone() == (0,)
+
+
+@pytest.mark.parametrize("vendor", ["openai", "anthropic"])
+def test_two_runs_on_one_workspace_both_end_complete(vendor: str, tmp_path: Path, monkeypatch) -> None:
+    """The second run starts while the first is creating its batch: it waits for that batch instead of
+    ending with nothing, and the judgments the other run stored count as results, not as missing."""
+    monkeypatch.setenv("JP_TEST_BATCH_KEY", KEY)
+    with BatchStub(reply=lambda request, custom_id: f"{custom_id}: [[A]]", polls_to_complete=3) as stub, \
+            Store(tmp_path / "ws.sqlite") as first_store, Store(tmp_path / "ws.sqlite") as second_store:
+        spec = spec_for(vendor, stub)
+
+        def engine(store: Store) -> CallEngine:
+            return CallEngine(spec=spec, store=store, purpose="judge:test", prompt_version="v",
+                              policy=verdict_policy(), client_factory=lambda: LLMClient(spec),
+                              batch=BatchSettings(poll_interval_s=0.01), expected_output_tokens=8)
+
+        async def both() -> list:
+            # The first run's first wait is on the vendor's answer to its create: the second starts there.
+            return await asyncio.gather(engine(first_store).run(jobs(6)), engine(second_store).run(jobs(6)))
+
+        first, second = asyncio.run(both())
+        assert len(stub.submissions) == 1 and set(stub.requests_seen.values()) == {1}
+        for report in (first, second):
+            assert sorted(report.results) == [f"q{i}" for i in range(1, 7)]
+            assert report.errors == 0 and report.unreachable == 0
+        assert first_store.count() == 6
+        assert second.by_other_process + first.by_other_process >= 6  # one of them stored each judgment
+
+
+def _dead_owner() -> str:
+    """The claim owner of a process of this machine that has ended (a run killed mid-submission)."""
+    import socket
+
+    ended = subprocess.Popen([sys.executable, "-c", "pass"])
+    ended.wait()
+    return f"{socket.gethostname()}:{ended.pid}:deadbeef"
+
+
+def _left_intent(store: Store, spec: ModelSpec, tag: str, n: int) -> BatchIntent:
+    from jp_bench.llm.endpoints import endpoint_of
+
+    requests = [BatchRequest(f"q{i}-1-0", f"q{i}", 1, [[m.role, m.content] for m in job.messages])
+                for i, job in enumerate(jobs(n), 1)]
+    intent = BatchIntent(tag, spec.provider, endpoint_of(spec.base_url), "judge:test", spec.model, _dead_owner(),
+                         time.time(), requests)
+    store.record_intent(intent)
+    return intent
+
+
+def test_a_second_batch_under_the_same_intent_is_cancelled(tmp_path: Path, monkeypatch, capsys) -> None:
+    """Two batches at the vendor carry the tag of one intent (the same requests sent twice before the run
+    died): the first is adopted, the other cancelled with one line, and nothing is submitted again."""
+    import openai
+
+    monkeypatch.setenv("JP_TEST_BATCH_KEY", KEY)
+    with BatchStub(reply=lambda request, custom_id: f"{custom_id}: [[B]]", polls_to_complete=2) as stub, \
+            Store(tmp_path / "ws.sqlite") as store:
+        spec = spec_for("openai", stub)
+        intent = _left_intent(store, spec, "tag0123", 3)
+        client = openai.OpenAI(base_url=stub.openai_base_url, api_key=KEY, max_retries=0)
+        vendor = OpenAIBatches(LLMClient(spec).provider)
+        data = "".join(json.dumps(vendor.request_line(r.custom_id, jobs(3)[i].messages, spec)) + "\n"
+                       for i, r in enumerate(intent.requests)).encode()
+        ids = []
+        for _ in range(2):
+            uploaded = client.files.create(file=("in.jsonl", data), purpose="batch")
+            ids.append(client.batches.create(input_file_id=uploaded.id, endpoint="/v1/chat/completions",
+                                             completion_window="24h", metadata={"jp_bench_intent": "tag0123"}).id)
+        engine = CallEngine(spec=spec, store=store, purpose="judge:test", prompt_version="v", policy=verdict_policy(),
+                            client_factory=lambda: LLMClient(spec), batch=BatchSettings(poll_interval_s=0.01))
+        report = asyncio.run(engine.run(jobs(3)))
+        assert len(stub.submissions) == 2 and stub.cancelled == [ids[1]]
+        assert report.batch.adopted == [ids[0]] and report.batch.cancelled == [ids[1]]
+        assert {key: call.reply for key, call in report.results.items()} == {
+            f"q{i}": f"q{i}-1-0: [[B]]" for i in range(1, 4)}
+        assert store.batch_intents() == []
+    lines = [line for line in capsys.readouterr().err.splitlines() if ids[1] in line]
+    assert len(lines) == 1 and "cancelled" in lines[0]
+
+
+def test_an_anthropic_guess_that_was_not_ours_is_resubmitted(tmp_path: Path, monkeypatch) -> None:
+    """Message Batches carry no tag: the batch of the intent's size created about then is adopted. When
+    it turns out to be someone else's (none of our custom_ids in its results), nothing of it is stored and
+    the requests are submitted again."""
+    import anthropic
+
+    monkeypatch.setenv("JP_TEST_BATCH_KEY", KEY)
+    with BatchStub(reply=lambda request, custom_id: f"{custom_id}: [[A]]", polls_to_complete=2) as stub, \
+            Store(tmp_path / "ws.sqlite") as store:
+        spec = spec_for("anthropic", stub)
+        foreign = anthropic.Anthropic(base_url=stub.anthropic_base_url, api_key=KEY, max_retries=0)
+        other = foreign.messages.batches.create(requests=[  # type: ignore[arg-type]
+            {"custom_id": f"other-{i}", "params": {"model": "m", "max_tokens": 8,
+                                                   "messages": [{"role": "user", "content": "x"}]}}
+            for i in range(3)])
+        _left_intent(store, spec, "tag4567", 3)  # a run died before its create reached the vendor
+        engine = CallEngine(spec=spec, store=store, purpose="judge:test", prompt_version="v", policy=verdict_policy(),
+                            client_factory=lambda: LLMClient(spec), batch=BatchSettings(poll_interval_s=0.01))
+        report = asyncio.run(engine.run(jobs(3)))
+        assert report.batch.adopted == [other.id] and stub.cancelled == []
+        assert [s["custom_ids"] for s in stub.submissions][1:] == [["q1-1-1", "q2-1-1", "q3-1-1"]]
+        assert {key: call.reply for key, call in report.results.items()} == {
+            f"q{i}": f"q{i}-1-1: [[A]]" for i in range(1, 4)}
+
+
+def test_a_store_from_before_batch_intents_opens_and_keeps_its_batches(tmp_path: Path) -> None:
+    from jp_bench.store import BatchRecord
+
+    path = tmp_path / "ws.sqlite"
+    with Store(path) as store:
+        store.record_batch(BatchRecord("batch_old", "openai", "127.0.0.1", "judge:test", "m", 1.0, 1),
+                           [BatchRequest("q1-1-0", "q1", 1, [["user", "x"]])])
+    with sqlite3.connect(path) as db:  # what a store written before the table existed looks like
+        db.execute("DROP TABLE batch_intents")
+    with Store(path) as store:
+        assert store.batch_intents() == [] and store.knows_batch("batch_old")
+        assert [b.id for b in store.open_batches("judge:test", "m", "127.0.0.1")] == ["batch_old"]
+        assert [r.state for r in store.batch_requests(keys=["q1"])] == ["submitted"]

@@ -336,3 +336,41 @@ def test_require_key_for_both_vendors(tmp_path: Path) -> None:
         created = anthropic_client(stub, "sk-right").messages.batches.create(requests=[anthropic_request("k", "x")])
         assert created.processing_status == "in_progress"
         assert stub.submissions[-1]["vendor"] == "anthropic"
+    assert stub.requests_received == 6  # the two refused ones included
+
+
+@pytest.mark.parametrize(("vendor", "route"), [("openai", "upload"), ("openai", "create"), ("anthropic", "create")])
+def test_hold_keeps_a_done_request_unanswered_until_released(vendor: str, route: str, tmp_path: Path) -> None:
+    import threading
+
+    answered: list[str] = []
+    with BatchStub(hold=route) as stub:
+        def client_side() -> None:
+            if vendor == "openai":
+                answered.append(submit_openai(openai_client(stub), write_jsonl(tmp_path / "in.jsonl",
+                                                                               [chat_line("k", "x")])))
+            else:
+                answered.append(anthropic_client(stub).messages.batches.create(
+                    requests=[anthropic_request("k", "x")]).id)
+
+        thread = threading.Thread(target=client_side, daemon=True)
+        thread.start()
+        assert stub.held.wait(60)
+        # The work is done at the server (file stored / batch created), the client has no answer yet.
+        assert stub.files_uploaded == (1 if vendor == "openai" else 0)
+        assert len(stub.submissions) == (1 if route == "create" else 0)
+        assert thread.is_alive() and answered == []
+        stub.release_held()
+        thread.join(60)
+        assert len(answered) == 1 and [s["id"] for s in stub.submissions] == answered
+        assert stub.hold is None  # only the first such request is held: a re-run goes through
+        again = submit_openai(openai_client(stub), write_jsonl(tmp_path / "again.jsonl", [chat_line("k2", "y")])) \
+            if vendor == "openai" else anthropic_client(stub).messages.batches.create(
+                requests=[anthropic_request("k2", "y")]).id
+        assert stub.submissions[-1]["id"] == again
+        # Cancelling is counted (the double-billing tests check that an orphan is cancelled, or none is).
+        if vendor == "openai":
+            openai_client(stub).batches.cancel(again)
+        else:
+            anthropic_client(stub).messages.batches.cancel(again)
+        assert stub.cancelled == [again]

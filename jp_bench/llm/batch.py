@@ -2,7 +2,11 @@
 
 The store records every batch the moment the vendor has created it (its id and the store key, attempt
 and messages of each request in it), before any polling. A re-run after a crash or a SIGKILL finds
-those open batches and polls them instead of submitting again, so nothing is paid for twice. Results
+those open batches and polls them instead of submitting again, so nothing is paid for twice. Before
+the vendor is called at all, the batch is recorded as an *intent* (a tag sent with it, and its
+requests): a run killed between the vendor's creating the batch and the store's recording it leaves
+that intent behind, and the next run finds the batch at the vendor and adopts it instead of
+submitting the requests again (a second batch found under the same tag is cancelled). Results
 are written to the store as they are read; each job then settles exactly as a live call would:
 
 * a readable reply is the job's stored call (tokens and cost summed over its attempts);
@@ -13,23 +17,27 @@ are written to the store as they are read; each job then settles exactly as a li
   live with ``fallback="live"``; one that never succeeds is not stored, so the next run tries again.
 
 Several runs on one workspace: keys are claimed while a submission is being made, and requests already
-in an open batch are waited for, not resubmitted.
+in an open batch or in another run's intent are waited for, not resubmitted; a judgment another run
+stored meanwhile is taken from the store.
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+import sys
 import time
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from jp_bench.llm.batch_vendors import BatchVendor, line_bytes
+from jp_bench.llm.batch_vendors import INTENT_KEY, BatchVendor, line_bytes
 from jp_bench.llm.endpoints import endpoint_of
 from jp_bench.llm.engine import BudgetReached, UnreadableReply
+from jp_bench.llm.errors import PermanentError, TransientError
 from jp_bench.llm.types import Message
-from jp_bench.store import BatchRecord, BatchRequest
+from jp_bench.store import BatchIntent, BatchRecord, BatchRequest
 
 if TYPE_CHECKING:
     from jp_bench.llm.engine import CallEngine, CallJob
@@ -66,6 +74,8 @@ class BatchReport:
     waited_s: float = 0.0
     resubmitted: int = 0
     sent_live: int = 0
+    adopted: list[str] = field(default_factory=list)  # batches an earlier run created but never recorded
+    cancelled: list[str] = field(default_factory=list)  # duplicates of an adopted batch, cancelled
 
 
 def _messages(rows: list[list[str]]) -> list[Message]:
@@ -128,7 +138,18 @@ class BatchRun:
                 return _Next("give_up", error=f"batch request failed {failures} times; last: {last.error}")
             self.report.resubmitted += 1
             return _Next("submit", last.attempt, _messages(last.messages))
-        return _Next("settled")  # "done": its stored call is in the calls table
+        # "done": its call is in the store, stored by this run or meanwhile by another run on the workspace,
+        # which this run must count as a result (not leave out as missing).
+        engine = self.engine
+        found = engine.store.get(job.key)
+        if found is None or (found.finished_at < engine._started and not engine.answered(job, found)):
+            # Stored before this run and not taken as its answer (an error with --retry-errors): ask again.
+            return _Next("submit", 1, list(job.messages))
+        report = engine._report
+        report.results[job.key] = found
+        report.reused += 1
+        report.by_other_process += 1
+        return _Next("settled")
 
     def _read(self, job: CallJob, rows: list[BatchRequest], last: BatchRequest) -> _Next:
         policy = self.engine.policy
@@ -171,13 +192,15 @@ class BatchRun:
         given_up: dict[str, str] = {}
         interval = self.settings.poll_interval_s
         while True:
+            # Batches a dead run was creating are found (or known never to exist) before anything is decided.
+            sending = await self._recover()
             open_batches = {b.id: b for b in store.open_batches(engine.purpose, self.spec.model, self.endpoint)}
             history: dict[str, list[BatchRequest]] = {}
             for row in store.batch_requests(keys=[k for k in by_key if k not in engine._report.results]):
                 history.setdefault(row.key, []).append(row)
             to_submit: list[tuple[CallJob, int, list[Message]]] = []
             for key, job in by_key.items():
-                if key in engine._report.results or key in given_up or job in live:
+                if key in engine._report.results or key in given_up or job in live or key in sending:
                     continue
                 step = self._decide(job, history.get(key, []), set(open_batches))
                 if step.action == "submit":
@@ -187,11 +210,16 @@ class BatchRun:
                 elif step.action == "give_up":
                     given_up[key] = step.error or "batch request failed"
             engine._progress()
-            submitted = await self._submit(to_submit)
+            submitted, elsewhere = await self._submit(to_submit)
             open_batches = {b.id: b for b in store.open_batches(engine.purpose, self.spec.model, self.endpoint)}
-            mine = {row.batch_id for rows in history.values() for row in rows} | set(submitted)
+            unsettled = [key for key, job in by_key.items()
+                         if key not in engine._report.results and key not in given_up and job not in live]
+            # Read again: another run may have put some of these keys into a batch since the look above.
+            mine = {row.batch_id for row in store.batch_requests(keys=unsettled)} | set(submitted)
             watched = [b for b in open_batches.values() if b.id in mine]
-            if not watched:
+            # Keys another run is submitting right now are waited for: its batch shows up here next time.
+            waiting = elsewhere or bool(sending.intersection(unsettled))
+            if not watched and not waiting:
                 break
             ended = await self._poll(watched)
             engine._progress()
@@ -205,18 +233,28 @@ class BatchRun:
             engine._report.last_unreachable = error
         return live
 
-    async def _submit(self, items: list[tuple[CallJob, int, list[Message]]]) -> list[str]:
-        """Submit ``items`` in as few batches as the vendor's limits allow; record each at once."""
+    async def _submit(self, items: list[tuple[CallJob, int, list[Message]]]) -> tuple[list[str], bool]:
+        """Submit ``items`` in as few batches as the vendor's limits allow; record each at once. Returns
+        the batches created and whether some items were left to another run submitting them now."""
         engine, store = self.engine, self.engine.store
         budget = engine._budget
         chosen: list[tuple[BatchRequest, dict[str, Any]]] = []
+        elsewhere = False
+        claimed: list[tuple[CallJob, int, list[Message]]] = []
         for job, attempt, messages in items:
             if store.claim(job.key, engine.owner, engine.lease_s) == "taken":
-                continue  # another run is submitting it right now; its batch will show up as open
+                elsewhere = True  # another run is submitting it right now; its batch will show up as open
+                continue
+            claimed.append((job, attempt, messages))
+        # Read after claiming: keys in another run's intent (being sent, or to be adopted) are not sent again.
+        intents = store.batch_intents(engine.purpose, self.spec.model, self.endpoint) if claimed else []
+        sending = {key for intent in intents for key in intent.keys}
+        for job, attempt, messages in claimed:
             # Between our look and our claim another run may have submitted it.
             rows = store.batch_requests(keys=[job.key])
-            if rows and rows[-1].state == "submitted":
+            if (rows and rows[-1].state == "submitted") or job.key in sending:
                 store.release_claims(engine.owner, [job.key])
+                elsewhere = True
                 continue
             estimate = engine.estimate_usd(messages, batch=True)
             try:
@@ -245,21 +283,70 @@ class BatchRun:
             size += length
         if chunk:
             batch_ids.append(await self._create(chunk))
-        return batch_ids
+        return batch_ids, elsewhere
 
     async def _create(self, chunk: list[tuple[BatchRequest, dict[str, Any]]]) -> str:
-        engine = self.engine
-        batch_id = await self.vendor.submit([line for _, line in chunk],
-                                            {"jp_bench_purpose": engine.purpose[:500]})
+        engine, store = self.engine, self.engine.store
+        # The intent is recorded before anything reaches the vendor: killed at any point from here to
+        # record_batch, the next run finds the batch by its tag instead of paying for it again.
+        intent = BatchIntent(uuid.uuid4().hex, self.spec.provider, self.endpoint, engine.purpose, self.spec.model,
+                             engine.owner, time.time(), [request for request, _ in chunk])
+        store.record_intent(intent)
+        try:
+            batch_id = await self.vendor.submit(
+                [line for _, line in chunk], {"jp_bench_purpose": engine.purpose[:500], INTENT_KEY: intent.tag},
+                on_file=lambda file_id: store.note_intent_file(intent.tag, file_id))
+        except (PermanentError, TransientError) as exc:
+            # The vendor answered with a refusal (4xx): no batch was created. Anything else (no answer, a
+            # 5xx, Ctrl-C) leaves the intent for the next run to look up.
+            status = getattr(exc, "status", None)
+            if isinstance(exc, PermanentError) or (status is not None and 400 <= status < 500):
+                store.drop_intent(intent.tag)
+            raise
         # Recorded before anything else happens: from here on a re-run polls this batch.
-        engine.store.record_batch(BatchRecord(batch_id, self.spec.provider, self.endpoint, engine.purpose,
-                                              self.spec.model, time.time(), len(chunk)),
-                                  [request for request, _ in chunk])
-        engine.store.release_claims(engine.owner, [request.key for request, _ in chunk])
+        store.record_batch(BatchRecord(batch_id, self.spec.provider, self.endpoint, engine.purpose,
+                                       self.spec.model, time.time(), len(chunk)),
+                           intent.requests, intent=intent.tag)
+        store.release_claims(engine.owner, [request.key for request, _ in chunk])
         self.report.submitted += len(chunk)
         self.report.batches[batch_id] = BatchProgress(batch_id, "submitted", len(chunk))
         engine._progress()
         return batch_id
+
+    async def _recover(self) -> set[str]:
+        """Settle the intents of runs that died while sending a batch (adopt the batch the vendor has, or
+        drop the intent when it has none); returns the keys of intents still being sent by a live run."""
+        engine, store = self.engine, self.engine.store
+        sending: set[str] = set()
+        for intent in store.batch_intents(engine.purpose, self.spec.model, self.endpoint):
+            if intent.owner == engine.owner or not store.take_intent(intent, engine.owner, engine.lease_s):
+                sending.update(intent.keys)  # its run is still sending it (or another run is settling it)
+                continue
+            try:
+                await self._adopt(intent)
+            finally:
+                store.release_claims(engine.owner, intent.keys)
+        return sending
+
+    async def _adopt(self, intent: BatchIntent) -> None:
+        store = self.engine.store
+        found = [batch_id for batch_id in await self.vendor.find(intent) if not store.knows_batch(batch_id)]
+        if not found:
+            # The batch was never created (killed before or during the upload): nothing was paid for, and
+            # the requests are submitted as usual.
+            if intent.file_id is not None:
+                await self.vendor.discard_file(intent.file_id)
+            store.drop_intent(intent.tag)
+            return
+        adopted, duplicates = found[0], found[1:] if self.vendor.exact_find else []
+        store.record_batch(BatchRecord(adopted, intent.provider, intent.endpoint, intent.purpose, intent.model,
+                                       intent.created_at, len(intent.requests)), intent.requests, intent=intent.tag)
+        self.report.adopted.append(adopted)
+        for duplicate in duplicates:  # the same requests twice: only one batch is kept, the other cancelled
+            await self.vendor.cancel(duplicate)
+            self.report.cancelled.append(duplicate)
+            print(f"jp-bench: batch {duplicate} repeats batch {adopted} (both sent for the same requests by a run "
+                  "that was stopped); cancelled it", file=sys.stderr, flush=True)
 
     async def _poll(self, batches: list[BatchRecord]) -> int:
         """One look at each batch; the results of those that ended are read and stored. Returns how many ended."""

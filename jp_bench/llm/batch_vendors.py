@@ -11,20 +11,33 @@
 
 A request body is exactly what the live provider would send (same model, sampling parameters and
 extra parameters), so a batch reply answers the same store key as a live one.
+
+Finding a batch again whose creation was never recorded (the process died while creating it): OpenAI
+batches carry our intent tag in ``metadata`` (and the uploaded input file's id), so ``find`` is exact.
+Anthropic's Message Batches take no metadata: ``find`` proposes the batch created around the intent's
+time with exactly its number of requests; if it is someone else's, its results carry none of our
+``custom_id`` values and the requests are submitted again when it ends.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from jp_bench.llm._http import is_transient_status, sdk_errors
 from jp_bench.llm.errors import PermanentError
 from jp_bench.llm.types import Completion, Message, ModelSpec
+from jp_bench.store import BatchIntent
 
 Outcome = Literal["succeeded", "errored", "expired", "canceled"]
+INTENT_KEY = "jp_bench_intent"  # the metadata key carrying a batch's intent tag (OpenAI)
+# The vendor's clock against ours, and how long a create may take (uploading up to 256 MB): a batch
+# created for an intent is looked for from CLOCK_SLACK_S before it to CREATE_WINDOW_S after it.
+CLOCK_SLACK_S = 600.0
+CREATE_WINDOW_S = 3600.0
 
 
 @dataclass(frozen=True)
@@ -52,10 +65,20 @@ class BatchResult:
 
 class BatchVendor(Protocol):
     limits: BatchLimits
+    exact_find: bool  # whether find() only returns batches created for the intent (else: a best guess)
 
     def request_line(self, custom_id: str, messages: Sequence[Message], spec: ModelSpec) -> dict[str, Any]: ...
 
-    async def submit(self, lines: list[dict[str, Any]], metadata: dict[str, str]) -> str: ...
+    async def submit(self, lines: list[dict[str, Any]], metadata: dict[str, str],
+                     on_file: Callable[[str], None] | None = None) -> str: ...
+
+    async def find(self, intent: BatchIntent) -> list[str]:
+        """The vendor's batches that may have been created for ``intent``, the likeliest first."""
+        ...
+
+    async def cancel(self, batch_id: str) -> None: ...
+
+    async def discard_file(self, file_id: str) -> None: ...
 
     async def state(self, batch_id: str) -> BatchState: ...
 
@@ -71,6 +94,7 @@ class OpenAIBatches:
 
     limits = BatchLimits(max_requests=50_000, max_bytes=200 * 1024 * 1024)
     endpoint = "/v1/chat/completions"
+    exact_find = True
 
     def __init__(self, provider: Any) -> None:
         self.provider = provider  # jp_bench.llm.openai_provider.OpenAIProvider: its SDK client and key
@@ -86,16 +110,47 @@ class OpenAIBatches:
         body.update(body.pop("extra_body", {}))
         return {"custom_id": custom_id, "method": "POST", "url": self.endpoint, "body": body}
 
-    async def submit(self, lines: list[dict[str, Any]], metadata: dict[str, str]) -> str:
+    async def submit(self, lines: list[dict[str, Any]], metadata: dict[str, str],
+                     on_file: Callable[[str], None] | None = None) -> str:
         import openai
 
         client = self.provider._client()
         data = "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines).encode("utf-8")
         with sdk_errors(openai, self._label(), self.provider.spec.timeout_s, self.provider._secrets()):
             uploaded = await client.files.create(file=("jp-bench-batch.jsonl", data), purpose="batch")
+            if on_file is not None:
+                on_file(uploaded.id)
             batch = await client.batches.create(input_file_id=uploaded.id, endpoint=self.endpoint,
                                                 completion_window="24h", metadata=metadata)
         return batch.id
+
+    async def find(self, intent: BatchIntent) -> list[str]:
+        import openai
+
+        client = self.provider._client()
+        found: list[str] = []
+        with sdk_errors(openai, self._label(), self.provider.spec.timeout_s, self.provider._secrets()):
+            async for batch in client.batches.list(limit=100):  # newest first, page after page
+                if batch.created_at < intent.created_at - CLOCK_SLACK_S:
+                    break
+                tagged = (batch.metadata or {}).get(INTENT_KEY) == intent.tag
+                if tagged or (intent.file_id is not None and batch.input_file_id == intent.file_id):
+                    found.append(batch.id)
+        return found[::-1]  # the first one created first
+
+    async def cancel(self, batch_id: str) -> None:
+        import openai
+
+        client = self.provider._client()
+        with sdk_errors(openai, self._label(), self.provider.spec.timeout_s, self.provider._secrets()):
+            await client.batches.cancel(batch_id)
+
+    async def discard_file(self, file_id: str) -> None:
+        import openai
+
+        client = self.provider._client()
+        with contextlib.suppress(openai.APIError):  # only tidying: an input file no batch uses costs nothing
+            await client.files.delete(file_id)
 
     async def state(self, batch_id: str) -> BatchState:
         import openai
@@ -160,6 +215,7 @@ class AnthropicBatches:
     """Anthropic's Message Batches API."""
 
     limits = BatchLimits(max_requests=100_000, max_bytes=256 * 1024 * 1024)
+    exact_find = False
 
     def __init__(self, provider: Any) -> None:
         self.provider = provider  # jp_bench.llm.anthropic_provider.AnthropicProvider
@@ -175,13 +231,41 @@ class AnthropicBatches:
         params.update(params.pop("extra_body", {}))
         return {"custom_id": custom_id, "params": params}
 
-    async def submit(self, lines: list[dict[str, Any]], metadata: dict[str, str]) -> str:  # noqa: ARG002
+    async def submit(self, lines: list[dict[str, Any]], metadata: dict[str, str],  # noqa: ARG002
+                     on_file: Callable[[str], None] | None = None) -> str:  # noqa: ARG002
         import anthropic
 
         client = self.provider._client()
         with sdk_errors(anthropic, self._label(), self.provider.spec.timeout_s, self.provider._secrets()):
             batch = await client.messages.batches.create(requests=lines)  # type: ignore[arg-type]
         return batch.id
+
+    async def find(self, intent: BatchIntent) -> list[str]:
+        import anthropic
+
+        client = self.provider._client()
+        size = len(intent.requests)
+        candidates: list[tuple[float, str]] = []
+        with sdk_errors(anthropic, self._label(), self.provider.spec.timeout_s, self.provider._secrets()):
+            async for batch in client.messages.batches.list(limit=100):  # newest first, page after page
+                created = batch.created_at.timestamp()
+                if created < intent.created_at - CLOCK_SLACK_S:
+                    break
+                counts = batch.request_counts
+                total = counts.processing + counts.succeeded + counts.errored + counts.canceled + counts.expired
+                if total == size and created <= intent.created_at + CREATE_WINDOW_S:
+                    candidates.append((abs(created - intent.created_at), batch.id))
+        return [batch_id for _, batch_id in sorted(candidates)]
+
+    async def cancel(self, batch_id: str) -> None:
+        import anthropic
+
+        client = self.provider._client()
+        with sdk_errors(anthropic, self._label(), self.provider.spec.timeout_s, self.provider._secrets()):
+            await client.messages.batches.cancel(batch_id)
+
+    async def discard_file(self, file_id: str) -> None:
+        pass  # Message Batches upload no file
 
     async def state(self, batch_id: str) -> BatchState:
         import anthropic
