@@ -54,11 +54,13 @@ class JudgeStub:
     reasoning_content: str | None = None
     rate_limit_rpm: float = 0.0  # requests per minute the token bucket admits (0: no rate limit)
     rate_limit_burst: int = 1  # the bucket's capacity: requests admitted back to back
+    clock: Callable[[], float] = time.monotonic  # the bucket's clock (a test may drive it by hand)
     # A judge with token log-probabilities: when a request asks for `logprobs`, the reply's tokens
     # come with them, and at the verdict token (the last token that is a verdict: A/B/C or 1..10) the
     # top alternatives carry this distribution, e.g. {"A": 0.7, "B": 0.2, "C": 0.1}.
     verdict_probs: Callable[[dict[str, Any], int], dict[str, float]] | None = None
     calls: int = 0
+    received: int = 0  # every chat-completion request that reached the stand-in, refused ones included
     model_list_calls: int = 0
     replies: list[tuple[dict[str, Any], str]] = field(default_factory=list)  # (request, reply) answered
     failures: int = 0
@@ -105,6 +107,7 @@ class JudgeStub:
 
             def do_POST(self) -> None:
                 with stub._lock:
+                    stub.received += 1
                     if stub.first_request_at is None:
                         stub.first_request_at = time.perf_counter()
                 length = int(self.headers.get("Content-Length") or 0)
@@ -199,7 +202,7 @@ class JudgeStub:
         rate = self.rate_limit_rpm / 60  # tokens per second
         capacity = max(1, self.rate_limit_burst)
         with self._lock:
-            now = time.monotonic()
+            now = self.clock()
             tokens = capacity if self._bucket is None else min(capacity, self._bucket + (now - self._bucket_at) * rate)
             admitted = tokens >= 1
             if admitted:

@@ -48,6 +48,8 @@ class RequestGate(Protocol):
 
     def admit(self) -> None: ...
 
+    def answered(self) -> None: ...
+
     def abandon(self) -> None: ...
 
 
@@ -110,7 +112,8 @@ class LLMClient:
 
         ``gate.admit()`` runs inside the concurrency slot just before every HTTP attempt (the call
         engine checks its budget and claims there, and may raise to stop the request);
-        ``gate.abandon()`` runs after an attempt that failed.
+        ``gate.answered()`` when the attempt had an HTTP answer (a reply or an error status: the host
+        is there); ``gate.abandon()`` runs after an attempt that failed.
         """
         last_error: TransientError | None = None
         attempt = 0  # failed attempts that count against max_attempts
@@ -153,16 +156,26 @@ class LLMClient:
                 completion = await self.provider.complete(messages, spec)
             except TransientError as exc:
                 if gate is not None:
+                    if exc.status is not None:  # the server answered, even if with an error
+                        gate.answered()
                     gate.abandon()
                 # Reported inside the slot: the next waiter must already see the lower limit or the pause.
                 if self.adaptive and self._congested(exc):
                     self._limiter.on_rate_limited(exc.retry_after, exc.headers, ticket=ticket)
                     exc.throttled = True
                 raise
+            except PermanentError as exc:
+                if gate is not None:
+                    if exc.status is not None:
+                        gate.answered()
+                    gate.abandon()
+                raise
             except BaseException:
                 if gate is not None:
                     gate.abandon()
                 raise
+            if gate is not None:
+                gate.answered()
             self._recent.append(False)
             self._limiter.on_success(completion.headers, ticket=ticket)
             return completion

@@ -17,8 +17,14 @@ everything else, once:
   even when every call starts before any has finished;
 * **the error policy**: a call that never got a reply (connection refused, retries exhausted) is not
   stored, so the next run asks again; a request the server refuses (HTTP 400, a content filter) is
-  stored as an error for that job; 401/403/404 stop the whole run; a run in which no call reached
-  the model is an error;
+  stored as an error for that job; 401/403/404 and a rejected parameter stop the whole run; a run in
+  which no call reached the model is an error;
+* **stopping at once**: after the first fatal reply no request that has not yet left may leave (the
+  gate refuses it, and jobs waiting for a slot or a retry are cancelled), so a refused key costs at
+  most the requests already in flight; until some request has had an HTTP answer, at most one
+  window of jobs (the client's concurrency) is started, and once a whole window has failed to
+  connect through all its retries the run stops with one line, instead of trying every job against
+  a host nobody answers on;
 * **accounting and progress**: calls, errors, spend and the in-flight estimate, one report.
 
 Retries of transient HTTP failures and the adaptive concurrency limit live in
@@ -34,10 +40,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from jp_bench.errors import JpBenchError
-from jp_bench.llm.errors import LLMError, PermanentError
+from jp_bench.llm.errors import LLMError, PermanentError, TransientError
 from jp_bench.llm.tokens import estimate_messages_tokens
 from jp_bench.llm.types import Message, ModelSpec
-from jp_bench.store import CallRecord, Store, StoredCall, new_claim_owner
+from jp_bench.store import CallRecord, Store, StoredCall, StoreWriteError, new_claim_owner
 
 # Statuses that mean the whole run is misconfigured (bad key, no access, unknown model): stop.
 FATAL_STATUSES = frozenset({401, 403, 404})
@@ -101,6 +107,10 @@ class _ClaimedElsewhere(Exception):
 
 class _NoReply(Exception):
     """A job got no reply at all; carries the last transport error."""
+
+
+class _RunStopped(Exception):
+    """The run has stopped (a fatal reply, or a judge nobody answers): this request must not leave."""
 
 
 @dataclass
@@ -182,6 +192,11 @@ class CallEngine:
     _report: EngineReport = field(init=False, default_factory=EngineReport)
     _todo_count: int = field(init=False, default=0)
     _started: float = field(init=False, default=0.0)
+    # Why the run stopped (the first fatal reply, or nobody answering); once set, no request leaves.
+    _stop: Exception | None = field(init=False, default=None)
+    # Whether any request of this run has had an HTTP answer (a reply or an error status).
+    _reached: bool = field(init=False, default=False)
+    _changed: asyncio.Event = field(init=False, default_factory=asyncio.Event)
 
     # ------------------------------------------------------------------------------------ planning
 
@@ -217,6 +232,9 @@ class CallEngine:
         self._budget = Budget(self.max_cost_usd)
         self._todo_count = len(todo)
         self._started = time.time()
+        self._stop = None
+        self._reached = False
+        self._changed = asyncio.Event()
         self._progress()
         if not todo:
             return self._report
@@ -253,62 +271,145 @@ class CallEngine:
             raise JpBenchError(f"{self.refused_what} refused the batch: {exc}") from None
 
     async def _run_jobs(self, todo: list[CallJob]) -> None:
-        fatal: list[PermanentError] = []
         deferred: list[CallJob] = []
         report = self._report
+        window = self._probe_window()
+        tasks: dict[str, asyncio.Task[None]] = {}
+        gates: dict[str, _Gate] = {}  # each running job's current gate (in flight while it is reserved)
+        # Until something has answered, one window of jobs in all may try: a job that ends without a
+        # reply uses its place up; any other ending (claimed elsewhere, the budget) gives it back.
+        probe_places = window
+
+        def stop(reason: Exception) -> None:
+            """No request that has not left may leave: refuse at the gate, cancel jobs not in flight."""
+            if self._stop is not None:
+                return
+            self._stop = reason
+            self._notify()
+            current = asyncio.current_task()
+            for key, task in tasks.items():
+                gate = gates.get(key)
+                if task is not current and not task.done() and (gate is None or not gate.reserved):
+                    task.cancel()
 
         async def one(job: CallJob) -> None:
-            if fatal:
+            nonlocal probe_places
+            probing = False
+            if probe_places is not None:
+                while not (self._reached or self._stop is not None or probe_places > 0):
+                    await self._changed.wait()
+                probing = not self._reached and self._stop is None
+                probe_places -= probing
+            if self._stop is not None:
                 return
-            if self._budget.exhausted:
-                report.stopped_at_cost_limit = True
-                return
+            unanswered = False
             try:
-                call = await self._call(job)
-            except _ClaimedElsewhere:
-                deferred.append(job)
-                return
-            except BudgetReached:
-                report.stopped_at_cost_limit = True
-                return
-            except PermanentError as exc:
-                if exc.status in FATAL_STATUSES or exc.status is None or exc.param is not None:
-                    fatal.append(exc)
+                if self._budget.exhausted:
+                    report.stopped_at_cost_limit = True
                     return
-                call = self._record(job, None, None, "error", str(exc), 1, 0, 0, 0.0, time.time())
-            except _NoReply as exc:
-                report.unreachable += 1
-                report.last_unreachable = str(exc)
-                self._progress()
-                return
-            if call is None:  # another process finished it between our look-up and our claim
-                return
-            report.results[job.key] = call
-            report.called += 1
-            report.errors += not call.ok
-            report.spent_usd = self._budget.spent_usd
-            self._progress()
+                unanswered = await self._one(job, gates, deferred, stop)
+            except Exception as exc:  # the store failed, a bug: nothing more leaves either
+                stop(exc)
+                raise
+            finally:
+                if probing and not unanswered:
+                    probe_places += 1
+                if window is not None and report.unreachable >= window and not self._reached:
+                    # A whole window failed to connect through all its retries, and nothing ever answered.
+                    stop(self._unreachable_error())
+                self._notify()
 
         pending = todo
         elsewhere: list[CallJob] = []  # claimed by another process: done there, or ours once the claim lapses
         while pending or elsewhere:
             deferred.clear()
-            await asyncio.gather(*(one(job) for job in pending))
-            if fatal:
-                hint = ""
-                if fatal[0].param is not None:
-                    hint = (f" (the server rejects the parameter {fatal[0].param!r} for model {self.spec.model!r}: "
-                            "change the model's YAML settings)")
-                raise JpBenchError(f"{self.refused_what} refused the request: {fatal[0]}{hint}")
+            tasks.clear()
+            gates.clear()
+            for job in pending:
+                tasks[job.key] = asyncio.ensure_future(one(job))
+            # Every job ends (the ones in flight when the run stopped included) before the stop is raised.
+            await asyncio.gather(*tasks.values(), return_exceptions=True)
+            if self._stop is not None:
+                raise self._stop
             elsewhere += deferred
             if not elsewhere or report.stopped_at_cost_limit:
                 break
             pending, elsewhere = await self._wait_for_others(elsewhere)
         if report.unreachable and not report.called and not report.by_other_process:
-            raise JpBenchError(f"no call reached {self.refused_what} ({report.unreachable} tried; last error: "
-                               f"{report.last_unreachable}); nothing was stored")
+            raise self._unreachable_error()
 
-    async def _call(self, job: CallJob) -> StoredCall | None:
+    async def _one(self, job: CallJob, gates: dict[str, _Gate], deferred: list[CallJob],
+                   stop: Callable[[Exception], None]) -> bool:
+        """One job through :meth:`_call`, its outcome counted in the report (or the run stopped).
+
+        Returns whether the job ended without any reply (the host was not reached)."""
+        report = self._report
+        try:
+            call = await self._call(job, gates)
+        except _RunStopped:
+            return False
+        except asyncio.CancelledError:
+            if self._stop is None:  # not our stop (Ctrl-C): the whole run is being cancelled
+                raise
+            return False
+        except _ClaimedElsewhere:
+            deferred.append(job)
+            return False
+        except StoreWriteError as exc:  # disk full, read-only: no further call may be paid for and then lost
+            stop(exc)
+            return False
+        except BudgetReached:
+            report.stopped_at_cost_limit = True
+            return False
+        except PermanentError as exc:
+            if exc.status in FATAL_STATUSES or exc.status is None or exc.param is not None:
+                stop(self._refused_error(exc))
+                return False
+            call = self._record(job, None, None, "error", str(exc), 1, 0, 0, 0.0, time.time())
+        except _NoReply as exc:
+            report.unreachable += 1
+            report.last_unreachable = str(exc)
+            self._progress()
+            return True
+        if call is not None:  # None: another process finished it between our look-up and our claim
+            report.results[job.key] = call
+            report.called += 1
+            report.errors += not call.ok
+            report.spent_usd = self._budget.spent_usd
+            self._progress()
+        return False
+
+    def _probe_window(self) -> int | None:
+        """How many jobs may run before any request has been answered: the client's concurrency.
+
+        None (no such limit) for a duck-typed client that declares no concurrency of its own."""
+        concurrency = getattr(self.client, "concurrency", None)
+        return concurrency if isinstance(concurrency, int) and concurrency >= 1 else None
+
+    def _refused_error(self, exc: PermanentError) -> JpBenchError:
+        hint = ""
+        if exc.param is not None:
+            hint = (f" (the server rejects the parameter {exc.param!r} for model {self.spec.model!r}: "
+                    "change the model's YAML settings)")
+        return JpBenchError(f"{self.refused_what} refused the request: {exc}{hint}")
+
+    def _unreachable_error(self) -> JpBenchError:
+        report = self._report
+        return JpBenchError(f"no call reached {self.refused_what} ({report.unreachable} tried; last error: "
+                            f"{report.last_unreachable}); nothing was stored")
+
+    def _answered(self) -> None:
+        """A request had an HTTP answer (a reply or an error status): the host is there."""
+        if not self._reached:
+            self._reached = True
+            self._notify()
+
+    def _notify(self) -> None:
+        """Wake every job waiting for the run's state to change (each waits on the event of its time)."""
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+    async def _call(self, job: CallJob, gates: dict[str, _Gate] | None = None) -> StoredCall | None:
         """Ask until the reply is readable or the policy's attempts are spent; store the outcome."""
         started = time.time()
         messages = list(job.messages)
@@ -319,6 +420,8 @@ class CallEngine:
         claimed = False
         for attempt in range(1, self.policy.attempts + 1):
             gate = _Gate(self, job.key, self.estimate_usd(messages), claim=not claimed)
+            if gates is not None:
+                gates[job.key] = gate
             try:
                 completion = await self._send(messages, gate, job.spec)
             except _DoneElsewhere as done:
@@ -326,7 +429,7 @@ class CallEngine:
                 self._report.by_other_process += 1
                 self._report.results[job.key] = done.call
                 return None
-            except (PermanentError, _ClaimedElsewhere, BudgetReached):
+            except (PermanentError, _ClaimedElsewhere, BudgetReached, _RunStopped):
                 raise
             except LLMError as exc:
                 if reply is None:  # nothing came back and nothing was paid: not a verdict, ask next run
@@ -362,7 +465,13 @@ class CallEngine:
             else:
                 # A duck-typed client (tests, plugins) has no slot of its own to gate: gate before calling.
                 gate.admit()
-                completion = await self.client.complete(messages)
+                try:
+                    completion = await self.client.complete(messages)
+                except (PermanentError, TransientError) as exc:
+                    if exc.status is not None:
+                        gate.answered()
+                    raise
+                gate.answered()
         except BaseException:
             gate.abandon()
             raise
@@ -440,7 +549,8 @@ class _Gate:
     """What happens each time one request is about to be sent: the claim (once), then the budget.
 
     :class:`jp_bench.llm.client.LLMClient` calls :meth:`admit` inside its concurrency slot before every
-    HTTP attempt and :meth:`abandon` after an attempt that failed (nothing was paid for it).
+    HTTP attempt, :meth:`answered` when the attempt had an HTTP answer (a reply or an error status),
+    and :meth:`abandon` after an attempt that failed (nothing was paid for it).
     """
 
     def __init__(self, engine: CallEngine, key: str, estimate_usd: float, claim: bool) -> None:
@@ -449,8 +559,10 @@ class _Gate:
         self.reserved = False
 
     def admit(self) -> None:
-        """Let the request go, or raise BudgetReached / _ClaimedElsewhere / _DoneElsewhere."""
+        """Let the request go, or raise _RunStopped / BudgetReached / _ClaimedElsewhere / _DoneElsewhere."""
         engine = self.engine
+        if engine._stop is not None:
+            raise _RunStopped
         if self.claim and not self.claimed:
             state = engine.store.claim(self.key, engine.owner, engine.lease_s)
             if state == "taken":
@@ -462,6 +574,10 @@ class _Gate:
             self.claimed = True
         engine._budget.reserve(self.estimate_usd)
         self.reserved = True
+
+    def answered(self) -> None:
+        """The request had an HTTP answer, whatever its status (the client tells us)."""
+        self.engine._answered()
 
     def abandon(self) -> None:
         if self.reserved:
