@@ -11,6 +11,10 @@ generated again, so an interrupted run continues where it stopped. With a judge 
 each turn's run judges its own turn, and "current" includes "judged with these settings". After the
 turns, the results of all of them go into one lm-eval results file with the ``ja_mt_bench`` group's
 entry (:mod:`jp_bench.lm_eval_results`), and lm-eval's table of it is printed.
+
+Under data parallelism (``accelerate launch -m jp_bench lm-eval ...``) every rank runs this command; the
+ranks wait for each other after each lm-eval run (rank 0 writes its files after the others returned), and
+rank 0 alone writes the combined file.
 """
 
 from __future__ import annotations
@@ -69,7 +73,11 @@ def run_lm_eval(argv: Sequence[str]) -> int:
                 # lm-eval's TaskManager takes a list; keep a plain string when there is only ours.
                 args.include_path = merged[0] if len(merged) == 1 else merged
             parser.execute(args)
-        if combine_in is not None:
+            # Under data parallelism (accelerate launch, torchrun) only rank 0 writes the samples and
+            # results, after the other ranks' lm-eval run has returned: without this wait another rank
+            # would build turn 2 from turn-1 samples not yet written (or older ones).
+            wait_for_all_ranks()
+        if combine_in is not None and main_rank():
             combine_turns(combine_in)
     except SystemExit as exit_:
         code = exit_.code
@@ -79,6 +87,32 @@ def run_lm_eval(argv: Sequence[str]) -> int:
     # lm-eval itself exits 0 when the judge failed after generation (the answers and results are
     # written, judged metrics nan); through jp-bench the run says so in its exit code.
     return 1 if len(in_harness.INCOMPLETE_RUNS) > incomplete_before else 0
+
+
+def _process_group() -> Any:
+    """``torch.distributed`` when this process is one of several ranks of a run, else None.
+
+    lm-eval's hf backend under ``accelerate launch`` (or torchrun) evaluates each rank's share of the
+    documents and gathers the results on rank 0, which alone writes the output files.
+    """
+    torch = sys.modules.get("torch")  # never imported here: a run that did not load torch has no ranks
+    dist = getattr(torch, "distributed", None)
+    if dist is None or not dist.is_available() or not dist.is_initialized():
+        return None
+    return dist if dist.get_world_size() > 1 else None
+
+
+def wait_for_all_ranks() -> None:
+    """Return once every rank got here (at once without data parallelism)."""
+    dist = _process_group()
+    if dist is not None:
+        dist.barrier()
+
+
+def main_rank() -> bool:
+    """Whether this process writes the run's files: rank 0 of a data-parallel run, or the only process."""
+    dist = _process_group()
+    return dist is None or dist.get_rank() == 0
 
 
 def release_models() -> None:
