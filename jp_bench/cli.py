@@ -205,17 +205,25 @@ def _add_batch_options(parser: argparse.ArgumentParser) -> None:
                        help="send through the vendor's Batch API; a re-run polls the batches already submitted")
     group.add_argument("--batch-fallback", default="resubmit", choices=["resubmit", "live"],
                        help="errored or expired requests: resubmit them in a new batch (default) or send them live")
-    group.add_argument("--batch-poll", type=_positive_float, default=30.0, metavar="S",
-                       help="seconds before the first status check (grows to 5 minutes; default 30)")
+    group.add_argument("--batch-poll", type=_setting("BatchPoll", float), default=30.0, metavar="S",
+                       help="seconds before the first status check (at most 300; grows to 5 minutes; default 30)")
     group.add_argument("--batch-size", type=_positive_int, metavar="N",
                        help="at most N requests per batch (default: the vendor's limit)")
 
 
-def _positive_float(text: str) -> float:
-    value = float(text)
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
-    return value
+def _setting(rule_name: str, parse: Any) -> Any:
+    """An argparse type that checks a value by its rule in jp_bench.llm.limits (the rule the judge YAML and
+    the in-harness keys use too), so a bad value is one usage error before anything runs."""
+    def convert(text: str) -> Any:
+        from jp_bench.llm import limits
+
+        try:
+            return limits.parse_setting(getattr(limits, rule_name), parse, text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    convert.__name__ = rule_name  # argparse names the type in some messages
+    return convert
 
 
 def _positive_int(text: str) -> int:
@@ -266,13 +274,12 @@ def cmd_judge(args: argparse.Namespace) -> int:
 def _judge_with_jury(request: Any, jury: Any) -> int:
     """Each member judges in turn (one store: a member already done costs nothing); then the jury's files."""
     from jp_bench.judging.progress import progress_bar
-    from jp_bench.judging.service import JuryOutcome, member_request, prepare, run_judging, write_jury_outputs
+    from jp_bench.judging.service import JuryOutcome, prepare_jury, run_judging, write_jury_outputs
     from jp_bench.judging.summary import print_outcome, print_plan
 
     print(f"jury {jury.name}: {', '.join(jury.judges)}")
-    # Every member is checked (judge file, answers, plan) before any is paid for.
-    prepared = [(member_request(request, jury, judge), None) for judge in jury.judges]
-    prepared = [(member, prepare(member)) for member, _ in prepared]
+    # Every member is checked (each judge once, judge file, answers, plan) before any is paid for.
+    prepared = prepare_jury(request, jury)
     outcome = JuryOutcome(jury=jury, members=[])
     for member, plan in prepared:
         if request.dry_run:
@@ -610,19 +617,23 @@ def build_parser() -> argparse.ArgumentParser:
     judge.add_argument("--prompts", help="a prompt set: shipped name, our YAML, or a FastChat judge_prompts.jsonl")
     judge.add_argument("--judges-dir", action="append", help="also read judge YAMLs from this folder")
     judge.add_argument("--judge-model", help="override the judge's model name")
-    judge.add_argument("--base-url", help="override the judge's API base URL")
+    judge.add_argument("--base-url", type=_setting("BaseUrl", str), help="override the judge's API base URL")
     judge.add_argument("--workspace", help="SQLite store (default: $JP_BENCH_HOME/workspaces/default/store.sqlite)")
-    judge.add_argument("--concurrency", type=int, help="calls in flight at once (default: the judge's setting)")
-    judge.add_argument("--max-cost", type=float, metavar="USD", help="refuse to start, or stop, above this spend")
+    judge.add_argument("--concurrency", type=_setting("Concurrency", int),
+                       help="calls in flight at once (default: the judge's setting)")
+    judge.add_argument("--max-cost", type=_setting("MaxCost", float), metavar="USD",
+                       help="refuse to start, or stop, above this spend")
     judge.add_argument("--dry-run", action="store_true", help="print the plan and the cost estimate; call nothing")
     judge.add_argument("--retry-errors", action="store_true", help="call again for judgments stored as errors")
     judge.add_argument("--weighted", action="store_true",
                        help="ask for token log-probabilities and record each verdict's probability (OpenAI "
                             "non-reasoning models, vLLM, llama.cpp); reports add the probability-weighted result")
-    judge.add_argument("--samples", type=_positive_int, default=1, metavar="N",
+    judge.add_argument("--samples", type=_setting("Samples", int), default=1, metavar="N",
                        help="judge every item N times (temperature > 0; seeds where the server takes them); "
                             "reports put the judge's noise into the confidence intervals")
-    judge.add_argument("--temperature", type=float, help="override the judge's temperature (e.g. for --samples)")
+    judge.add_argument("--temperature", type=_setting("Temperature", float),
+                       help="override the judge's temperature (e.g. for --samples; not for Anthropic judges, "
+                            "which are sent none)")
     judge.add_argument("--turn", type=_positive_int, action="append", metavar="K",
                        help="multi-turn questions (ja_mt_bench): judge only turn K (repeatable; default: every "
                             "turn the answers have)")
@@ -682,10 +693,10 @@ def build_parser() -> argparse.ArgumentParser:
     translate.add_argument("--translator", required=True, help="a model from `jp-bench judges` (e.g. gpt-4o)")
     translate.add_argument("--out", required=True, help="sheet path without suffix: writes OUT.csv and OUT.jsonl")
     translate.add_argument("--translator-model", help="override the model name")
-    translate.add_argument("--base-url", help="override the API base URL")
+    translate.add_argument("--base-url", type=_setting("BaseUrl", str), help="override the API base URL")
     translate.add_argument("--judges-dir", action="append", help="also read model YAMLs from this folder")
     translate.add_argument("--workspace", help="SQLite store (calls are reused on re-runs)")
-    translate.add_argument("--concurrency", type=int, default=8)
+    translate.add_argument("--concurrency", type=_setting("Concurrency", int), default=8)
     translate.add_argument("--limit", type=int, help="translate only the first N seeds")
     translate.add_argument("--overwrite", action="store_true", help="replace an existing sheet (edits are lost)")
     _add_batch_options(translate)
@@ -702,12 +713,12 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--seeds", help="Japanese seed set (JSONL); default: the shipped set")
     generate.add_argument("--prompt", help="generation prompt (shipped name or YAML file)")
     generate.add_argument("--tasks-per-request", type=int, default=10)
-    generate.add_argument("--concurrency", type=int, default=8)
+    generate.add_argument("--concurrency", type=_setting("Concurrency", int), default=8)
     generate.add_argument("--seed", type=int, default=0)
-    generate.add_argument("--max-cost", type=float, metavar="USD")
+    generate.add_argument("--max-cost", type=_setting("MaxCost", float), metavar="USD")
     generate.add_argument("--max-requests", type=int)
     generate.add_argument("--generator-model", help="override the model name")
-    generate.add_argument("--base-url", help="override the API base URL")
+    generate.add_argument("--base-url", type=_setting("BaseUrl", str), help="override the API base URL")
     generate.add_argument("--judges-dir", action="append", help="also read model YAMLs from this folder")
     generate.add_argument("--workspace", help="SQLite store (calls are reused on re-runs)")
     generate.add_argument("--tokenizer", default="char", choices=["char", "morpheme"],

@@ -17,22 +17,42 @@ import yaml
 from jp_bench.errors import InputFileError, read_input_text
 
 
-class _DuplicateKey(Exception):
-    def __init__(self, key: object, line: int, first: int) -> None:
-        super().__init__(f"key {key!r} appears twice (first on line {first})")
+class _Refused(Exception):
+    """Something the strict reader refuses, at a line: reported as ``file:line: message``."""
+
+    def __init__(self, message: str, line: int) -> None:
+        super().__init__(message)
         self.line = line
 
 
+class _DuplicateKey(_Refused):
+    def __init__(self, key: object, line: int, first: int) -> None:
+        super().__init__(f"key {key!r} appears twice (first on line {first})", line)
+
+
 class _StrictLoader(yaml.SafeLoader):
-    """PyYAML's safe loader, except that a key given twice in one mapping is an error, not "last wins"."""
+    """PyYAML's safe loader, except that a key given twice in one mapping is an error, not "last wins",
+    a key must be a plain value, and aliases (``*name``) are refused: no settings file needs them, and
+    they are how a small file expands into a huge or endless value (``&a [*a]``, "billion laughs")."""
+
+    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node | None:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise _Refused(f"alias *{event.anchor}: settings files take no anchors or aliases; write the value "
+                           "out", event.start_mark.line + 1)
+        return super().compose_node(parent, index)
 
 
 def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
     loader.flatten_mapping(node)
     seen: dict[object, int] = {}
     for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=deep)
         line = key_node.start_mark.line + 1
+        if not isinstance(key_node, yaml.ScalarNode):  # `? [a, b]`, or an unquoted `{{ answers }}` as a key
+            raise _Refused("expected a plain key (text or a number), got a "
+                           f"{'list' if isinstance(key_node, yaml.SequenceNode) else 'mapping'}; "
+                           "quote it if it is text (a \"{{ ... }}\" placeholder needs quotes)", line)
+        key = loader.construct_object(key_node, deep=deep)
         if key in seen:
             raise _DuplicateKey(key, line, seen[key])
         seen[key] = line
@@ -47,8 +67,10 @@ def load_yaml_text(path: Path, text: str) -> Any:
     six), a duplicate key, or a number that is not finite (``.inf``, ``.nan``)."""
     try:
         data = yaml.load(text, Loader=_StrictLoader)
-    except _DuplicateKey as exc:
+    except _Refused as exc:
         raise InputFileError(path, exc.line, str(exc)) from None
+    except RecursionError:  # thousands of nested brackets: PyYAML recurses once per level
+        raise InputFileError(path, None, "not valid YAML: nested too deeply") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]

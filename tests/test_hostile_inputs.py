@@ -230,3 +230,251 @@ def test_a_question_id_that_is_not_an_id_is_one_line(tmp_path: Path, bad_id: str
     path.write_text(line_of(1) + "\n" + line_of(bad_id) + "\n", encoding="utf-8")
     with pytest.raises(InputFileError, match=r":2: field 'question_id': expected an integer or a string id"):
         reader(path)
+
+
+# ------------------------------------------------------------------ values: one rule on every surface
+def cli_error(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
+    """Run the CLI in this process; its exit code and its stderr."""
+    from jp_bench.cli import main
+
+    try:
+        code = main(list(argv))
+    except SystemExit as exc:  # argparse's usage error
+        code = int(exc.code or 0)
+    return code, capsys.readouterr().err
+
+
+JUDGE_ARGS = ("judge", "answers.jsonl", "--judge", "gpt-4o")
+GENERATE_ARGS = ("selfinstruct", "generate", "--generator", "embedded", "--num", "1", "--out", "data")
+TRANSLATE_ARGS = ("selfinstruct", "seeds", "translate", "--input", "seeds.jsonl", "--translator", "embedded",
+                  "--out", "sheet")
+
+
+@pytest.mark.parametrize(("command", "flag", "value", "expected"), [
+    (JUDGE_ARGS, "--max-cost", "nan", "expected a finite number, got 'nan'"),
+    (JUDGE_ARGS, "--max-cost", "-1", "expected a number of 0 or more, got '-1'"),
+    (GENERATE_ARGS, "--max-cost", "nan", "expected a finite number, got 'nan'"),
+    (GENERATE_ARGS, "--max-cost", "-1", "expected a number of 0 or more, got '-1'"),
+    (JUDGE_ARGS, "--concurrency", "-1", "expected a positive integer, got '-1'"),
+    (JUDGE_ARGS, "--concurrency", "0", "expected a positive integer, got '0'"),
+    (TRANSLATE_ARGS, "--concurrency", "0", "expected a positive integer, got '0'"),
+    (GENERATE_ARGS, "--concurrency", "-1", "expected a positive integer, got '-1'"),
+    (JUDGE_ARGS, "--temperature", "nan", "expected a finite number, got 'nan'"),
+    (JUDGE_ARGS, "--temperature", "inf", "expected a finite number, got 'inf'"),
+    (JUDGE_ARGS, "--temperature", "-1", "expected a number of 0 or more, got '-1'"),
+    (JUDGE_ARGS, "--batch-poll", "0", "expected a positive number, got '0'"),
+    (JUDGE_ARGS, "--concurrency", "many", "expected an integer, got 'many'"),
+    (JUDGE_ARGS, "--batch-poll", "1e9", "expected at most 300, got '1e9'"),
+    (GENERATE_ARGS, "--batch-poll", "1e9", "expected at most 300, got '1e9'"),
+    (JUDGE_ARGS, "--samples", "100000", "expected at most 1000, got '100000'"),
+    (JUDGE_ARGS, "--base-url", "file:///etc/passwd", "expected an http:// or https:// URL with a host, got a file: "
+                                                     "URL"),
+    (JUDGE_ARGS, "--base-url", "ftp://user:pw@host/v1", "got a ftp: URL"),
+    (JUDGE_ARGS, "--base-url", "javascript:alert(1)", "got a javascript: URL"),
+    (TRANSLATE_ARGS, "--base-url", "file:///x", "got a file: URL"),
+])
+def test_a_bad_value_on_the_command_line_is_a_usage_error(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch, command: tuple[str, ...],
+                                                          flag: str, value: str, expected: str) -> None:
+    monkeypatch.chdir(tmp_path)  # nothing may be written; if something were, it would land here
+    code, err = cli_error(capsys, *command, flag, value)
+    assert code == 2 and "Traceback" not in err
+    last = err.strip().splitlines()[-1]
+    assert f"error: argument {flag}: " in last and last.endswith(expected), err
+    assert "pw@" not in err and list(tmp_path.iterdir()) == []
+
+
+def write_judge(folder: Path, text: str, name: str = "mine.yaml") -> Path:
+    path = folder / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+BOMB = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]\n" for i in range(1, 9))
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    (JUDGE + "temperature: -1\n", r"mine\.yaml:5: field 'temperature': Input should be greater than or equal to 0"),
+    (JUDGE + f"max_tokens: {10**21}\n", r"mine\.yaml:5: field 'max_tokens': Input should be less than or equal to "
+                                        r"2147483647"),
+    (JUDGE + "concurrency: 0\n", r"mine\.yaml:5: field 'concurrency': Input should be greater than or equal to 1"),
+    (JUDGE + "concurrency: true\n", r"mine\.yaml:5: field 'concurrency': Input should be a valid integer"),
+    (JUDGE.replace("http://127.0.0.1:9/v1", "file:///etc/passwd"),
+     r"mine\.yaml:4: field 'base_url': expected an http:// or https:// URL with a host, got a file: URL"),
+    (JUDGE.replace("http://127.0.0.1:9/v1", "ftp://127.0.0.1/v1"), r"mine\.yaml:4: field 'base_url': .* ftp: URL"),
+    (JUDGE.replace("http://127.0.0.1:9/v1", '"javascript:alert(1)"'), r"mine\.yaml:4: .* javascript: URL"),
+    (JUDGE + "params:\n  top_p: 0.9\n  api_key: sk-secret-123\n",
+     r"mine\.yaml:7: field 'params\.api_key': Extra inputs are not permitted"),
+    (JUDGE + "params: {extra_headers: {X-Api-Key: sk-secret-123}}\n",
+     r"mine\.yaml:5: field 'params\.extra_headers\.X-Api-Key': Extra inputs are not permitted"),
+    (JUDGE + "params: {Authorization: Bearer sk-secret-123}\n",
+     r"mine\.yaml:5: field 'params\.Authorization': Extra inputs are not permitted"),
+    (JUDGE + "? [a, b]\n: 1\n", r"mine\.yaml:5: expected a plain key \(text or a number\), got a list"),
+    (JUDGE + "{{ answers }}: 1\n", r"mine\.yaml:5: expected a plain key \(text or a number\), got a mapping"),
+    (JUDGE + "loop: &a [*a]\n", r"mine\.yaml:5: alias \*a: settings files take no anchors or aliases"),
+    (JUDGE + BOMB, r"mine\.yaml:6: alias \*a0: settings files take no anchors or aliases"),
+])
+def test_judge_yaml_values_follow_the_command_line_rules(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                                         text: str, expected: str) -> None:
+    from jp_bench.judging.judges import load_judge
+
+    path = write_judge(tmp_path, text)
+    with pytest.raises(InputFileError, match=expected) as caught:
+        load_judge(str(path))
+    assert "\n" not in str(caught.value) and "sk-secret-123" not in str(caught.value)
+    code, err = cli_error(capsys, "judges", "--judges-dir", str(tmp_path))
+    assert code == 1 and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_a_key_under_params_is_refused_as_a_top_level_key_is(tmp_path: Path) -> None:
+    from jp_bench.judging.judges import load_judge
+
+    messages = []
+    for text in (JUDGE + "api_key: sk-x\n", JUDGE + "params: {api_key: sk-x}\n"):
+        with pytest.raises(InputFileError) as caught:
+            load_judge(str(write_judge(tmp_path, text)))
+        messages.append(caught.value.message.replace("params.", ""))
+    assert messages[0] == messages[1] == "field 'api_key': Extra inputs are not permitted"
+    # Sampling parameters that merely mention tokens are no secrets.
+    judge = load_judge(str(write_judge(tmp_path, JUDGE + "params: {max_new_tokens: 8, skip_special_tokens: true}\n")))
+    assert judge.model_spec().params == {"max_new_tokens": 8, "skip_special_tokens": True}
+
+
+def test_a_base_url_from_the_environment_is_checked_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    from jp_bench.judging.judges import load_judge
+
+    monkeypatch.setenv("OPENAI_BASE_URL", "file:///etc/passwd")
+    with pytest.raises(JpBenchError, match=r"^\$OPENAI_BASE_URL: expected an http:// or https:// URL"):
+        load_judge("gpt-4o").model_spec()
+
+
+@pytest.mark.parametrize(("metadata", "expected"), [
+    ({"judge": "gpt-4o", "Judge_mode": "single"}, "--metadata Judge_mode: unknown key; did you mean 'judge_mode'?"),
+    ({"JUDGE": "gpt-4o"}, "--metadata JUDGE: unknown key; did you mean 'judge'?"),
+    ({"judge": "gpt-4o", "judge_mod": "single"}, "--metadata judge_mod: unknown judging key (did you mean "
+                                                 "'judge_mode'?"),
+    ({"judge": "gpt-4o", "judge_concurrency": True}, "--metadata judge_concurrency: Input should be a valid integer"),
+    ({"judge": "gpt-4o", "judge_concurrency": 0}, "--metadata judge_concurrency: Input should be greater than or "
+                                                  "equal to 1"),
+    ({"judge": "gpt-4o", "judge_max_cost": True}, "--metadata judge_max_cost: Input should be a valid number"),
+    ({"judge": "gpt-4o", "judge_model": ""}, "--metadata judge_model: String should have at least 1 character"),
+    ({"judge": "gpt-4o", "judge_base_url": "ftp://u:pw@host/v1"},
+     "--metadata judge_base_url: expected an http:// or https:// URL with a host, got a ftp: URL"),
+])
+def test_in_harness_keys_follow_the_command_line_rules(metadata: dict, expected: str) -> None:
+    from jp_bench.judging.in_harness import parse_settings
+
+    with pytest.raises(JpBenchError) as caught:
+        parse_settings(metadata)
+    assert str(caught.value).startswith(expected), str(caught.value)
+    assert "pw@" not in str(caught.value)
+
+
+def questions_and_answers(folder: Path) -> tuple[Path, Path]:
+    """Two questions and one model's FastChat answers to them."""
+    questions = write_jsonl(folder / "q.jsonl", [{"question_id": i, "category": "generic", "turns": [f"質問{i}"]}
+                                                 for i in (1, 2)])
+    answers = write_jsonl(folder / "m.jsonl", [{"question_id": i, "model_id": "m", "choices": [{"turns": ["答え"]}]}
+                                               for i in (1, 2)])
+    return questions, answers
+
+
+ANTHROPIC_JUDGE = ("name: claude\nprovider: anthropic\nmodel: claude-x\nbase_url: http://127.0.0.1:9\n"
+                   "temperature: 0\nprices: {input_per_mtok: 3, output_per_mtok: 15}\n")
+
+
+def test_a_temperature_for_a_judge_sent_none_is_refused(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    judge = write_judge(tmp_path, ANTHROPIC_JUDGE, "claude.yaml")
+    code, err = cli_error(capsys, "judge", str(tmp_path / "answers.jsonl"), "--judge", str(judge), "--mode", "single",
+                          "--temperature", "0.7", "--workspace", str(tmp_path / "ws.sqlite"))
+    assert code == 1 and len(err.strip().splitlines()) == 1
+    assert "--temperature: claude (anthropic) is sent no temperature" in err
+    assert not (tmp_path / "ws.sqlite").exists()
+
+
+def test_samples_of_a_judge_sent_no_temperature_need_no_temperature(tmp_path: Path) -> None:
+    """Anthropic samples at its default temperature: --samples works without --temperature, and sample 0
+    keeps the key of an ordinary run (temperature 0 from the YAML: no existing key changes)."""
+    from jp_bench.judging.service import JudgeRequest, prepare
+
+    judge = write_judge(tmp_path, ANTHROPIC_JUDGE, "claude.yaml")
+    questions, answers = questions_and_answers(tmp_path)
+    request = JudgeRequest(answers=[str(answers)], judge=str(judge), mode="single", benchmark=str(questions),
+                           workspace=tmp_path / "ws.sqlite")
+    one = prepare(request)
+    three = prepare(JudgeRequest(**{**request.__dict__, "samples": 3}))
+    assert len(three.plan.tasks) == 6 and one.spec.temperature == 0
+    assert {t.key for t in one.plan.tasks} < {t.key for t in three.plan.tasks}
+
+
+# ---------------------------------------------------------------------------------- broken stores
+@pytest.mark.parametrize(("kind", "expected"), [
+    ("garbage", "not a SQLite database, or a damaged one"),
+    ("text", "not a SQLite database, or a damaged one"),
+    ("truncated", "a damaged SQLite database (the file is shorter than its header says"),
+    ("truncated-half", "not a SQLite database, or a damaged one"),
+    ("other-schema", "not a jp-bench store (its table 'calls' has no column"),
+    ("newer", "made by a newer jp-bench (store schema 99; this one reads up to 2)"),
+    ("folder", "cannot be opened"),
+])
+def test_a_broken_store_is_one_line_and_left_as_it_was(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                                       kind: str, expected: str) -> None:
+    import sqlite3
+
+    from jp_bench.store import Store
+
+    good = tmp_path / "good.sqlite"
+    with Store(good):
+        pass
+    data = good.read_bytes()
+    path = tmp_path / "store.sqlite"
+    if kind == "garbage":
+        path.write_bytes(bytes(range(256)) * 20)
+    elif kind == "text":
+        path.write_text("question_id,answer\n1,はい\n", encoding="utf-8")
+    elif kind == "truncated":
+        path.write_bytes(data[:-100])
+    elif kind == "truncated-half":
+        path.write_bytes(data[: len(data) // 2 + 10])
+    elif kind == "other-schema":
+        with sqlite3.connect(path) as db:
+            db.execute("CREATE TABLE calls (id INTEGER PRIMARY KEY, note TEXT)")
+    elif kind == "newer":
+        path.write_bytes(data)
+        with sqlite3.connect(path) as db:
+            db.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
+    else:
+        path.mkdir()
+    before = path.read_bytes() if path.is_file() else None
+    with pytest.raises(JpBenchError) as caught:
+        Store(path)
+    assert str(caught.value).startswith(f"{path}: {expected}") and "\n" not in str(caught.value)
+    if before is not None:
+        assert path.read_bytes() == before  # nothing written: not even the schema version
+    # The same one line from a command, never a sqlite3 traceback.
+    questions, answers = questions_and_answers(tmp_path)
+    code, err = cli_error(capsys, "judge", str(answers), "--judge", str(write_judge(tmp_path, JUDGE)), "--mode",
+                          "single", "--benchmark", str(questions), "--workspace", str(path), "--dry-run")
+    assert code == 1 and err == f"jp-bench: error: {caught.value}\n"
+
+
+# ---------------------------------------------------------------------------------------- juries
+def test_a_jury_as_a_jury_member_is_one_line(tmp_path: Path) -> None:
+    from jp_bench.judging.jury import jury_of
+
+    write_judge(tmp_path, "name: inner\njudges: [gpt-4o, claude-sonnet]\n", "inner.yaml")
+    outer = write_judge(tmp_path, "name: outer\njudges:\n  - gpt-4o\n  - inner.yaml\n", "outer.yaml")
+    with pytest.raises(InputFileError, match=r"outer\.yaml:4: judges\.1: inner\.yaml is a jury, not a judge"):
+        jury_of([str(outer)])
+
+
+def test_a_huge_jury_is_refused_at_once(tmp_path: Path) -> None:
+    from jp_bench.judging.jury import jury_of
+
+    listed = write_judge(tmp_path, "name: huge\njudges: [" + ", ".join(f"j{i}" for i in range(100_000)) + "]\n",
+                         "huge.yaml")
+    with pytest.raises(InputFileError, match=r"huge\.yaml:2: field 'judges': List should have at most 100 items"):
+        jury_of([str(listed)])
+    with pytest.raises(JpBenchError, match=r"--judge is given 100000 times; a jury has at most 100 members"):
+        jury_of([f"j{i}" for i in range(100_000)])

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from jp_bench.errors import InputFileError, describe_validation_error
 from jp_bench.finetune.config import FinetuneConfig
+from jp_bench.llm.limits import BaseUrl, Concurrency, MaxCost
 from jp_bench.yaml_lines import line_of, read_yaml_mapping
 
 # Names become folder names, lm-eval labels and parts of FastChat file names (`pairwise:<a>_<b>.jsonl`).
@@ -104,9 +105,10 @@ class JudgeSettings(_Strict):
     judges_dir: list[Path] = Field(default_factory=list)
     prompts: str | None = None
     model: str | None = None
-    base_url: str | None = None
-    concurrency: int | None = Field(None, ge=1)
-    max_cost_usd: float | None = Field(None, ge=0, description="per judging run")
+    base_url: BaseUrl | None = None
+    # The rules of --concurrency and --max-cost (jp_bench.llm.limits): one rule on every surface.
+    concurrency: Concurrency | None = None
+    max_cost_usd: MaxCost | None = Field(None, description="per judging run")
 
 
 class ReportSettings(_Strict):

@@ -40,6 +40,7 @@ from jp_bench import paths
 from jp_bench.atomic import write_text_atomic
 from jp_bench.errors import JpBenchError
 from jp_bench.judging.outcomes import combine_games
+from jp_bench.llm.limits import BaseUrl, Concurrency, MaxCost
 from jp_bench.names import safe_name
 
 # Metadata keys this module reads; every other key belongs to lm-eval or to the task's data hook.
@@ -72,18 +73,25 @@ class JudgingSettings(BaseModel):
     judge: str = Field(min_length=1, description="a judge name (`jp-bench judges`) or a judge YAML path")
     judge_mode: Literal["single", "pairwise"] = "single"
     baseline: str | None = Field(None, min_length=1, description="pairwise: 'paper' or answers (NAME=PATH or PATH)")
-    judge_prompts: str | None = None
-    judge_concurrency: int | None = Field(None, gt=0)
-    judge_max_cost: float | None = Field(None, ge=0, allow_inf_nan=False)
-    judge_workspace: str | None = Field(None, description="the SQLite store, or a folder for one")
-    judge_model: str | None = None
-    judge_base_url: str | None = None
-    judge_preflight: bool = True
+    judge_prompts: str | None = Field(None, min_length=1)
+    # The rules of `jp-bench judge --concurrency/--max-cost/--base-url` (jp_bench.llm.limits): strict, so
+    # `true` is not 1 and nan is no budget.
+    judge_concurrency: Concurrency | None = None
+    judge_max_cost: MaxCost | None = None
+    judge_workspace: str | None = Field(None, min_length=1, description="the SQLite store, or a folder for one")
+    judge_model: str | None = Field(None, min_length=1)
+    judge_base_url: BaseUrl | None = None
+    judge_preflight: bool = Field(True, strict=True)
 
 
 def parse_settings(metadata: Mapping[str, Any] | None) -> JudgingSettings | None:
     """The judging settings in ``metadata``; None when judging was not asked for (no ``judge`` key)."""
-    given = {k: v for k, v in (metadata or {}).items() if k in SETTING_KEYS or k.startswith("judge")}
+    for key in metadata or {}:
+        # lm-eval passes every key on; a judging key in other letter case would be silently ignored.
+        if key not in SETTING_KEYS and key.casefold() in SETTING_KEYS:
+            raise JpBenchError(f"--metadata {key}: unknown key; did you mean {key.casefold()!r}? "
+                               "(judging keys are lower case)")
+    given = {k: v for k, v in (metadata or {}).items() if k in SETTING_KEYS or k.casefold().startswith("judge")}
     if "judge" not in given:
         if given:
             raise JpBenchError(f"--metadata {sorted(given)[0]}: judging settings need a 'judge' key as well")
@@ -94,8 +102,16 @@ def parse_settings(metadata: Mapping[str, Any] | None) -> JudgingSettings | None
         first = exc.errors()[0]
         key = ".".join(str(part) for part in first["loc"])
         if first["type"] == "extra_forbidden":
-            raise JpBenchError(f"--metadata {key}: unknown judging key (known: {', '.join(SETTING_KEYS)})") from None
-        raise JpBenchError(f"--metadata {key}: {first['msg']} (got {first.get('input')!r})") from None
+            import difflib
+
+            close = difflib.get_close_matches(key.casefold(), SETTING_KEYS, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            known = ", ".join(SETTING_KEYS)
+            raise JpBenchError(f"--metadata {key}: unknown judging key ({hint}known: {known})") from None
+        message = first["msg"].removeprefix("Value error, ")
+        if key == "judge_base_url":  # a URL may carry credentials: never echoed
+            raise JpBenchError(f"--metadata {key}: {message}") from None
+        raise JpBenchError(f"--metadata {key}: {message} (got {first.get('input')!r})") from None
     if settings.judge_mode == "pairwise" and settings.baseline is None:
         raise JpBenchError("--metadata baseline: judge_mode 'pairwise' needs a baseline "
                            "('paper' for jp_bench, or a path to lm-eval output or FastChat answers)")
@@ -111,7 +127,51 @@ def store_path(settings: JudgingSettings) -> Path:
     given = Path(settings.judge_workspace).expanduser()
     if given.is_dir() or (not given.suffix and not given.exists()):
         return given / "store.sqlite"
+    # A file must say it is a store: the answers and judgments are written beside it, so a path such as
+    # /etc/passwd would otherwise put them into whatever folder holds that file.
+    if given.suffix not in STORE_SUFFIXES and not _is_sqlite_file(given):
+        raise JpBenchError(f"--metadata judge_workspace: {given} is neither a folder nor a "
+                           f"{' / '.join(STORE_SUFFIXES)} store file (the answers and judgments are written in "
+                           "the store's folder: name a folder of your own, or a .sqlite file in one)")
     return given
+
+
+STORE_SUFFIXES = (".sqlite", ".sqlite3", ".db")
+
+
+def _is_sqlite_file(path: Path) -> bool:
+    """An existing SQLite database (the store of an earlier ``jp-bench judge --workspace NAME``)."""
+    try:
+        with path.open("rb") as file:
+            return file.read(16) == b"SQLite format 3\x00"
+    except OSError:
+        return False
+
+
+def check_workspace(store: Path) -> None:
+    """Before generation: the store opens as a jp-bench store and its folder takes files. Found only
+    when judging starts, inside lm-eval's filters, either would end the run with the generation lost."""
+    import sqlite3
+    import tempfile
+
+    from jp_bench.store import Store
+
+    folder = store.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise JpBenchError(f"--metadata judge_workspace: {folder}: cannot write there "
+                           f"({exc.strerror or exc}); name a folder you can write to") from None
+    try:
+        with Store(store) as opened:
+            opened.get("")  # reads every column of the calls table: another program's SQLite file fails here
+    except JpBenchError as exc:
+        raise JpBenchError(f"--metadata judge_workspace: {exc}") from None
+    except sqlite3.Error as exc:
+        raise JpBenchError(f"--metadata judge_workspace: {store}: not a usable jp-bench store ({exc}); "
+                           "name a new file or folder, or the store of an earlier run") from None
 
 
 # ------------------------------------------------------------------------------------ the set-up
@@ -169,13 +229,15 @@ def _check(settings: JudgingSettings, benchmark: str) -> JudgingSetup:
         raise JpBenchError(f"--metadata judge: judge {judge.name!r} reads its API key from {spec.api_key_env}, "
                            "which is not set")
     baseline = _load_baseline(settings.baseline, benchmark) if settings.baseline else None
+    store = store_path(settings)
+    check_workspace(store)
     if settings.judge_preflight:  # last: the only check that goes over the network
         _check_access(spec)
     identity = json.dumps({"judge": spec.identity(), "prompts": [prompts.name, prompts.version],
                            "mode": settings.judge_mode, "baseline": baseline.source if baseline else None},
                           sort_keys=True, ensure_ascii=False, default=str)
     return JudgingSetup(settings=settings, judge_name=judge.name, smoke_test=judge.smoke_test,
-                        store=store_path(settings), baseline=baseline, prompts=prompts,
+                        store=store, baseline=baseline, prompts=prompts,
                         identity=hashlib.sha256(identity.encode()).hexdigest()[:16])
 
 

@@ -22,18 +22,46 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_core import InitErrorDetails
 
 from jp_bench.errors import InputFileError, JpBenchError, describe_validation_error
+from jp_bench.llm.limits import BaseUrl, Concurrency, MaxTokens, Temperature
 from jp_bench.llm.types import ModelSpec
 from jp_bench.yaml_lines import line_of, read_yaml_mapping
 
 JUDGES_DIR_ENV = "JP_BENCH_JUDGES_DIR"
 
 
+# A dollar a token (USD per million tokens): no model is priced anywhere near it, so a price above it
+# is a typo, and 1e308 would make every cost infinite, which no JSON file can hold. (Tests price a
+# stand-in at exactly this, so budgets are whole numbers of tokens.)
+MAX_PRICE_PER_MTOK = 1_000_000.0
+
+
+# Parameter names that carry a credential, compared without case, "-" and "_" (api_key, x-api-key,
+# Authorization, access_token, ...); not "token" alone, which sampling parameters use (max_tokens).
+_SECRET_NAMES = ("apikey", "authorization", "accesstoken", "authtoken", "bearer", "secret", "password",
+                 "credential", "cookie")
+
+
+def _secret_param(value: Any, location: tuple[str, ...]) -> tuple[str, ...] | None:
+    """Where the first credential-like key under ``value`` is (nested mappings included), else None."""
+    if not isinstance(value, dict):
+        return None
+    for name, item in value.items():
+        folded = str(name).casefold().replace("-", "").replace("_", "")
+        if any(secret in folded for secret in _SECRET_NAMES):
+            return (*location, str(name))
+        found = _secret_param(item, (*location, str(name)))
+        if found is not None:
+            return found
+    return None
+
+
 class Prices(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    input_per_mtok: float = Field(0.0, ge=0)
-    output_per_mtok: float = Field(0.0, ge=0)
+    input_per_mtok: float = Field(0.0, ge=0, le=MAX_PRICE_PER_MTOK, allow_inf_nan=False)
+    output_per_mtok: float = Field(0.0, ge=0, le=MAX_PRICE_PER_MTOK, allow_inf_nan=False)
     batch_discount: float = Field(0.0, ge=0, le=1)  # fraction off both prices through the Batch API
 
 
@@ -44,10 +72,11 @@ class JudgeConfig(BaseModel):
     description: str = ""
     provider: str = Field(min_length=1)
     model: str = Field(min_length=1)
-    base_url: str | None = None
+    base_url: BaseUrl | None = None  # http(s) only: a file:// or ftp:// URL would be retried, not refused
     api_key_env: str | None = None
-    temperature: float | None = 0.0  # null: not sent (OpenAI reasoning models reject it)
-    max_tokens: int = Field(2048, gt=0)  # sent as max_completion_tokens to OpenAI: room for hidden reasoning too
+    # The rules of --temperature and --concurrency (jp_bench.llm.limits), so every surface refuses alike.
+    temperature: Temperature | None = 0.0  # null: not sent (OpenAI reasoning models reject it)
+    max_tokens: MaxTokens = 2048  # sent as max_completion_tokens to OpenAI: room for hidden reasoning too
     # OpenAI reasoning models (o-series, GPT-5): minimal | low | medium | high.
     reasoning_effort: str | None = None
     # json: ask for {"reason", "verdict"|"score"} with the server's JSON schema support (OpenAI, vLLM,
@@ -63,7 +92,7 @@ class JudgeConfig(BaseModel):
     prompt_set: str = "ja-v1"
     prices: Prices = Prices()
     expected_output_tokens: int = Field(400, gt=0)  # for cost estimates before a run
-    concurrency: int = Field(8, gt=0)
+    concurrency: Concurrency = 8
     batch: bool = False  # whether the provider offers a Batch API (its price cut: prices.batch_discount)
     smoke_test: bool = False  # true for stand-ins that prove the pipeline, not quality
     params: dict[str, Any] = Field(default_factory=dict)
@@ -87,6 +116,18 @@ class JudgeConfig(BaseModel):
         if self.reasoning_effort is not None:
             raise JpBenchError(f"weighted verdicts: {self.name} is a reasoning model (reasoning_effort), and "
                                "reasoning models return no token log-probabilities")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_secret_in_params(cls, data: Any) -> Any:
+        # Params go into every request body and into the store's requests: a key there would be stored
+        # in plain text. Refused as a top-level api_key is (extra="forbid"), with the same words and the
+        # key's own line; the error holds the key's name, never its value.
+        found = _secret_param(data.get("params") if isinstance(data, dict) else None, ("params",))
+        if found is not None:
+            raise ValidationError.from_exception_data(
+                cls.__name__, [InitErrorDetails(type="extra_forbidden", loc=found, input=found[-1])])
+        return data
 
     @model_validator(mode="after")
     def _reasoning_settings_fit(self) -> JudgeConfig:

@@ -7,12 +7,14 @@
 from __future__ import annotations
 
 import json
+import math
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from jp_bench.atomic import write_text_atomic
+from jp_bench.errors import JpBenchError
 from jp_bench.judging.outcomes import PairTally, combine_games, tally
 
 
@@ -36,8 +38,9 @@ def _games(rows: list[dict[str, Any]]) -> dict[tuple[str, str], dict[Any, dict[i
 def pair_tallies(rows: list[dict[str, Any]]) -> list[PairTally]:
     tallies = []
     for (model_1, model_2), by_question in _games(rows).items():
-        outcomes = [combine_games(g.get(1, {}).get("winner", "error"), g.get(2, {}).get("winner", "error"))
-                    for g in by_question.values()]
+        # A question with a game not judged yet is missing, not an error (a judgment without a verdict):
+        # it is left out here, and the run says it is incomplete.
+        outcomes = [combine_games(g[1]["winner"], g[2]["winner"]) for g in by_question.values() if 1 in g and 2 in g]
         tallies.append(tally(model_1, model_2, outcomes))
     return tallies
 
@@ -57,6 +60,20 @@ def single_summaries(rows: list[dict[str, Any]]) -> list[SingleSummary]:
             for m in models]
 
 
+def judgment_lines(rows: list[dict[str, Any]]) -> str:
+    """The text of a ``judgments.jsonl``: strict JSON, so a NaN or an infinity (which JSON cannot hold and
+    other readers refuse) stops the write with one line instead of landing in the file."""
+    lines = []
+    for row in rows:
+        try:
+            lines.append(json.dumps(row, ensure_ascii=False, allow_nan=False) + "\n")
+        except ValueError:
+            bad = sorted(k for k, v in row.items() if isinstance(v, float) and not math.isfinite(v))
+            raise JpBenchError(f"judgments.jsonl: question {row.get('question_id')!r} has a value that is not a "
+                               f"finite number ({', '.join(bad) or 'a nested field'}); nothing was written") from None
+    return "".join(lines)
+
+
 def write_outputs(out: Path, rows: list[dict[str, Any]], judge: str) -> list[Path]:
     from jp_bench.fastchat_io import (
         PairwiseJudgmentRecord,
@@ -66,8 +83,7 @@ def write_outputs(out: Path, rows: list[dict[str, Any]], judge: str) -> list[Pat
     )
 
     out.mkdir(parents=True, exist_ok=True)
-    written = [write_text_atomic(out / "judgments.jsonl",
-                                 "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))]
+    written = [write_text_atomic(out / "judgments.jsonl", judgment_lines(rows))]
     # FastChat's files hold one judgment per item: with --samples N they get sample 0, the one an
     # ordinary run makes (judgments.jsonl has every sample).
     rows = [r for r in rows if not r.get("sample")]

@@ -57,6 +57,9 @@ class Plan:
     models: list[str]
     questions: list[Question]
     skipped: dict[str, list] = field(default_factory=dict)  # model -> question ids without an answer
+    # model -> "<question id> (turn k)" for a multi-turn question answered, but not up to turn k (it is
+    # counted apart from the questions without any answer: those are a different problem)
+    short: dict[str, list] = field(default_factory=dict)
     samples: int = 1  # judge samples per item (--samples N)
 
 
@@ -71,6 +74,25 @@ def index_answers(answers: Sequence[Answer]) -> dict[str, dict[int | str, Answer
             )
         by_model[answer.model_id][answer.question_id] = answer
     return dict(by_model)
+
+
+def check_answers_fit(questions: Sequence[Question], answers: Sequence[Answer], *, every_id: bool,
+                      benchmark: str) -> None:
+    """Answers that belong to other questions are refused with their file and line, never judged or skipped
+    without a word: an answer with more turns than its question has, and (``every_id``: the questions are
+    a whole benchmark, not those embedded in the answers) an answer to a question the benchmark lacks."""
+    known = {question.question_id: question for question in questions}
+    for answer in answers:
+        question = known.get(answer.question_id)
+        if question is None:
+            if every_id:
+                raise JpBenchError(f"{answer.source}: question_id {answer.question_id!r} is not a question of "
+                                   f"{benchmark}; give the answers to {benchmark} (or --benchmark the questions "
+                                   "they answer)")
+            continue
+        if len(answer.turns) > len(question.turns):
+            raise JpBenchError(f"{answer.source}: {len(answer.turns)} turns answered, but question "
+                               f"{answer.question_id!r} of {benchmark} has {len(question.turns)}")
 
 
 def model_pairs(mode: Mode, models: Sequence[str], baseline: str | None) -> list[tuple[str, str]]:
@@ -114,7 +136,8 @@ def build_plan(
              for k in range(samples)]
     first = plans[0]
     return Plan(mode=mode, tasks=[task for plan in plans for task in plan.tasks], pairs=first.pairs,
-                models=first.models, questions=first.questions, skipped=first.skipped, samples=samples)
+                models=first.models, questions=first.questions, skipped=first.skipped, samples=samples,
+                short=first.short)
 
 
 def _build_one(mode: Mode, questions: Sequence[Question], answers: Sequence[Answer], prompts: PromptSet,
@@ -126,6 +149,7 @@ def _build_one(mode: Mode, questions: Sequence[Question], answers: Sequence[Answ
     pairs = model_pairs(mode, models, baseline)
     skipped: dict[str, list] = {m: [q.question_id for q in questions if q.question_id not in by_model[m]]
                                 for m in models}
+    short: dict[str, list] = {m: [] for m in models}
     tasks: list[JudgeTask] = []
 
     def add(kind: str, question: Question, model_1: str, model_2: str | None, game: int,
@@ -153,7 +177,7 @@ def _build_one(mode: Mode, questions: Sequence[Question], answers: Sequence[Answ
                     if answer is None:
                         continue
                     if turn is not None and len(answer.turns) < turn:
-                        skipped[model].append(f"{question.question_id} (turn {turn})")
+                        short[model].append(f"{question.question_id} (turn {turn})")
                         continue
                     messages = prompts.render(kind, questions=questions_text, answers=_turns(answer, upto),
                                               references=references, grading_notes=question.grading_notes)
@@ -166,8 +190,8 @@ def _build_one(mode: Mode, questions: Sequence[Question], answers: Sequence[Answ
                 if first is None or second is None:
                     continue
                 if turn is not None and min(len(first.turns), len(second.turns)) < turn:
-                    short = model_1 if len(first.turns) < turn else model_2
-                    skipped[short].append(f"{question.question_id} (turn {turn})")
+                    short_one = model_1 if len(first.turns) < turn else model_2
+                    short[short_one].append(f"{question.question_id} (turn {turn})")
                     continue
                 for game, (a, b) in ((1, (first, second)), (2, (second, first))):
                     messages = prompts.render(kind, questions=questions_text, answers_a=_turns(a, upto),
@@ -179,7 +203,8 @@ def _build_one(mode: Mode, questions: Sequence[Question], answers: Sequence[Answ
         raise JpBenchError("nothing to judge: no question has answers from the models compared "
                            "(do the answers and the benchmark's question ids match?)")
     return Plan(mode=mode, tasks=tasks, pairs=pairs, models=models, questions=list(questions),
-                skipped={m: ids for m, ids in skipped.items() if ids})
+                skipped={m: ids for m, ids in skipped.items() if ids},
+                short={m: items for m, items in short.items() if items})
 
 
 def _turns(answer: Answer, count: int) -> list[str]:

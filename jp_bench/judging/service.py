@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,8 +15,8 @@ from jp_bench.errors import JpBenchError
 from jp_bench.judging.grammars import verdict_grammar
 from jp_bench.judging.judges import JudgeConfig, load_judge
 from jp_bench.judging.outcomes import PairTally
-from jp_bench.judging.outputs import SingleSummary, pair_tallies, single_summaries, write_outputs
-from jp_bench.judging.plan import Mode, Plan, build_plan
+from jp_bench.judging.outputs import SingleSummary, judgment_lines, pair_tallies, single_summaries, write_outputs
+from jp_bench.judging.plan import Mode, Plan, build_plan, check_answers_fit
 from jp_bench.judging.prompts import PromptSet, load_prompt_set
 from jp_bench.judging.records import judgment_rows
 from jp_bench.judging.runner import CostEstimate, JudgeRunner, RunReport, estimate_cost
@@ -107,6 +106,19 @@ def resolve_questions(benchmark: str | None, embedded: list[Question]) -> list[Q
     return load_questions(benchmark or "jp_bench")
 
 
+def check_turns(turns: Sequence[int] | None, questions: Sequence[Question], benchmark: str) -> None:
+    """``--turn K`` names a turn the questions have: never dropped or read as turn 1 without a word
+    (checked here, not in the parser, so the library and the in-harness judge get it too)."""
+    if not turns or not questions:
+        return
+    most = max(len(question.turns) for question in questions)
+    beyond = sorted(turn for turn in set(turns) if turn > most or turn < 1)
+    if beyond:
+        have = ("1 turn each (single-turn: every answer is judged whole, without --turn)" if most == 1
+                else f"{most} turns (--turn 1 to {most})")
+        raise JpBenchError(f"--turn {beyond[0]}: the questions of {benchmark} have {have}")
+
+
 def model_spec_for(judge: JudgeConfig, mode: Mode, model: str | None, base_url: str | None) -> ModelSpec:
     spec = judge.model_spec(model=model, base_url=base_url)
     if judge.provider == "embedded" or judge.params.get("verdict_grammar"):
@@ -124,15 +136,31 @@ def prepare(request: JudgeRequest) -> JudgeOutcome:
     if request.weighted and not judge.weighted:
         judge.check_weighted()
         judge = judge.model_copy(update={"weighted": True})
+    from jp_bench.llm.registry import SENDS_NO_TEMPERATURE
+
+    sends_temperature = judge.provider not in SENDS_NO_TEMPERATURE
+    if request.temperature is not None and not sends_temperature:
+        # It would only change the store key: every value would pay again for the same replies.
+        raise JpBenchError(f"--temperature: {judge.name} ({judge.provider}) is sent no temperature (its API takes "
+                           "none), so the value would change nothing but what is paid for; leave it out")
     if request.temperature is not None:
         judge = judge.model_copy(update={"temperature": request.temperature})
-    if request.samples > 1 and judge.temperature == 0:
+    # A judge sent no temperature samples at the vendor's default, as reasoning judges do.
+    if request.samples > 1 and judge.temperature == 0 and sends_temperature:
         raise JpBenchError(f"--samples {request.samples}: {judge.name} judges at temperature 0, so every sample would "
                            "be the same verdict; give --temperature (e.g. 0.7) or a judge that samples")
     prompts = load_prompt_set(request.prompts or judge.prompt_set)
     spec = model_spec_for(judge, request.mode, request.judge_model, request.base_url)
     answers, embedded = load_answers(request.answers)
     questions = resolve_questions(request.benchmark, embedded)
+    # A whole named benchmark: an answer to a question it lacks is an answer to another benchmark. A question
+    # file may be a chosen subset, and the answers' own questions are those they answer: no such check.
+    from jp_bench.benchmarks import BENCHMARKS
+
+    named = request.benchmark in BENCHMARKS if request.benchmark is not None else not embedded
+    label = request.benchmark or ("jp_bench" if named else "the benchmark the answers were generated for")
+    check_turns(request.turns, questions, label)
+    check_answers_fit(questions, answers, every_id=named, benchmark=label)
     structured = uses_json(judge.verdict_format, spec)
     if structured:
         spec = with_response_format(spec, "single" if request.mode == "single" else "pairwise")
@@ -142,9 +170,14 @@ def prepare(request: JudgeRequest) -> JudgeOutcome:
                                                  for k, t in prompts.templates.items()})
     plan = build_plan(request.mode, questions, answers, prompts, spec, request.baseline, samples=request.samples,
                       turns=request.turns)
-    return JudgeOutcome(judge=judge, spec=spec, prompts=prompts, plan=plan,
-                        estimate=estimate_cost(plan.tasks, spec, judge.expected_output_tokens,
-                                               batch=request.batch is not None))
+    outcome = JudgeOutcome(judge=judge, spec=spec, prompts=prompts, plan=plan,
+                           estimate=estimate_cost(plan.tasks, spec, judge.expected_output_tokens,
+                                                  batch=request.batch is not None))
+    # The plan line printed before a run says what will be called now: only what the store does not
+    # have yet, one call per distinct key, as the run (and --dry-run) count it.
+    with workspace_store(request.workspace) as store:
+        outcome.estimate = _pending_estimate(request, outcome, store)
+    return outcome
 
 
 def _json_suffix(template: Any, kind: str) -> str:
@@ -169,16 +202,8 @@ def run_judging(request: JudgeRequest, *, prepared: JudgeOutcome | None = None,
     """Judge what the store does not have yet; write outputs when every judgment is in."""
     outcome = prepared or prepare(request)
     with workspace_store(request.workspace) as store:
-        concurrency = request.concurrency or outcome.judge.concurrency
-        runner = JudgeRunner(spec=outcome.spec, store=store, client=None,
-                             purpose=f"judge:{outcome.judge.name}", prompt_version=outcome.prompts.version,
-                             max_cost_usd=request.max_cost_usd, retry_errors=request.retry_errors,
-                             on_progress=on_progress, expected_output_tokens=outcome.judge.expected_output_tokens,
-                             client_factory=_client_factory(outcome.spec, concurrency, client_factory),
-                             batch=request.batch)
-        todo, _ = runner.pending(outcome.plan)
-        pending_estimate = estimate_cost(todo, outcome.spec, outcome.judge.expected_output_tokens,
-                                         batch=request.batch is not None)
+        runner = _runner(request, outcome, store, on_progress, client_factory)
+        pending_estimate = _pending_estimate(request, outcome, store)
         outcome.estimate = pending_estimate
         if request.dry_run:
             return outcome
@@ -198,6 +223,24 @@ def run_judging(request: JudgeRequest, *, prepared: JudgeOutcome | None = None,
         if request.out is not None and outcome.complete:
             outcome.written = write_outputs(Path(request.out), rows, outcome.judge.name)
     return outcome
+
+
+def _runner(request: JudgeRequest, outcome: JudgeOutcome, store: Store,
+            on_progress: Callable[[RunReport, int], None] | None = None,
+            client_factory: Callable[[ModelSpec, int], object] | None = None) -> JudgeRunner:
+    concurrency = request.concurrency or outcome.judge.concurrency
+    return JudgeRunner(spec=outcome.spec, store=store, client=None,
+                       purpose=f"judge:{outcome.judge.name}", prompt_version=outcome.prompts.version,
+                       max_cost_usd=request.max_cost_usd, retry_errors=request.retry_errors,
+                       on_progress=on_progress, expected_output_tokens=outcome.judge.expected_output_tokens,
+                       client_factory=_client_factory(outcome.spec, concurrency, client_factory),
+                       batch=request.batch)
+
+
+def _pending_estimate(request: JudgeRequest, outcome: JudgeOutcome, store: Store) -> CostEstimate:
+    """The estimate of the calls the store does not answer yet (one per distinct key)."""
+    todo, _ = _runner(request, outcome, store).pending(outcome.plan)
+    return estimate_cost(todo, outcome.spec, outcome.judge.expected_output_tokens, batch=request.batch is not None)
 
 
 def _client_factory(spec: ModelSpec, concurrency: int,
@@ -229,6 +272,18 @@ def member_request(request: JudgeRequest, jury: Any, judge: str) -> JudgeRequest
     return dataclasses.replace(request, judge=judge, jury=jury.name, out=None)
 
 
+def prepare_jury(request: JudgeRequest, jury: Any) -> list[tuple[JudgeRequest, JudgeOutcome]]:
+    """Every member's request and plan, all checked before any member is paid for: each judge once and
+    under its own name (:func:`jp_bench.judging.jury.check_members`), then judge file, answers and plan."""
+    from jp_bench.judging.jury import check_members
+
+    configs = [load_judge(judge, list(request.judges_dirs)) for judge in jury.judges]
+    check_members(list(jury.judges), [c.name for c in configs], [c.source or judge for c, judge in
+                                                                zip(configs, jury.judges, strict=True)])
+    members = [member_request(request, jury, judge) for judge in jury.judges]
+    return [(member, prepare(member)) for member in members]
+
+
 def write_jury_outputs(out: Path, outcome: JuryOutcome) -> list[Path]:
     """``out/judgments.jsonl`` with every member's rows (a report pools them), and each member's own
     files (its judgments.jsonl and FastChat model_judgment files) in ``out/<judge>/``."""
@@ -239,6 +294,5 @@ def write_jury_outputs(out: Path, outcome: JuryOutcome) -> list[Path]:
     written = []
     for member in outcome.members:
         written += write_outputs(out / safe_name(member.judge.name), member.rows, member.judge.name)
-    written.insert(0, write_text_atomic(out / "judgments.jsonl",
-                                        "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)))
+    written.insert(0, write_text_atomic(out / "judgments.jsonl", judgment_lines(rows)))
     return written

@@ -17,6 +17,9 @@ def print_plan(outcome: JudgeOutcome, *, brief: bool = False) -> None:
     print(f"{len(plan.questions)} questions, models: {', '.join(plan.models)}; {len(plan.tasks)} judgments planned")
     for model, missing in plan.skipped.items():
         print(f"warning: {model} has no answer to {len(missing)} question(s) (e.g. {missing[:5]}); they are skipped")
+    for model, short in plan.short.items():
+        print(f"warning: {model} answered {len(short)} question(s) only partly (e.g. {short[:5]}); those turns "
+              "are skipped")
     print(f"to call now: {estimate.calls} (the rest are in the store); estimated ~{estimate.input_tokens:,} input + "
           f"~{estimate.output_tokens:,} output tokens, ~${estimate.cost_usd:.2f}")
     if brief:

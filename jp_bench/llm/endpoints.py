@@ -16,11 +16,24 @@ VENDOR_BASE_URL = {"openai": "https://api.openai.com/v1", "anthropic": "https://
 
 def resolve_base_url(provider: str, override: str | None, configured: str | None) -> str | None:
     """The base URL a call of ``provider`` will use (None: the provider decides, e.g. the embedded one)."""
-    if override:
-        return override
     variable = BASE_URL_ENV.get(provider)
     from_env = os.environ.get(variable) if variable else None
-    return from_env or configured or VENDOR_BASE_URL.get(provider)
+    for source, url in (("--base-url", override), (f"${variable}", from_env)):
+        if url:
+            _check_scheme(source, url)
+            return url
+    return configured or VENDOR_BASE_URL.get(provider)  # a judge YAML's base_url is checked when it is read
+
+
+def _check_scheme(source: str, url: str) -> None:
+    """Only http(s) is refused at once, not retried: the rule of jp_bench.llm.limits.check_base_url."""
+    from jp_bench.errors import JpBenchError
+    from jp_bench.llm.limits import check_base_url
+
+    try:
+        check_base_url(url)
+    except ValueError as exc:
+        raise JpBenchError(f"{source}: {exc}") from None
 
 
 def endpoint_of(base_url: str | None) -> str | None:

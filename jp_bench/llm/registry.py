@@ -19,6 +19,9 @@ from jp_bench.llm.types import ModelSpec, Provider
 
 ENTRY_POINT_GROUP = "jp_bench.judges"
 BUILTIN_PROVIDERS = ("openai", "openai-compatible", "anthropic", "embedded")
+# Providers whose requests carry no temperature (Anthropic's API version answers 400 to any sampling
+# parameter): a temperature given for them would change the store key, never the reply.
+SENDS_NO_TEMPERATURE = frozenset({"anthropic"})
 
 
 def get_provider(spec: ModelSpec, **kwargs: Any) -> Provider:

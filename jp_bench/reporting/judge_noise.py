@@ -164,32 +164,49 @@ def _by_category(entry: dict[str, Any], frame: pd.DataFrame, n_boot: int, seed: 
 
 
 def _majority(winners: list[str]) -> str:
-    usable = [w for w in winners if w != "error"]
-    if not usable:
+    # A pooled verdict needs every member's: a member without one (an error) leaves the jury without one,
+    # rather than letting the others decide as if the jury were smaller.
+    if not winners or "error" in winners:
         return "error"
-    top, count = Counter(usable).most_common(1)[0]
-    return top if count > len(usable) / 2 else "tie"
+    top, count = Counter(winners).most_common(1)[0]
+    return top if count > len(winners) / 2 else "tie"
+
+
+_POOL_KEYS = {"pairwise": ["question_id", "model_1", "model_2", "sample"],
+              "single": ["question_id", "model", "turn", "sample"]}
+
+
+def _jury_items(frame: pd.DataFrame, kind: str) -> Any:
+    """(jury, item rows, every member judged it) for each item of each jury. An item some member has no
+    row for is missing for the jury (not an error, which is a judgment without a verdict): never pooled
+    from the members present, and counted apart (:func:`jury_agreement`'s ``missing``)."""
+    if "jury" not in frame.columns or not frame["jury"].notna().any():
+        return
+    for jury, rows in frame[frame["jury"].notna()].groupby("jury", sort=True):
+        members = set(rows["judge"])
+        for _, item in rows.groupby(_POOL_KEYS[kind], sort=False, dropna=False):
+            yield jury, item, set(item["judge"]) == members
 
 
 def pooled_frames(pairwise: pd.DataFrame, single: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Each jury's members pooled into one judge named after the jury (rows to append to the tables)."""
     pooled_pairs, pooled_single = [], []
     if "jury" in pairwise.columns and pairwise["jury"].notna().any():
-        keys = ["question_id", "model_1", "model_2", "sample"]
-        for jury, rows in pairwise[pairwise["jury"].notna()].groupby("jury", sort=True):
-            for _, item in rows.groupby(keys, sort=False, dropna=False):
+        for jury, item, whole in _jury_items(pairwise, "pairwise"):
+            if whole:
                 first = item.iloc[0]
                 pooled_pairs.append({**first.to_dict(), "judge": jury, "prompt_version": None,
                                      "g1_winner": _majority(item["g1_winner"].tolist()),
                                      "g2_winner": _majority(item["g2_winner"].tolist()),
                                      "weighted_score": item["weighted_score"].mean()})
     if "jury" in single.columns and single["jury"].notna().any():
-        keys = ["question_id", "model", "turn", "sample"]
-        for jury, rows in single[single["jury"].notna()].groupby("jury", sort=True):
-            for _, item in rows.groupby(keys, sort=False, dropna=False):
+        for jury, item, whole in _jury_items(single, "single"):
+            if whole:
                 first = item.iloc[0]
+                # Every member's score, or none: a member's error is the jury's (its mean is not the others').
+                score = item["score"].mean() if item["score"].notna().all() else None
                 pooled_single.append({**first.to_dict(), "judge": jury, "prompt_version": None,
-                                      "score": item["score"].mean(), "weighted_score": item["weighted_score"].mean()})
+                                      "score": score, "weighted_score": item["weighted_score"].mean()})
     return (pd.DataFrame(pooled_pairs, columns=pairwise.columns), pd.DataFrame(pooled_single, columns=single.columns))
 
 
@@ -205,7 +222,10 @@ def jury_agreement(pairwise: pd.DataFrame, single: pd.DataFrame, judge_models: d
         pair_rows = pairwise[pairwise["jury"] == jury] if "jury" in pairwise.columns else pairwise.iloc[0:0]
         single_rows = single[single["jury"] == jury] if "jury" in single.columns else single.iloc[0:0]
         members = sorted(set(pair_rows["judge"]) | set(single_rows["judge"]))
-        entry: dict[str, Any] = {"jury": jury, "members": members, "pairs": [], "self_preference": []}
+        entry: dict[str, Any] = {"jury": jury, "members": members, "pairs": [], "self_preference": [],
+                                 "missing": sum(not whole for kind, frame in (("pairwise", pair_rows),
+                                                                                ("single", single_rows))
+                                                for _, _, whole in _jury_items(frame, kind))}
         votes: dict[str, list] = {}
         for judge, rows in pair_rows.groupby("judge"):
             votes[judge] = [make_vote(r.question_id if pd.isna(r.sample) else f"{r.question_id}#{int(r.sample)}",
@@ -308,6 +328,9 @@ def text_sections(report: dict[str, Any]) -> list[tuple[str, list[str], list[lis
                 for p in jury["pairs"]]
         sections.append((f"Jury {jury['jury']}: judge-judge agreement (pooled as {jury['jury']})",
                          ["judge", "judge", "n", "kappa", "kappa w/o ties", "mean |score diff|"], rows))
+        if jury.get("missing"):
+            sections.append((f"jury {jury['jury']}: {jury['missing']} item(s) lack some member's judgment; they are "
+                             "missing from the pooled result (not counted as errors)", [], []))
         for note in jury["self_preference"]:
             detail = (f"{note['own_judge_mean']:.2f} by it vs {note['other_judges_mean']:.2f} by the others"
                       if "own_judge_mean" in note else
