@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import argparse
 import subprocess
 import sys
+from collections.abc import Iterator
 
 from conftest import run_cli
 
@@ -21,11 +23,43 @@ def test_help_does_not_import_heavy_libraries() -> None:
     assert result.stdout.strip() == "[]"
 
 
-def test_version_and_help() -> None:
+Command = tuple[tuple[str, ...], argparse.ArgumentParser]
+
+
+def _commands(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()) -> Iterator[Command]:
+    """Every command and subcommand of ``parser`` (itself first), as (words after jp-bench, its parser)."""
+    yield path, parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            seen: set[int] = set()  # an alias maps to the same parser
+            for name, sub in action.choices.items():
+                if id(sub) not in seen:
+                    seen.add(id(sub))
+                    yield from _commands(sub, (*path, name))
+
+
+def test_version_and_help_for_every_command() -> None:
+    """`--help` of each command and subcommand the parser defines (not a hand-kept list) works and shows
+    that command's own options and subcommands."""
+    from jp_bench.cli import build_parser
+
     assert run_cli("jp-bench", "--version").stdout.strip() == f"jp-bench {__version__}"
-    help_text = run_cli("jp-bench", "--help").stdout
-    for command in ("data", "tasks-path", "lm-eval", "demo", "judge", "judges"):
-        assert command in help_text
+    commands = list(_commands(build_parser()))
+    assert len(commands) >= 19  # the walk found the nested commands (selfinstruct seeds translate, ...)
+    for path, parser in commands:
+        if not parser.add_help:  # lm-eval passes --help to lm-eval: test_lm_eval_passthrough_shows_lm_evals_own_help
+            continue
+        result = run_cli("jp-bench", *path, "--help")
+        assert result.returncode == 0 and result.stderr == "", (path, result.stderr)
+        assert result.stdout.startswith(f"usage: {' '.join(('jp-bench', *path))}"), (path, result.stdout[:200])
+        for action in parser._actions:
+            if action.help == argparse.SUPPRESS:
+                continue
+            if isinstance(action, argparse._SubParsersAction):
+                for name in action.choices:
+                    assert name in result.stdout, (path, name)
+            for option in action.option_strings:
+                assert option in result.stdout, (path, option)
 
 
 def test_lm_eval_passthrough_shows_lm_evals_own_help() -> None:

@@ -222,6 +222,73 @@ def test_resume_from_the_last_checkpoint(tiny_base: Path, train_data: Path, tmp_
     assert done["tokens"] == second.tokens and done["tokens_per_second"] > 0
 
 
+# Run in a child process that the test kills: the hook blocks for good at `_KILL_AT_STEP`, after
+# writing a marker, so the kill lands between checkpoint-4 and checkpoint-8 on any machine, however slow.
+_KILLABLE_RUN = """
+import json, sys, threading
+from pathlib import Path
+from jp_bench.finetune import FinetuneConfig, run_finetune
+config = FinetuneConfig.model_validate_json(Path(sys.argv[1]).read_text(encoding="utf-8"))
+marker, kill_at = Path(sys.argv[2]), int(sys.argv[3])
+def hook(entry):
+    if entry["step"] == kill_at:
+        marker.write_text(json.dumps(entry), encoding="utf-8")
+        threading.Event().wait()  # stopped here until the parent's SIGKILL
+run_finetune(config, on_log=hook)
+"""
+_KILL_AT_STEP = 6
+
+
+def test_a_killed_run_resumes_from_its_last_checkpoint_like_an_uninterrupted_run(
+        lora_run: dict[str, Any], tiny_base: Path, train_data: Path, tmp_path: Path) -> None:
+    """docs/finetune.md: training "continues from the last checkpoint after a crash or a kill". SIGKILL at
+    step 6 (checkpoint-4 saved, steps 5 and 6 logged), resume, and compare with `lora_run`, the same
+    10 steps uninterrupted (save_steps only decides when checkpoints are written)."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "out"
+    config = _config(tiny_base, train_data, out, save_steps=4)
+    settings, marker = tmp_path / "settings.json", tmp_path / "at-step"
+    settings.write_text(config.model_dump_json(), encoding="utf-8")
+    stderr = tmp_path / "stderr.txt"  # a file, not a pipe: a full pipe would stop the child before step 6
+    with stderr.open("w") as sink:
+        child = subprocess.Popen([sys.executable, "-c", _KILLABLE_RUN, str(settings), str(marker),
+                                  str(_KILL_AT_STEP)], stdout=subprocess.DEVNULL, stderr=sink)
+    try:
+        deadline = time.monotonic() + 600  # a bound on a hang, not on speed
+        while not marker.exists() and child.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert marker.exists() and child.poll() is None, stderr.read_text()[-3000:]
+    finally:
+        child.kill()  # SIGKILL, as `kill -9`; a child that already ended is left alone
+        child.wait()
+    assert child.returncode == -signal.SIGKILL
+    # The killed run left a checkpoint-4, no later one, six log lines and no DONE.
+    assert sorted(p.name for p in (out / "checkpoints").iterdir()) == ["checkpoint-4"]
+    assert _log_steps(out) == [1, 2, 3, 4, 5, 6] and not (out / "DONE").exists()
+
+    entries: list[dict[str, Any]] = []
+    resumed = run_finetune(config, on_log=entries.append)
+    assert resumed.resumed_from == out / "checkpoints" / "checkpoint-4" and not resumed.skipped
+    assert resumed.steps == 10 and [entry["step"] for entry in entries] == list(range(5, 11))
+    # Steps 5 and 6 were logged before the kill and again after it: the file holds each step once.
+    log = [json.loads(line) for line in (out / "train_log.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [entry["step"] for entry in log] == list(range(1, 11))
+    # Same model, optimizer, scheduler and data position as the run that was never stopped.
+    uninterrupted = lora_run["entries"]
+    assert [entry["step"] for entry in uninterrupted] == list(range(1, 11))
+    for got, want in zip(log, uninterrupted, strict=True):
+        assert got["loss"] == pytest.approx(want["loss"], rel=1e-4), (got, want)
+        assert got["lr"] == pytest.approx(want["lr"], rel=1e-9) and got["epoch"] == pytest.approx(want["epoch"])
+    assert resumed.final_loss == pytest.approx(lora_run["result"].final_loss, rel=1e-4)
+    assert log[-1]["tokens"] == uninterrupted[-1]["tokens"]  # the token count went on, not counted twice
+    assert json.loads((out / "DONE").read_text())["steps"] == 10
+    assert (out / "adapter" / "adapter_model.safetensors").is_file()
+
+
 def test_gpu_smoke_script_runs_on_cpu_and_ends_with_figures(tiny_base: Path, tmp_path: Path) -> None:
     """bench/finetune_gpu_smoke.py with --allow-cpu and a tiny model: the script itself stays working."""
     import subprocess

@@ -175,16 +175,39 @@ def test_single_scores_and_pairwise_all(judge_env, tmp_path: Path) -> None:
 
 
 def test_dry_run_and_cost_limit_call_nothing(judge_env, tmp_path: Path) -> None:
+    """The figures of --dry-run and of the --max-cost refusal, worked out here from the messages the judge
+    gets in a real run, the documented token estimate and the prices in the judge's YAML."""
+    import yaml
+
+    from jp_bench.llm.tokens import estimate_tokens
+
+    args = (str(CALM), str(DAVINCI), "--judge", "gpt-4o", "--baseline", BASELINE)
     with JudgeStub() as stub:
-        dry = judge_cli(stub, judge_env, str(CALM), str(DAVINCI), "--judge", "gpt-4o", "--baseline", BASELINE,
-                        "--dry-run", "--workspace", str(tmp_path / "ws"))
+        dry = judge_cli(stub, judge_env, *args, "--dry-run", "--workspace", str(tmp_path / "ws"))
         assert dry.returncode == 0, dry.stderr[-3000:]
-        assert "160 judgments planned" in dry.stdout and "to call now: 160" in dry.stdout
-        capped = judge_cli(stub, judge_env, str(CALM), str(DAVINCI), "--judge", "gpt-4o", "--baseline", BASELINE,
-                           "--max-cost", "0.01", "--workspace", str(tmp_path / "ws"))
+        assert "160 judgments planned" in dry.stdout and stub.calls == 0
+        # The same judgments, made on another workspace: the requests the estimate was about.
+        made = judge_cli(stub, judge_env, *args, "--workspace", str(tmp_path / "other"))
+        assert made.returncode == 0, made.stderr[-3000:]
+        assert stub.calls == 160
+        requests = [request for request, _ in stub.replies]
+        # docs: each message's content (one token per Japanese character, ceil(len/4) per run of other
+        # characters) plus 4 tokens of framing; the YAML's expected_output_tokens for every call.
+        judge = yaml.safe_load((ROOT / "judges" / "gpt-4o.yaml").read_text(encoding="utf-8"))
+        input_tokens = sum(estimate_tokens(m["content"]) + 4 for request in requests for m in request["messages"])
+        output_tokens = judge["expected_output_tokens"] * 160
+        dollars = (input_tokens * judge["prices"]["input_per_mtok"]
+                   + output_tokens * judge["prices"]["output_per_mtok"]) / 1e6
+        assert 0.05 < dollars < 100  # a real figure, not a rounding of zero
+        assert (f"to call now: 160 (the rest are in the store); estimated ~{input_tokens:,} input + "
+                f"~{output_tokens:,} output tokens, ~${dollars:.2f}") in dry.stdout, dry.stdout
+        # The refusal names the same figure, and a limit a cent below it is refused.
+        limit = f"{dollars - 0.01:.2f}"
+        capped = judge_cli(stub, judge_env, *args, "--max-cost", limit, "--workspace", str(tmp_path / "ws"))
         assert capped.returncode == 1
-        assert "is above --max-cost $0.01" in capped.stderr
-        assert stub.calls == 0
+        assert f"estimated cost ${dollars:.2f} for 160 calls is above --max-cost ${limit}" in capped.stderr, \
+            capped.stderr
+        assert stub.calls == 160  # neither the dry run nor the refused run called the judge
 
 
 def test_bad_inputs_are_one_line_errors(judge_env, tmp_path: Path) -> None:

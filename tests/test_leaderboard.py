@@ -252,13 +252,22 @@ def test_plots_are_png(built: tuple[Path, list[Path]]) -> None:
 
 
 def test_rebuild_is_byte_identical_and_drops_stale_plots(results_dir: Path, tmp_path: Path) -> None:
+    """Two builds in two processes with different hash seeds (so set and dict-of-str orders differ, as
+    between two users' machines) write the same bytes."""
+    import sys
+
     first, second = tmp_path / "first", tmp_path / "second"
-    build_leaderboard(results_dir, first)
-    build_leaderboard(results_dir, second)
+    jp_bench = Path(sys.executable).parent / "jp-bench"
+    for out, seed in ((first, "1"), (second, "2")):
+        build = subprocess.run([str(jp_bench), "leaderboard", "--results", str(results_dir), "--out", str(out)],
+                               env={**os.environ, "PYTHONHASHSEED": seed}, capture_output=True, text=True,
+                               timeout=300)
+        assert build.returncode == 0, build.stderr[-3000:]
 
     def snapshot(folder: Path) -> dict[str, bytes]:
         return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
+    assert len(snapshot(first)) == 7  # LEADERBOARD.md, the CSV, the page and four plots
     assert snapshot(first) == snapshot(second)
     # Rebuilding in place with the gpt-4o results gone removes their plots and rows.
     for path in (results_dir / "jp_bench" / "gpt-4o").iterdir():

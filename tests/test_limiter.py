@@ -10,7 +10,6 @@ import asyncio
 import json
 import random
 import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Coroutine
@@ -365,10 +364,15 @@ def test_release_without_acquire_is_an_error() -> None:
 
 
 def test_retry_after_pauses_everyone() -> None:
-    """One 429 with Retry-After 0.2 s: calls already waiting and calls arriving later all wait it out."""
+    """One 429 with Retry-After 0.2 s: calls already waiting and calls arriving later all wait it out.
 
-    async def go() -> tuple[list[float], float]:
-        limiter = AdaptiveLimiter(2)
+    The limiter runs on a fake clock, so "during the pause" is decided by the test, not by how fast the
+    machine is: nobody is sent while the clock stands still (a slot freed and real time passing change
+    nothing), and once it has moved past the pause everyone is sent without another slot being freed."""
+
+    async def go() -> tuple[list[float], list[float], float, int]:
+        clock = FakeClock()
+        limiter = AdaptiveLimiter(2, clock=clock)
         granted: list[float] = []
         blocker_in = asyncio.Event()
         release_blocker = asyncio.Event()
@@ -380,7 +384,7 @@ def test_retry_after_pauses_everyone() -> None:
 
         async def call() -> None:
             async with limiter.slot():
-                granted.append(time.monotonic())
+                granted.append(clock())
 
         blocker_task = asyncio.create_task(blocker())
         await blocker_in.wait()
@@ -389,32 +393,45 @@ def test_retry_after_pauses_everyone() -> None:
         granted.clear()
         async with limiter.slot() as ticket:
             limiter.on_rate_limited(PAUSE_S, None, ticket=ticket)  # limit 2 -> 1, and the pause
-            paused_at = time.monotonic()
+            paused_at = clock()
             queued = [asyncio.create_task(call()) for _ in range(3)]
             await asyncio.sleep(0)
-        release_blocker.set()
+        release_blocker.set()  # a slot frees during the pause
         await asyncio.sleep(0.05)
         arrived_later = [asyncio.create_task(call()) for _ in range(2)]
+        # Longer than the pause in real time: the pause timer fires, finds the clock still in the pause,
+        # and sends nobody.
+        await asyncio.sleep(PAUSE_S + 0.1)
+        during = list(granted)
+        clock.now += PAUSE_S  # the pause is over; no slot is freed from here on
         await asyncio.gather(blocker_task, *waiting_early, *queued, *arrived_later)
-        return [at - paused_at for at in granted], limiter.paused_for()
+        return during, [at - paused_at for at in granted], limiter.paused_for(), limiter.limit
 
-    waits, left = run(go())
-    assert len(waits) == 5
-    assert min(waits) >= PAUSE_S - 0.01  # nobody was sent during the pause
-    assert max(waits) < PAUSE_S + 0.5  # and the end of the pause woke them, without a slot being freed
-    assert left == 0
+    during, waits, left, limit = run(go())
+    assert during == []  # nobody was sent during the pause
+    assert waits == [pytest.approx(PAUSE_S)] * 5  # and the end of the pause woke every one of them
+    assert left == 0 and limit == 1
 
 
 def test_the_end_of_a_pause_wakes_waiters_with_no_slot_freed() -> None:
-    async def go() -> float:
-        limiter = AdaptiveLimiter(4)
+    async def go() -> tuple[bool, float, int]:
+        clock = FakeClock()
+        limiter = AdaptiveLimiter(4, clock=clock)
         limiter.pause(PAUSE_S)
-        started = time.monotonic()
-        async with limiter.slot():
-            return time.monotonic() - started
+        waiter = asyncio.create_task(_take_a_slot(limiter))
+        await asyncio.sleep(PAUSE_S + 0.1)  # the timer fires on real time and finds the fake clock in the pause
+        held = not waiter.done()
+        paused_for = limiter.paused_for()
+        clock.now += PAUSE_S
+        await waiter  # woken by the pause's end alone: nothing was released
+        return held, paused_for, limiter.in_flight
 
-    waited = run(go())
-    assert PAUSE_S - 0.01 <= waited < PAUSE_S + 0.3
+    assert run(go()) == (True, pytest.approx(PAUSE_S), 0)
+
+
+async def _take_a_slot(limiter: AdaptiveLimiter) -> None:
+    async with limiter.slot():
+        pass
 
 
 def test_pause_extends_never_shortens_and_is_capped() -> None:
@@ -500,15 +517,20 @@ def test_a_pause_from_a_success_counts_from_when_the_request_was_sent() -> None:
 
 
 def test_success_with_nothing_remaining_holds_the_next_call() -> None:
-    async def go() -> float:
-        limiter = AdaptiveLimiter(4)
+    async def go() -> tuple[float, bool]:
+        clock = FakeClock()
+        limiter = AdaptiveLimiter(4, clock=clock)
         async with limiter.slot():
             limiter.on_success({"x-ratelimit-remaining-requests": "0", "x-ratelimit-reset-requests": "200ms"})
-        started = time.monotonic()
-        async with limiter.slot():
-            return time.monotonic() - started
+        paused_for = limiter.paused_for()
+        waiter = asyncio.create_task(_take_a_slot(limiter))
+        await asyncio.sleep(PAUSE_S + 0.1)  # real time passes, the fake clock does not: still held
+        held = not waiter.done()
+        clock.now += PAUSE_S
+        await waiter
+        return paused_for, held
 
-    assert PAUSE_S - 0.01 <= run(go()) < PAUSE_S + 0.3
+    assert run(go()) == (pytest.approx(PAUSE_S), True)
 
 
 # --- headers ------------------------------------------------------------------------------------------
@@ -594,22 +616,26 @@ def _post(url: str) -> tuple[int, dict[str, str]]:
 
 
 def test_stub_token_bucket() -> None:
-    with JudgeStub(rate_limit_rpm=120, rate_limit_burst=2) as stub:  # 2 per second, 2 back to back
+    # The bucket runs on a fake clock: however slow the requests are, no token refills between them.
+    clock = FakeClock()
+    with JudgeStub(rate_limit_rpm=120, rate_limit_burst=2, clock=clock) as stub:  # 2 per second, 2 back to back
         first, second, third = (_post(stub.base_url) for _ in range(3))
         assert [first[0], second[0], third[0]] == [200, 200, 429]
         assert (stub.calls, stub.rate_limited, len(stub.replies)) == (2, 1, 2)
         assert first[1]["x-ratelimit-limit-requests"] == "2"  # what may be sent back to back
         assert first[1]["x-ratelimit-remaining-requests"] == "1"
-        assert parse_duration(first[1]["x-ratelimit-reset-requests"]) == pytest.approx(0.5, abs=0.05)  # to full
+        assert parse_duration(first[1]["x-ratelimit-reset-requests"]) == pytest.approx(0.5)  # to full
         assert second[1]["x-ratelimit-remaining-requests"] == "0"
+        assert parse_duration(second[1]["x-ratelimit-reset-requests"]) == pytest.approx(1.0)
         headers = third[1]
-        wait = float(headers["retry-after"])
-        assert 0.3 <= wait <= 0.5 and int(headers["retry-after-ms"]) == pytest.approx(wait * 1000, abs=1)
+        assert headers["retry-after"] == "0.500" and headers["retry-after-ms"] == "500"  # one token at 2 a second
         hint = rate_limit_hint(headers)
-        assert hint is not None and hint.exhausted and hint.wait_s == pytest.approx(wait, abs=0.05)
-        time.sleep(wait)
+        assert hint is not None and hint.exhausted and hint.wait_s == pytest.approx(0.5)
+        clock.now += 0.45
+        assert _post(stub.base_url)[0] == 429  # a retry before Retry-After finds none
+        clock.now += 0.06
         assert _post(stub.base_url)[0] == 200  # a retry after Retry-After finds a token
-        assert stub.calls == 3
+        assert (stub.calls, stub.rate_limited) == (3, 2)
 
 
 def test_stub_without_a_rate_limit_sends_no_rate_limit_headers() -> None:

@@ -22,17 +22,22 @@ async def _issue(client: LLMClient, calls: int) -> list[BaseException]:
 
 
 def test_a_run_at_the_rate_limit_loses_nothing() -> None:
-    # 600 requests/min (10 per second), a bucket of 5: 40 calls cannot take less than 3.5 s.
+    # 600 requests/min (10 per second), a bucket of 5: 40 calls cannot take less than 3.5 s. Only that
+    # floor is checked (the stand-in enforces it on any machine); how far above it a run ends depends on
+    # the machine's load, so the checks below count requests instead of seconds.
     with JudgeStub(reply=always("[[A]]"), latency_s=0.1, rate_limit_rpm=600, rate_limit_burst=5) as stub:
         spec = ModelSpec(provider="openai-compatible", model="m", base_url=stub.base_url)
         client = LLMClient(spec, concurrency=16)
         started = time.monotonic()
         errors = asyncio.run(_issue(client, 40))
-        wall = time.monotonic() - started
+        assert time.monotonic() - started >= 3.5 - 0.1  # the limit was in force
         assert errors == [] and stub.calls == 40
-        assert 3.4 <= wall <= 3.6 * 1.25  # at the limit, not far beyond it
+        stats = client.stats()
+        # Every 429 was retried and none of them made a call fail: the retries are the 429s, no more.
+        assert stats["calls_failed"] == 0 and stats["calls_succeeded"] == 40
+        assert stats["retries"] == stub.rate_limited > 0
         # It read the limit from the headers and paused, instead of hammering the server.
-        assert client.stats()["concurrency_pauses"] > 0 and client.stats()["concurrency_decreases"] > 0
+        assert stats["concurrency_pauses"] > 0 and stats["concurrency_decreases"] > 0
         refused = stub.rate_limited
     # The same run at a fixed concurrency hammers the server, burns its retries and loses calls.
     with JudgeStub(reply=always("[[A]]"), latency_s=0.1, rate_limit_rpm=600, rate_limit_burst=5) as stub:
