@@ -99,13 +99,16 @@ def test_model_id_fallbacks(tmp_path: Path) -> None:
     ]
 
 
-def test_repeated_question_keeps_last_answer(tmp_path: Path) -> None:
-    # FastChat appends re-generated answers and keeps the last one per question.
+def test_repeated_question_keeps_last_answer(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    # FastChat appends re-generated answers and keeps the last one per question; we say so, once.
     rows = [answer_row(1, "old", "m"), answer_row(2, "b", "m"), answer_row(1, "new", "m")]
     path = write_jsonl(tmp_path / "m.jsonl", rows)
     answers = read_fastchat_answers(path)
     assert [(a.question_id, a.turns) for a in answers] == [(1, ("new",)), (2, ("b",))]
     assert answers[0].source == f"{path}:3"
+    warnings = [record.getMessage() for record in caplog.records if record.name == "jp_bench.answers"]
+    assert warnings == [f"{path}:3: 1 question(s) answered again in the same file, the last answer used as FastChat "
+                        f"uses it; first: question 1 of 'm' (earlier at {path}:1)"]
 
 
 def test_same_model_in_two_files_is_an_error(tmp_path: Path) -> None:

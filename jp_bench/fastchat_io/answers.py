@@ -4,6 +4,7 @@ benchmark's ``<model>/results.jsonl`` with a ``config.json`` beside it."""
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,8 @@ from jp_bench.questions import iter_jsonl
 
 _RESULTS_NAME = "results.jsonl"
 _CONFIG_NAME = "config.json"
+logger = logging.getLogger("jp_bench.answers")
+
 _ANSWER_SHAPE = 'expected a FastChat answer {"question_id", "model_id", "choices": [{"turns": ["..."]}]}'
 
 
@@ -55,6 +58,7 @@ def _answer_files(root: Path) -> list[Path]:
 def _read_answer_file(path: Path) -> list[Answer]:
     fallback: str | None = None  # config.json is read only when a record lacks model_id
     answers: dict[tuple[str, int | str], Answer] = {}
+    replaced: list[tuple[Answer, Answer]] = []  # (the earlier answer, the one that replaced it)
     for line_number, record in iter_jsonl(path):
         row = parse_line(AnswerLine, record, path, line_number, _ANSWER_SHAPE)
         question_id, turns = row.question_id, row.choices[0].turns
@@ -71,8 +75,16 @@ def _read_answer_file(path: Path) -> list[Answer]:
             source=f"{path}:{line_number}",
         )
         # FastChat appends re-generated answers to the same file and keeps the last one per question;
-        # do the same (the first occurrence's position is kept, so file order is stable).
+        # do the same (the first occurrence's position is kept, so file order is stable), and say so.
+        earlier = answers.get((model_id, question_id))
+        if earlier is not None:
+            replaced.append((earlier, answer))
         answers[(model_id, question_id)] = answer
+    if replaced:
+        earlier, answer = replaced[0]
+        logger.warning("%s: %d question(s) answered again in the same file, the last answer used as FastChat "
+                       "uses it; first: question %r of %r (earlier at %s)", answer.source, len(replaced),
+                       answer.question_id, answer.model_id, earlier.source)
     return list(answers.values())
 
 
