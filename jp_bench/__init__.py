@@ -20,7 +20,7 @@ _PUBLIC = {
     "Question": "jp_bench.questions",
     "parse_questions": "jp_bench.questions",
     "read_lm_eval_output": "jp_bench.answers",
-    "run_lm_eval": "jp_bench.lm_eval_runner",
+    "run_lm_eval": "jp_bench.harness.runner",
 }
 
 __all__ = ["__version__", *sorted(_PUBLIC)]

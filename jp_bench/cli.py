@@ -776,7 +776,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if arguments and arguments[0] == "lm-eval":
             # Everything after `lm-eval` belongs to lm-eval's own parser, untouched.
-            from jp_bench.lm_eval_runner import run_lm_eval
+            from jp_bench.harness.runner import run_lm_eval
 
             return run_lm_eval(arguments[1:])
         parser = build_parser()

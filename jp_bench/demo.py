@@ -19,8 +19,8 @@ from jp_bench import packaged_models
 from jp_bench.answers import Answer, lm_eval_sample_files, read_lm_eval_output
 from jp_bench.benchmarks import DEFAULT_OFFLINE_BENCHMARK
 from jp_bench.errors import JpBenchError
-from jp_bench.lm_eval_hooks import FEWSHOT_STOP
-from jp_bench.lm_eval_runner import run_lm_eval
+from jp_bench.harness.hooks import FEWSHOT_STOP
+from jp_bench.harness.runner import run_lm_eval
 from jp_bench.questions import iter_jsonl
 
 BACKENDS = ("auto", "transformers", "llama-cpp")

@@ -18,11 +18,13 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import BIN, ROOT, SHARED, assert_close, run_cli, samples_by_task
-
-sys.path.insert(0, str(ROOT / "bench"))
-from judge_stub import JudgeStub
 from test_lm_eval_judged import between, question_of
+
+from tests.support.cli import run_cli
+from tests.support.files import samples_by_task
+from tests.support.judge_stub import JudgeStub
+from tests.support.numbers import assert_close
+from tests.support.paths import BIN, SHARED
 
 pytestmark = pytest.mark.slow
 
@@ -182,7 +184,7 @@ def test_pairwise_judging_on_two_ranks_gives_the_one_process_table(home, tiny_ch
 
 
 def test_mt_bench_turn_two_follows_each_questions_own_turn_one_answer(home, sharp_chat_llama, tmp_path: Path) -> None:
-    from jp_bench import multiturn
+    from jp_bench.harness import multiturn
 
     out = tmp_path / "out"
     with JudgeStub(reply=score_for, require_key=KEY) as stub:
@@ -274,7 +276,8 @@ def hold_the_output(rank: int, moved_on: Path) -> None:
     rank 0's files then finds them missing, every time, instead of now and then."""
     import lm_eval.evaluator
 
-    from jp_bench import lm_eval_runner, multiturn
+    from jp_bench.harness import multiturn
+    from jp_bench.harness import runner as lm_eval_runner
 
     if rank == 0:
         from lm_eval.loggers.evaluation_tracker import EvaluationTracker

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import run_cli
 
 from jp_bench.errors import JpBenchError
 from jp_bench.finetune import (
@@ -22,7 +21,8 @@ from jp_bench.finetune import (
     run_finetune,
     tokenize_example,
 )
-from jp_bench.lm_eval_hooks import render_prompt
+from jp_bench.harness.hooks import render_prompt
+from tests.support.cli import run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -85,7 +85,7 @@ def _log_steps(out: Path) -> list[int]:
 @pytest.fixture(scope="module")
 def tiny_base(tiny_llama: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """`tiny_llama` with its output head untied from the input embeddings (same weights)."""
-    from tiny_models import untie_output_head
+    from tests.support.tiny_models import untie_output_head
 
     return untie_output_head(tiny_llama, tmp_path_factory.mktemp("tiny-untied"))
 
@@ -358,7 +358,7 @@ def test_merged_model_loads(lora_run: dict[str, Any], tmp_path: Path) -> None:
 
 def test_cli_finetune_then_lm_eval_with_the_saved_template(tiny_base: Path, train_data: Path, tmp_path: Path) -> None:
     """`jp-bench finetune` as a user runs it, then lm-eval --apply_chat_template uses the training frame."""
-    from conftest import run_cli
+    from tests.support.cli import run_cli
 
     out = tmp_path / "ft"
     result = run_cli("jp-bench", "finetune", "--base", str(tiny_base), "--data", str(train_data), "--method", "lora",

@@ -3,7 +3,7 @@ answer is generated (issue 20, point 4): a text file, another program's SQLite f
 a store, a store folder that cannot be created. Found only when judging starts, inside lm-eval's
 filters, each ended the run with the whole generation lost, and ``/etc/passwd`` put answers in ``/etc``.
 
-The check runs in :func:`jp_bench.judging.in_harness.prepare_setup`, which every judged task calls
+The check runs in :func:`jp_bench.harness.in_harness.prepare_setup`, which every judged task calls
 while it is built (tests/test_lm_eval_judged.py shows that a refusal there stops lm-eval before
 generation); here it is called directly, with the embedded judge (no network, no key).
 """
@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from jp_bench.errors import JpBenchError
-from jp_bench.judging import in_harness
+from jp_bench.harness import in_harness
 from jp_bench.store import Store
 
 

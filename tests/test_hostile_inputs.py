@@ -7,12 +7,13 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import run_cli, write_jsonl
-from judgment_rows import COMMON, pairwise_row
 
 from jp_bench.answers import read_lm_eval_output, read_lm_eval_questions
 from jp_bench.errors import InputFileError, JpBenchError
 from jp_bench.reporting.sources import load_judgments
+from tests.support.cli import run_cli
+from tests.support.files import write_jsonl
+from tests.support.judgment_rows import COMMON, pairwise_row
 
 
 def good_rows() -> list[dict]:
@@ -363,7 +364,7 @@ def test_a_base_url_from_the_environment_is_checked_too(monkeypatch: pytest.Monk
      "--metadata judge_base_url: expected an http:// or https:// URL with a host, got a ftp: URL"),
 ])
 def test_in_harness_keys_follow_the_command_line_rules(metadata: dict, expected: str) -> None:
-    from jp_bench.judging.in_harness import parse_settings
+    from jp_bench.harness.in_harness import parse_settings
 
     with pytest.raises(JpBenchError) as caught:
         parse_settings(metadata)

@@ -6,19 +6,18 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 from collections import Counter
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, SHARED, run_cli, samples_by_task
 from test_peer_tasks import ELYZA_ROWS, RAKUDA_COPY, elyza_csv
 
-sys.path.insert(0, str(ROOT / "bench"))
-from judge_stub import JudgeStub
-
-from jp_bench import multiturn
 from jp_bench.errors import JpBenchError
+from jp_bench.harness import multiturn
+from tests.support.cli import run_cli
+from tests.support.files import samples_by_task
+from tests.support.judge_stub import JudgeStub
+from tests.support.paths import SHARED
 
 KEY = "sk-test-peers-0123456789"
 MT_BENCH = SHARED / "data" / "stability_japanese_mt_bench"
@@ -223,7 +222,7 @@ def test_mt_bench_refuses_what_cannot_judge_turn_two_before_generating(home: Pat
                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     """A baseline without turn-2 answers, or judge prompts without a multi-turn prompt, stop the run
     before turn 1 is generated (the model named below does not even exist)."""
-    from jp_bench.lm_eval_runner import run_lm_eval
+    from jp_bench.harness.runner import run_lm_eval
 
     monkeypatch.setenv("JP_BENCH_HOME", str(home))
     base = ["--model", "hf", "--model_args", "pretrained=/no/such/model", "--tasks", "ja_mt_bench",

@@ -9,20 +9,20 @@ from __future__ import annotations
 import csv
 import json
 import re
-import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, SHARED, run_cli, samples_by_task
 from test_lm_eval_judged_peers import KEY, env_of, lm_eval, varied_score
 
-sys.path.insert(0, str(ROOT / "bench"))
-from judge_stub import JudgeStub
-
-from jp_bench import lm_eval_results, multiturn
 from jp_bench.answers import read_lm_eval_output
 from jp_bench.errors import JpBenchError
-from jp_bench.lm_eval_runner import run_lm_eval
+from jp_bench.harness import multiturn
+from jp_bench.harness import results as lm_eval_results
+from jp_bench.harness.runner import run_lm_eval
+from tests.support.cli import run_cli
+from tests.support.files import samples_by_task
+from tests.support.judge_stub import JudgeStub
+from tests.support.paths import SHARED
 
 MT_BENCH = SHARED / "data" / "stability_japanese_mt_bench"
 GROUP = multiturn.GROUP

@@ -5,20 +5,19 @@ FastChat's per-category temperatures."""
 from __future__ import annotations
 
 import json
-import sys
 from collections import Counter
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, SHARED, run_cli, samples_by_task
 
-sys.path.insert(0, str(ROOT / "bench"))
-from judge_stub import JudgeStub
-
-from jp_bench import multiturn
 from jp_bench.errors import JpBenchError
-from jp_bench.lm_eval_runner import run_lm_eval
+from jp_bench.harness import multiturn
+from jp_bench.harness.runner import run_lm_eval
 from jp_bench.paths import tasks_path
+from tests.support.cli import run_cli
+from tests.support.files import samples_by_task
+from tests.support.judge_stub import JudgeStub
+from tests.support.paths import SHARED
 
 QUESTIONS = SHARED / "data" / "stability_japanese_mt_bench" / "question_full.jsonl"
 FASTCHAT_TEMPERATURES = {"writing": 0.7, "roleplay": 0.7, "extraction": 0.0, "math": 0.0, "coding": 0.0,

@@ -16,7 +16,6 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from conftest import SHARED, run_cli
 from test_benchmarks import serve_folder
 
 from jp_bench import benchmarks
@@ -31,8 +30,10 @@ from jp_bench.benchmarks import (
 )
 from jp_bench.cli import main
 from jp_bench.errors import ChecksumError, InputFileError, JpBenchError
-from jp_bench.lm_eval_hooks import question_docs
+from jp_bench.harness.hooks import question_docs
 from jp_bench.question_csv import parse_tasks_csv
+from tests.support.cli import run_cli
+from tests.support.paths import SHARED
 
 MT_BENCH_COPY = SHARED / "data" / "stability_japanese_mt_bench"
 RAKUDA_COPY = SHARED / "data" / "rakuda"

@@ -9,18 +9,18 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ROOT
 
 from jp_bench.errors import JpBenchError
-from jp_bench.lm_eval_hooks import load_benchmark, process_results, render_prompt
+from jp_bench.harness.hooks import load_benchmark, process_results, render_prompt
 from jp_bench.paths import tasks_path
+from tests.support.paths import ROOT
 
 CATEGORIES = ["generic", "knowledge", "roleplay", "common-sense", "fermi", "counterfactual", "coding", "math",
               "writing"]
 
 
 def test_committed_yamls_match_the_generator() -> None:
-    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "generate_tasks.py"), "--check"],
+    result = subprocess.run([sys.executable, "-m", "jp_bench.harness.task_yamls", "--check"],
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stdout
 

@@ -267,7 +267,7 @@ def mt_docs(benchmark: str, category: str, turn: int, *, history: str | Path | N
     if turn > 1:
         previous = _previous_answers(Path(history), subtask_name(turn - 1, category),  # type: ignore[arg-type]
                                      {str(q.question_id): tuple(q.turns) for q in questions})
-    from jp_bench.lm_eval_hooks import question_fields
+    from jp_bench.harness.hooks import question_fields
 
     return [{**doc, "turn": turn, "previous_answers": previous.get(str(q.question_id), [])}
             for q, doc in zip(questions, question_fields(questions), strict=True)]

@@ -267,9 +267,9 @@ def _check_access(spec: Any) -> None:
 
 def _load_baseline(value: str, benchmark: str) -> Baseline:
     from jp_bench.benchmarks import BENCHMARKS, UpstreamBenchmark, baseline_answers_path
+    from jp_bench.harness.multiturn import BENCHMARK as MULTI_TURN
     from jp_bench.judging.plan import index_answers
     from jp_bench.judging.service import load_answers, parse_answer_source
-    from jp_bench.multiturn import BENCHMARK as MULTI_TURN
 
     if value == PAPER_BASELINE:
         pinned = BENCHMARKS.get(benchmark)

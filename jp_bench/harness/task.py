@@ -1,9 +1,9 @@
-"""The lm-eval task class of every jp-bench subtask (``class: !function jp_bench.lm_eval_task.JpBenchTask``).
+"""The lm-eval task class of every jp-bench subtask (``class: !function jp_bench.harness.task.JpBenchTask``).
 
 Without judging settings in ``--metadata`` it is lm-eval's own ``ConfigurableTask`` unchanged. With
 ``--metadata '{"judge": ...}'`` it checks the judge and the baseline while the task is built (before any
 answer is generated), lists the judged metrics, has every answer judged once generation is done
-(:mod:`jp_bench.judging.in_harness`), and reports the judge's score per document.
+(:mod:`jp_bench.harness.in_harness`), and reports the judge's score per document.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 from lm_eval.api.task import ConfigurableTask
 
 from jp_bench.errors import JpBenchError
-from jp_bench.judging import in_harness
+from jp_bench.harness import in_harness
 
 
 def _one_line_errors(hook: Any) -> Any:
@@ -105,19 +105,19 @@ def _text(response: Any) -> str:
 
 
 class MtBenchTask(JpBenchTask):
-    """A turn of a multi-turn subtask (``ja_mt_bench_turn<k>_<category>``, :mod:`jp_bench.multiturn`).
+    """A turn of a multi-turn subtask (``ja_mt_bench_turn<k>_<category>``, :mod:`jp_bench.harness.multiturn`).
 
     The prompt is the conversation so far, kept as separate chat messages (user, assistant, ...,
     user) and rendered by the model's chat template under ``--apply_chat_template`` (API backends
     receive the messages list itself); without a template, the fixed Japanese frame of
-    :func:`jp_bench.multiturn.render_text`. With a judge in ``--metadata``, a turn-k subtask reports
+    :func:`jp_bench.harness.multiturn.render_text`. With a judge in ``--metadata``, a turn-k subtask reports
     the turn-k judgments of its questions: turn 1 on turn 1 alone, a later turn on the conversation its
     documents carry (``previous_answers``), as ``jp-bench judge`` judges MT-Bench.
     """
 
     def __init__(self, data_dir: Any = None, cache_dir: Any = None, download_mode: Any = None,
                  config: dict | None = None) -> None:
-        from jp_bench import multiturn
+        from jp_bench.harness import multiturn
 
         install_error_hook()
         config = dict(config or {})
@@ -135,7 +135,7 @@ class MtBenchTask(JpBenchTask):
         lm-eval's own version folds earlier turns into one user message unless
         ``--fewshot_as_multiturn``; these are real turns, so they always stay separate messages.
         """
-        from jp_bench import multiturn
+        from jp_bench.harness import multiturn
 
         messages = multiturn.conversation(doc)
         if system_instruction:
@@ -145,7 +145,7 @@ class MtBenchTask(JpBenchTask):
         return multiturn.render_text(messages)
 
     def construct_requests(self, doc: dict, ctx: Any, **kwargs: Any) -> Any:
-        from jp_bench import multiturn
+        from jp_bench.harness import multiturn
 
         chat = bool(kwargs.get("apply_chat_template"))
         requests = super().construct_requests(doc, ctx, **kwargs)

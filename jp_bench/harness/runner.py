@@ -4,13 +4,13 @@ The arguments are exactly lm-eval's. The exit code is 1 when judging (``--metada
 judgments missing. We parse them with lm-eval's parser, then add our task folder to
 ``--include_path`` (keeping the user's own folder if one was given) and let lm-eval run.
 
-``--tasks ja_mt_bench`` (multi-turn, :mod:`jp_bench.multiturn`) runs lm-eval once per turn, in this
+``--tasks ja_mt_bench`` (multi-turn, :mod:`jp_bench.harness.multiturn`) runs lm-eval once per turn, in this
 process: turn 1, then turn 2 with ``--metadata history`` set to the model's output folder the turn-1
 samples were just written to. Subtasks whose samples there are already complete and current are not
 generated again, so an interrupted run continues where it stopped. With a judge in ``--metadata``
 each turn's run judges its own turn, and "current" includes "judged with these settings". After the
 turns, the results of all of them go into one lm-eval results file with the ``ja_mt_bench`` group's
-entry (:mod:`jp_bench.lm_eval_results`), and lm-eval's table of it is printed.
+entry (:mod:`jp_bench.harness.results`), and lm-eval's table of it is printed.
 
 Under data parallelism (``accelerate launch -m jp_bench lm-eval ...``) every rank runs this command; the
 ranks wait for each other after each lm-eval run (rank 0 writes its files after the others returned), and
@@ -27,8 +27,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from jp_bench import multiturn, paths
+from jp_bench import paths
 from jp_bench.errors import JpBenchError
+from jp_bench.harness import multiturn
 
 
 def include_paths(user_value: str | list[str] | None) -> list[str]:
@@ -47,7 +48,7 @@ def run_lm_eval(argv: Sequence[str]) -> int:
     except ImportError:
         raise JpBenchError("lm-eval is not installed: pip install 'jp-bench[hf]' (or 'jp-bench[lm-eval]')") from None
 
-    from jp_bench.judging import in_harness
+    from jp_bench.harness import in_harness
 
     incomplete_before = len(in_harness.INCOMPLETE_RUNS)
     saved_argv = sys.argv
@@ -192,7 +193,7 @@ def lm_eval_runs(args: argparse.Namespace) -> list[dict[str, Any]]:
 
 def _multiturn_runs(args: argparse.Namespace, tasks: list[str], metadata: dict[str, Any],
                     output_path: str | None) -> list[dict[str, Any]]:
-    from jp_bench.judging import in_harness
+    from jp_bench.harness import in_harness
 
     group = multiturn.GROUP
     if not output_path or not (_effective(args, "log_samples") or _effective(args, "predict_only")):
@@ -269,10 +270,10 @@ def combine_turns(folder: Path) -> None:
     lm-eval's tables of it, as lm-eval prints them after a run.
 
     Each turn was its own lm-eval run with its own results file, so the top group had no score; the
-    combined file holds it (see :mod:`jp_bench.lm_eval_results`). A run left without it (a results
+    combined file holds it (see :mod:`jp_bench.harness.results`). A run left without it (a results
     file lm-eval could not write) still has its samples: a warning, not a failed command.
     """
-    from jp_bench import lm_eval_results
+    from jp_bench.harness import results as lm_eval_results
 
     group = multiturn.GROUP
     try:

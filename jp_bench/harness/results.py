@@ -23,9 +23,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from jp_bench import multiturn, paths
+from jp_bench import paths
 from jp_bench.atomic import write_text_atomic
 from jp_bench.errors import JpBenchError
+from jp_bench.harness import multiturn
 
 # The key that marks a combined file (lm-eval ignores keys it does not know) and names its sources.
 MARKER = "jp_bench_combined"

@@ -126,11 +126,11 @@ def load_mt_bench(
 
     ``history`` (from ``--metadata``) is the lm-eval output folder holding the turn-(turn-1) samples;
     each document carries the model's own earlier answers as ``previous_answers`` (see
-    :mod:`jp_bench.multiturn`).
+    :mod:`jp_bench.harness.multiturn`).
     """
     import datasets
 
-    from jp_bench.multiturn import mt_docs
+    from jp_bench.harness.multiturn import mt_docs
 
     docs = mt_docs(benchmark, category, int(turn), history=history, questions_file=questions_file,
                    reference_set=reference_set)
