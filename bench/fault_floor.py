@@ -1,6 +1,6 @@
 """The fastest any client could finish the stand-in's mixed-fault run: the floor under judge_throughput's figure.
 
-The stand-in (``judge_stub.JudgeStub(failure="mixed")``) decides a call's fate by the order in which
+The stand-in (``tests.support.judge_stub.JudgeStub(failure="mixed")``) decides a call's fate by the order in which
 calls arrive: every ``fail_every``-th call fails, in turn with a 429 (answered at once, Retry-After),
 an HTTP 500 (after the latency), a reply ``slow_extra_s`` late, and a reply without a verdict. The fate
 belongs to the arrival index, not to the job, so no order of the jobs changes which calls fail or how

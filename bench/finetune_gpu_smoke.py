@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
 
     model = args.model
     if model is None:
-        from jp_bench.packaged_models import gemma_hf_dir
+        from jp_bench.local.packaged_models import gemma_hf_dir
 
         print("converting the packaged Gemma 3 270M to a transformers folder (once)…", file=sys.stderr)
         model = str(gemma_hf_dir())

@@ -37,9 +37,10 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the stand-ins live in tests/support/
 from fault_floor import FaultSchedule, floor_s
-from judge_stub import JudgeStub, always
+
+from tests.support.judge_stub import JudgeStub, always
 
 QUESTIONS = 80
 

@@ -1,6 +1,6 @@
 """Model calls against a rate-limited judge stand-in: how close to the imposed rate, how many calls lost.
 
-The stand-in (bench/judge_stub.py) admits requests through a token bucket: RPM per minute, BURST
+The stand-in (tests/support/judge_stub.py) admits requests through a token bucket: RPM per minute, BURST
 back to back, LATENCY seconds per answer; a request that finds no token gets 429 with Retry-After
 (the time until the next token) and OpenAI's x-ratelimit headers. CALLS calls go through one real
 :class:`jp_bench.llm.LLMClient` (the OpenAI SDK, ``openai-compatible`` spec) at CONCURRENCY, all at
@@ -30,11 +30,10 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from judge_stub import JudgeStub, always
-
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the stand-ins live in tests/support/
 from jp_bench.llm import LLMClient, Message, ModelSpec
 from jp_bench.llm.openai_provider import OpenAIProvider
+from tests.support.judge_stub import JudgeStub, always
 
 
 def make_client(spec: ModelSpec, *, fixed: bool, concurrency: int, max_attempts: int) -> LLMClient:

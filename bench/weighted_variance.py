@@ -1,6 +1,6 @@
 """How much of a judge's run-to-run noise the probability-weighted score removes.
 
-A sampling stand-in judge (bench/judge_stub.py, OpenAI wire format) has, for every item, a fixed
+A sampling stand-in judge (tests/support/judge_stub.py, OpenAI wire format) has, for every item, a fixed
 distribution over the scores 1..10; at temperature > 0 it writes a score drawn from it (the draw
 decided by the request's seed) and returns the distribution as the top log-probabilities of the
 score token. One whole `jp-bench judge --mode single --weighted --samples RUNS --temperature 1`
@@ -30,8 +30,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from judge_stub import JudgeStub
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the stand-ins live in tests/support/
+from tests.support.judge_stub import JudgeStub
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("JP_BENCH_SHARED", ROOT.parent / "shared"))

@@ -12,14 +12,23 @@ from typing import Any
 __version__ = "0.1.0"
 
 _PUBLIC = {
+    # The library surface: what the CLI's judge, report, agreement and leaderboard commands call.
+    "judge": "jp_bench._api.judge",
+    "JudgeOutcome": "jp_bench._api.judge",
+    "JuryOutcome": "jp_bench._api.judge",
+    "report": "jp_bench._api.report",
+    "Report": "jp_bench._api.report",
+    "agreement": "jp_bench.votes.study",
+    "Agreement": "jp_bench.votes.study",
+    "leaderboard": "jp_bench._api.leaderboard",
     "BENCHMARKS": "jp_bench.benchmarks",
     "load_questions": "jp_bench.benchmarks",
     "InputFileError": "jp_bench.errors",
     "JpBenchError": "jp_bench.errors",
     "tasks_path": "jp_bench.paths",
-    "Question": "jp_bench.questions",
-    "parse_questions": "jp_bench.questions",
-    "read_lm_eval_output": "jp_bench.answers",
+    "Question": "jp_bench.benchmarks.questions",
+    "parse_questions": "jp_bench.benchmarks.questions",
+    "read_lm_eval_output": "jp_bench.harness.samples",
     "run_lm_eval": "jp_bench.harness.runner",
 }
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from pydantic import TypeAdapter
 
+from jp_bench.benchmarks.questions import Question
 from jp_bench.judging.records import PairwiseJudgment, SingleJudgment
-from jp_bench.questions import Question
 from jp_bench.reporting.results_schema import render_result_json_schema
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -1,9 +1,18 @@
 #!/usr/bin/env bash
-# The whole test suite in one command: install everything it needs into ./.venv, then run pytest.
-# Extra arguments go to pytest.
+# The whole test suite in one command: install everything it needs into ./.venv, then run pytest
+# on two processes (pytest-xdist, a test file stays on one). `scripts/test.sh --fast` runs only the unit tier (`-m unit`: in
+# process, no server, browser or model; under 2 minutes). Other arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+tier=()
+if [ "${1:-}" = "--fast" ]; then
+  shift
+  tier=(-m unit)
+fi
 scripts/bootstrap.sh "hf,local,judges,report,annotate,selfinstruct,finetune,dev"
+if [ ${#tier[@]} -gt 0 ]; then
+  exec .venv/bin/python -m pytest -q "${tier[@]}" "$@"
+fi
 # The leaderboard page is tested in a real headless browser (Debian's Chromium).
 if ! command -v chromium >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ]; then
@@ -12,4 +21,6 @@ if ! command -v chromium >/dev/null 2>&1; then
     echo "the leaderboard tests need Chromium: sudo apt-get install chromium" >&2
   fi
 fi
-exec .venv/bin/python -m pytest -q "$@"
+# --no-loadscope-reorder: keep tests/conftest.py's order (the slowest files first) instead of xdist's
+# (the files with the most tests first), so no long file is left for one worker at the end.
+exec .venv/bin/python -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder "$@"

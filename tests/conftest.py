@@ -2,24 +2,13 @@
 
 from __future__ import annotations
 
-import json
-import math
 import os
-import shutil
 import subprocess
-import sys
-from collections.abc import Iterable
 from pathlib import Path
 
-import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("JP_BENCH_SHARED", ROOT.parent / "shared")).resolve()
-UPSTREAM_CHECKOUT = SHARED / "data" / "ja-vicuna-qa-benchmark"
-BIN = Path(sys.executable).parent
-
-sys.path.insert(0, str(Path(__file__).parent))
+from tests.support.paths import BIN, UPSTREAM_CHECKOUT
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -28,6 +17,32 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+TIERS = ("unit", "integration", "e2e")
+# The slowest files (a minute or more on 2 cores), slowest first: see pytest --durations.
+HEAVIEST = ("test_experiment.py", "test_demo.py", "test_lm_eval_judged.py", "test_data_parallel.py",
+            "test_multiturn.py", "test_lm_eval_judged_peers.py", "test_mt_bench_judging.py")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # `-m unit` is the fast tier only if no test is left out of the tiers or counted in two of them.
+    wrong = [f"{item.nodeid}: {tiers or 'no tier'}" for item in items
+             if len(tiers := sorted({mark.name for mark in item.iter_markers() if mark.name in TIERS})) != 1]
+    if wrong:
+        raise pytest.UsageError("every test needs exactly one tier marker (unit, integration or e2e):\n  "
+                                + "\n  ".join(wrong))
+    # Longest first: under `-n 2 --dist loadfile` each worker takes the next file as it gets free, so the
+    # end-to-end files (minutes each) go out first and the quick ones fill the gaps; a file left for last
+    # would keep one worker busy while the other sits idle. Files stay whole and keep their own order.
+    rank: dict[str, tuple[int, int]] = {}
+    for item in items:
+        path = item.nodeid.split("::")[0]
+        tier = next(mark.name for mark in item.iter_markers() if mark.name in TIERS)
+        heavy = HEAVIEST.index(Path(path).name) if Path(path).name in HEAVIEST else len(HEAVIEST)
+        rank[path] = min(rank.get(path, (len(TIERS), 0)), (TIERS[::-1].index(tier), heavy))  # e2e first
+    first_seen = {path: n for n, path in enumerate(dict.fromkeys(item.nodeid.split("::")[0] for item in items))}
+    items.sort(key=lambda item: (rank[p := item.nodeid.split("::")[0]], first_seen[p]))
 
 
 @pytest.fixture
@@ -60,14 +75,14 @@ def imported_home(tmp_path_factory: pytest.TempPathFactory, upstream_checkout: P
 
 @pytest.fixture(scope="session")
 def tiny_llama(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from tiny_models import build_tiny_llama
+    from tests.support.tiny_models import build_tiny_llama
 
     return build_tiny_llama(tmp_path_factory.mktemp("tiny-llama"), chat_template=False)
 
 
 @pytest.fixture(scope="session")
 def tiny_chat_llama(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from tiny_models import build_tiny_llama
+    from tests.support.tiny_models import build_tiny_llama
 
     return build_tiny_llama(tmp_path_factory.mktemp("tiny-chat-llama"), chat_template=True)
 
@@ -79,7 +94,7 @@ def packaged_gguf(tmp_path_factory: pytest.TempPathFactory) -> Path:
     old = os.environ.get("JP_BENCH_HOME")
     os.environ["JP_BENCH_HOME"] = str(home)
     try:
-        from jp_bench.packaged_models import gemma_gguf
+        from jp_bench.local.packaged_models import gemma_gguf
 
         return gemma_gguf()
     finally:
@@ -87,84 +102,3 @@ def packaged_gguf(tmp_path_factory: pytest.TempPathFactory) -> Path:
             os.environ.pop("JP_BENCH_HOME", None)
         else:
             os.environ["JP_BENCH_HOME"] = old
-
-
-def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None,
-            timeout: float = 900) -> subprocess.CompletedProcess[str]:
-    """Run an installed console script (jp-bench, lm_eval) as a user would."""
-    program, *rest = args
-    executable = BIN / program
-    if not executable.exists():
-        executable = Path(shutil.which(program) or program)
-    return subprocess.run(
-        [str(executable), *rest],
-        env={**os.environ, **(env or {})},
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-
-
-def write_jsonl(path: Path, rows: Iterable[object]) -> Path:
-    """Write ``rows`` as JSON Lines, creating the folder; a ``str`` row is written as it is (a test's
-    malformed line). Returns ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("".join((row if isinstance(row, str) else json.dumps(row, ensure_ascii=False)) + "\n"
-                            for row in rows), encoding="utf-8")
-    return path
-
-
-def write_two_turn_questions(path: Path, categories: dict[int, str]) -> Path:
-    """A question file of two-turn questions (our own text), ``{question_id: category}``."""
-    return write_jsonl(path, [{"question_id": q, "category": c, "turns": [f"質問{q}", f"続き{q}"]}
-                              for q, c in categories.items()])
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool | np.bool_)
-
-
-def assert_close(actual: object, expected: object, rel: float = 1e-9, abs_tol: float = 1e-12,
-                 where: str = "value") -> None:
-    """Assert that ``actual`` is ``expected``, walking dicts, lists, tuples and arrays: floats within
-    ``rel`` relative (or ``abs_tol`` absolute, for figures that should be 0), NaN equal to NaN,
-    everything else (ints, bools, strings, None, keys, lengths) exactly.
-
-    A float computed through numpy/scipy/BLAS can differ in its last bits between CPUs (another SIMD
-    width, another BLAS kernel), so no figure of a statistic is compared to the last digit; what must be
-    identical (counts, labels, the resampled draws) is compared exactly. ``where`` names the place of a
-    difference in the message, e.g. ``value["models"][0]["stderr"]``.
-    """
-    if isinstance(actual, np.ndarray) or isinstance(expected, np.ndarray):
-        actual, expected = np.asarray(actual).tolist(), np.asarray(expected).tolist()
-    if isinstance(expected, dict):
-        assert isinstance(actual, dict), f"{where}: expected a dict, got {actual!r}"
-        assert actual.keys() == expected.keys(), (f"{where}: keys {sorted(map(str, actual))} "
-                                                  f"!= {sorted(map(str, expected))}")
-        for key, value in expected.items():
-            assert_close(actual[key], value, rel, abs_tol, f"{where}[{key!r}]")
-    elif isinstance(expected, list | tuple):
-        assert isinstance(actual, list | tuple), f"{where}: expected a sequence, got {actual!r}"
-        assert len(actual) == len(expected), f"{where}: length {len(actual)} != {len(expected)}: {actual!r}"
-        for index, (mine, theirs) in enumerate(zip(actual, expected, strict=True)):
-            assert_close(mine, theirs, rel, abs_tol, f"{where}[{index}]")
-    elif _is_number(expected) and _is_number(actual) and (isinstance(expected, float | np.floating)
-                                                          or isinstance(actual, float | np.floating)):
-        mine, theirs = float(actual), float(expected)
-        assert (math.isnan(mine) and math.isnan(theirs)) or math.isclose(mine, theirs, rel_tol=rel,
-                                                                         abs_tol=abs_tol), \
-            f"{where}: {mine!r} != {theirs!r} within {rel:g} relative"
-    else:
-        assert type(actual) is type(expected) or (_is_number(actual) and _is_number(expected)), \
-            f"{where}: {type(actual).__name__} {actual!r} != {type(expected).__name__} {expected!r}"
-        assert actual == expected, f"{where}: {actual!r} != {expected!r}"
-
-
-def samples_by_task(folder: Path) -> dict[str, list[dict]]:
-    """Records of the newest lm-eval samples file per task under ``folder``."""
-    newest: dict[str, Path] = {}
-    for path in sorted(folder.rglob("samples_*.jsonl")):  # the timestamp sorts in time order
-        newest[path.name.removeprefix("samples_").rsplit("_", 1)[0]] = path
-    return {task: [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
-            for task, path in newest.items()}

@@ -11,10 +11,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import UPSTREAM_CHECKOUT
-from judgment_rows import pairwise_row, single_row
 
-from jp_bench.agreement import (
+from jp_bench.errors import InputFileError, JpBenchError
+from jp_bench.fastchat_io import PairwiseJudgmentRecord
+from jp_bench.votes import (
     JudgeVotes,
     Vote,
     agreement_report,
@@ -30,8 +30,10 @@ from jp_bench.agreement import (
     read_human_votes,
     read_judge_votes,
 )
-from jp_bench.errors import InputFileError, JpBenchError
-from jp_bench.fastchat_io import PairwiseJudgmentRecord
+from tests.support.judgment_rows import pairwise_row, single_row
+from tests.support.paths import UPSTREAM_CHECKOUT
+
+pytestmark = pytest.mark.unit
 
 PUBLISHED = (
     UPSTREAM_CHECKOUT / "jp_bench" / "model_judgment" / "pairwise" / "gpt-4"

@@ -6,7 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import SHARED, run_cli
+
+from tests.support.cli import main_in_process
+from tests.support.paths import SHARED
+
+pytestmark = pytest.mark.unit
 
 PUBLISHED = SHARED / "data" / "ja-vicuna-qa-benchmark" / "jp_bench" / "model_judgment" / "pairwise" / "gpt-4"
 CALM_FILE = PUBLISHED / "pairwise:cyberagent--calm2-7b-chat_openai--text-davinci-003.jsonl"
@@ -38,7 +42,7 @@ def test_judge_human_agreement_matches_a_hand_count(tmp_path: Path) -> None:
     untied = [(a, b) for a, b in pairs if "tie" not in (a, b)]
     without_ties = sum(a == b for a, b in untied) / len(untied)
 
-    result = run_cli("jp-bench", "agreement", "--human", str(human), "--judgments", str(CALM_FILE), "--format",
+    result = main_in_process("agreement", "--human", str(human), "--judgments", str(CALM_FILE), "--format",
                      "json", "--bootstrap", "100")
     assert result.returncode == 0, result.stderr
     entries = {e["pair"]: e for e in json.loads(result.stdout)}
@@ -51,10 +55,10 @@ def test_judge_human_agreement_matches_a_hand_count(tmp_path: Path) -> None:
     assert human_human["with_ties"]["agreement"] == pytest.approx(3 / 6)
     assert human_human["without_ties"]["agreement"] == pytest.approx(1.0)
 
-    table = run_cli("jp-bench", "agreement", "--human", str(human), "--judgments", str(CALM_FILE))
+    table = main_in_process("agreement", "--human", str(human), "--judgments", str(CALM_FILE))
     assert table.returncode == 0 and "agree (w/ ties)" in table.stdout
 
 
 def test_agreement_needs_inputs() -> None:
-    result = run_cli("jp-bench", "agreement")
+    result = main_in_process("agreement")
     assert result.returncode == 1 and "nothing to compare" in result.stderr

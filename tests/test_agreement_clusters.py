@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import UPSTREAM_CHECKOUT, assert_close, run_cli
 
-from jp_bench.agreement import (
+from jp_bench.stats.common import question_draws, resampling_units
+from jp_bench.votes import (
     Comparisons,
     Vote,
     agreement_report,
@@ -26,7 +26,11 @@ from jp_bench.agreement import (
     make_vote,
     read_judge_votes,
 )
-from jp_bench.stats._common import question_draws, resampling_units
+from tests.support.cli import main_in_process
+from tests.support.numbers import assert_close
+from tests.support.paths import UPSTREAM_CHECKOUT
+
+pytestmark = pytest.mark.unit
 
 ALPHA, BETA, GAMMA = "alpha", "beta", "gamma"
 N_BOOT, SEED = 1000, 7
@@ -246,7 +250,7 @@ def test_cli_reports_the_clustered_interval(tmp_path: Path) -> None:
                                              "model_2", "model_b"), "judge": "expert_1", "turn": turn}) + "\n"
                              for q in QUESTIONS for turn in (1, 2)), encoding="utf-8")
 
-    result = run_cli("jp-bench", "agreement", "--human", str(human), "--judgments", str(judged), "--format", "json",
+    result = main_in_process("agreement", "--human", str(human), "--judgments", str(judged), "--format", "json",
                      "--bootstrap", str(N_BOOT), "--seed", str(SEED))
     assert result.returncode == 0, result.stderr
     entries = {entry["kind"]: entry for entry in json.loads(result.stdout)}

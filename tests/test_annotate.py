@@ -24,10 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from page_client import Reply
-from page_client import request as _request
 
-from jp_bench.agreement import read_human_votes
 from jp_bench.annotate import (
     AnnotationServer,
     AnnotationTask,
@@ -39,6 +36,9 @@ from jp_bench.annotate import (
 )
 from jp_bench.errors import JpBenchError
 from jp_bench.judging.service import load_answers, resolve_questions
+from jp_bench.votes import read_human_votes
+from tests.support.page_client import Reply
+from tests.support.page_client import request as _request
 
 CHROMIUM = Path(os.environ.get("JP_BENCH_CHROMIUM", "/usr/bin/chromium"))
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -166,6 +166,7 @@ def _rows(store_path: Path) -> list[dict[str, object]]:
 # --------------------------------------------------------------------------------------------- tasks
 
 
+@pytest.mark.integration
 def test_build_tasks_covers_every_pair_that_both_answered(tasks: list[AnnotationTask]) -> None:
     assert {(t.question_id, t.model_1, t.model_2) for t in tasks} == EXPECTED_PAIRS
     assert len(tasks) == len(EXPECTED_PAIRS)
@@ -178,6 +179,7 @@ def test_build_tasks_covers_every_pair_that_both_answered(tasks: list[Annotation
     assert len({t.task_id for t in tasks}) == len(tasks)
 
 
+@pytest.mark.integration
 def test_task_ids_are_stable_and_order_follows_the_seed(inputs: Inputs, tasks: list[AnnotationTask]) -> None:
     again = _tasks(inputs, reverse=True)  # other load order, same seed: same ids, same order
     assert [t.task_id for t in again] == [t.task_id for t in tasks]
@@ -187,12 +189,14 @@ def test_task_ids_are_stable_and_order_follows_the_seed(inputs: Inputs, tasks: l
     assert task_id_for(1, "a", "b") == task_id_for(1, "b", "a") != task_id_for("1", "a", "b")
 
 
+@pytest.mark.unit
 def test_build_tasks_without_pairs_is_an_error(inputs: Inputs) -> None:
     answers, _ = load_answers([str(inputs.answer_files[0])])
     with pytest.raises(JpBenchError, match="nothing to annotate"):
         build_tasks(answers, resolve_questions(str(inputs.question_file), []), 0)
 
 
+@pytest.mark.integration
 def test_shown_order_is_fixed_per_annotator_and_task(tasks: list[AnnotationTask]) -> None:
     for task in tasks:
         order = shown_order(task, "alice", SEED)
@@ -204,6 +208,7 @@ def test_shown_order_is_fixed_per_annotator_and_task(tasks: list[AnnotationTask]
 # --------------------------------------------------------------------------------------------- pages
 
 
+@pytest.mark.integration
 def test_name_page(server: AnnotationServer) -> None:
     assert server.url.startswith("http://127.0.0.1:")
     reply = _get(server, "/")
@@ -215,6 +220,7 @@ def test_name_page(server: AnnotationServer) -> None:
         assert external not in reply.body
 
 
+@pytest.mark.integration
 def test_next_without_a_name_goes_back_to_the_name_page(server: AnnotationServer) -> None:
     for path in ("/next", "/next?annotator=", "/next?annotator=%20%20"):
         reply = _get(server, path)
@@ -224,6 +230,7 @@ def test_next_without_a_name_goes_back_to_the_name_page(server: AnnotationServer
     assert _get(server, "/vote").status == 405
 
 
+@pytest.mark.integration
 def test_next_shows_the_question_and_both_answers_anonymised(server: AnnotationServer,
                                                              tasks: list[AnnotationTask]) -> None:
     reply = _next(server, "alice")
@@ -244,6 +251,7 @@ def test_next_shows_the_question_and_both_answers_anonymised(server: AnnotationS
         assert model not in body, f"model name {model} in the page"
 
 
+@pytest.mark.integration
 def test_text_is_escaped(server: AnnotationServer, tasks: list[AnnotationTask]) -> None:
     task = next(t for t in tasks if t.models == ("m-alpha", "m-beta") and t.question_id == 2)
     body = _next(server, "alice", task.task_id).body
@@ -256,6 +264,7 @@ def test_text_is_escaped(server: AnnotationServer, tasks: list[AnnotationTask]) 
 # --------------------------------------------------------------------------------------------- votes
 
 
+@pytest.mark.integration
 def test_vote_is_stored_at_once(server: AnnotationServer, store_path: Path, tasks: list[AnnotationTask]) -> None:
     page = _task_page(_next(server, "alice"), server)
     reply = _vote(server, page, "a")
@@ -272,6 +281,7 @@ def test_vote_is_stored_at_once(server: AnnotationServer, store_path: Path, task
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
+@pytest.mark.integration
 def test_revote_replaces(server: AnnotationServer, store_path: Path) -> None:
     page = _task_page(_next(server, "alice"), server)
     assert _vote(server, page, "a").status == 303
@@ -284,6 +294,7 @@ def test_revote_replaces(server: AnnotationServer, store_path: Path) -> None:
     assert len(rows) == 1 and rows[0]["winner"] == "model_b"
 
 
+@pytest.mark.integration
 def test_resume_shows_a_new_task_and_keeps_the_order(server: AnnotationServer, tasks: list[AnnotationTask],
                                                      store_path: Path) -> None:
     first = _task_page(_next(server, "alice"), server)
@@ -305,6 +316,7 @@ def test_resume_shows_a_new_task_and_keeps_the_order(server: AnnotationServer, t
         assert _task_page(_next(restarted, "alice"), restarted) == third
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize(
     ("change", "message"),
     [
@@ -328,6 +340,7 @@ def test_bad_votes_are_refused(server: AnnotationServer, store_path: Path, chang
     assert _rows(store_path) == []
 
 
+@pytest.mark.integration
 def test_bad_requests_are_refused(server: AnnotationServer, store_path: Path) -> None:
     page = _task_page(_next(server, "alice"), server)
     fields = urllib.parse.urlencode({**page.form, "winner": "a"}).encode()
@@ -344,6 +357,7 @@ def test_bad_requests_are_refused(server: AnnotationServer, store_path: Path) ->
                                                   "Origin": same_origin}).status == 303
 
 
+@pytest.mark.integration
 def test_concurrent_votes(server: AnnotationServer, store_path: Path, tasks: list[AnnotationTask]) -> None:
     def annotate(name: str) -> None:
         for task in tasks:
@@ -372,6 +386,7 @@ def _preferred(task: AnnotationTask) -> str | None:
     return min(task.models, key=RANKING.__getitem__)
 
 
+@pytest.mark.integration
 def test_done_page_and_export_round_trip(server: AnnotationServer, tasks: list[AnnotationTask], store_path: Path,
                                          tmp_path: Path) -> None:
     swapped = 0
@@ -409,17 +424,20 @@ def test_done_page_and_export_round_trip(server: AnnotationServer, tasks: list[A
         assert (vote.voter, vote.turn, vote.category) == ("田中", 1, task.category)
 
 
+@pytest.mark.unit
 def test_export_of_a_missing_store_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(JpBenchError, match="no such store"):
         export_votes(tmp_path / "nothing.sqlite", tmp_path / "out.jsonl")
 
 
+@pytest.mark.integration
 def test_serve_listens_on_loopback_only(tasks: list[AnnotationTask], store_path: Path) -> None:
     for host in ("0.0.0.0", "192.168.1.10", "example.com"):
         with pytest.raises(JpBenchError, match=r"127\.0\.0\.1 only"):
             serve(tasks, store_path, host=host)
 
 
+@pytest.mark.integration
 def test_run_annotation_serves_until_ctrl_c(inputs: Inputs, store_path: Path) -> None:
     code = ("import sys; from jp_bench.annotate import run_annotation; "
             "run_annotation(sys.argv[3:], sys.argv[1], sys.argv[2], 0)")
@@ -466,6 +484,7 @@ def _dom_text(dom: str, element_id: str) -> str:
     return html.unescape(found.group(1))
 
 
+@pytest.mark.integration
 def test_task_page_in_headless_chromium(server: AnnotationServer, tasks: list[AnnotationTask],
                                         tmp_path: Path) -> None:
     url = server.url + "next?annotator=x"
@@ -497,6 +516,7 @@ def test_task_page_in_headless_chromium(server: AnnotationServer, tasks: list[An
     assert _dom_text(dom, "progress") == f"1 / {len(tasks)}"
 
 
+@pytest.mark.integration
 def test_cli_serves_votes_and_exports(tmp_path: Path) -> None:
     """`jp-bench annotate --pairs ...` as a user runs it: serve, vote, Ctrl-C, export."""
     import re
@@ -505,7 +525,7 @@ def test_cli_serves_votes_and_exports(tmp_path: Path) -> None:
     import urllib.parse
     import urllib.request
 
-    from conftest import BIN
+    from tests.support.paths import BIN
 
     questions = tmp_path / "q.jsonl"
     questions.write_text('{"question_id": 1, "category": "generic", "turns": ["好きな季節は？"]}\n', encoding="utf-8")
@@ -544,6 +564,7 @@ def test_cli_serves_votes_and_exports(tmp_path: Path) -> None:
     assert vote["annotator"] == "alice" and vote["winner"] == "model_a"
 
 
+@pytest.mark.integration
 def test_cross_site_fetches_are_refused(server: AnnotationServer, store_path: Path) -> None:
     page = _task_page(_next(server, "alice"), server)
     fields = {**page.form, "winner": "a"}
@@ -553,6 +574,7 @@ def test_cross_site_fetches_are_refused(server: AnnotationServer, store_path: Pa
     assert _post(server, fields, {"Sec-Fetch-Site": "same-origin"}).status == 303
 
 
+@pytest.mark.integration
 def test_slow_and_vanishing_clients_cost_nothing(tasks: list[AnnotationTask], store_path: Path,
                                                  monkeypatch: pytest.MonkeyPatch,
                                                  capfd: pytest.CaptureFixture[str]) -> None:

@@ -18,10 +18,20 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import assert_close, run_cli, write_jsonl
-from judgment_rows import pairwise_row
-from page_client import request as _request
-from test_annotate_turns import (
+
+from jp_bench.annotate import AnnotationServer, AnnotationTask, build_tasks, serve, task_id_for, vote_scope
+from jp_bench.annotate import server as server_module
+from jp_bench.annotate.app import run_annotation
+from jp_bench.annotate.votes import HumanVote, VoteStore, export_votes
+from jp_bench.errors import InputFileError
+from jp_bench.judging.service import load_answers, resolve_questions
+from jp_bench.votes import agreement_report, read_human_vote_file, read_judge_votes
+from tests.support.cli import main_in_process
+from tests.support.files import write_jsonl
+from tests.support.judgment_rows import pairwise_row
+from tests.support.numbers import assert_close
+from tests.support.page_client import request as _request
+from tests.test_annotate_turns import (
     ALPHA,
     ANSWERS,
     BETA,
@@ -32,14 +42,6 @@ from test_annotate_turns import (
     _page,
     _vote,
 )
-
-from jp_bench.agreement import agreement_report, read_human_vote_file, read_judge_votes
-from jp_bench.annotate import AnnotationServer, AnnotationTask, build_tasks, serve, task_id_for, vote_scope
-from jp_bench.annotate import server as server_module
-from jp_bench.annotate.app import run_annotation
-from jp_bench.annotate.votes import HumanVote, VoteStore, export_votes
-from jp_bench.errors import InputFileError
-from jp_bench.judging.service import load_answers, resolve_questions
 
 SINGLE = {"question_id": 1, "category": "writing", "turns": ["好きな季節は？"]}
 SINGLE_ANSWERS = {ALPHA: "alpha-1 秋です。", BETA: "beta-1 春です。"}
@@ -155,6 +157,7 @@ def _judgments(tmp_path: Path) -> Path:
 # --------------------------------------------------------------------------------------------- recognising them
 
 
+@pytest.mark.integration
 def test_the_scope_rule(tasks: list[AnnotationTask]) -> None:
     turns = {1: 1, 101: 2}
 
@@ -174,6 +177,7 @@ def test_the_scope_rule(tasks: list[AnnotationTask]) -> None:
 # --------------------------------------------------------------------------------------------- the page
 
 
+@pytest.mark.integration
 def test_the_page_does_not_count_them_as_turn_votes(server: AnnotationServer, tasks: list[AnnotationTask],
                                                     old_store: Path) -> None:
     # Alice's old single-turn vote is done work (1 of 5); her old vote on question 102 marks no turn done.
@@ -196,6 +200,7 @@ def test_the_page_does_not_count_them_as_turn_votes(server: AnnotationServer, ta
                                     for name, qid, a, b, winner in OLD_VOTES]
 
 
+@pytest.mark.unit
 def test_annotate_start_says_so_once(answer_files: list[Path], question_file: Path, old_store: Path,
                                      tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     def stop(_self: AnnotationServer) -> None:
@@ -218,11 +223,12 @@ def test_annotate_start_says_so_once(answer_files: list[Path], question_file: Pa
 # --------------------------------------------------------------------------------------------- the export
 
 
+@pytest.mark.integration
 def test_the_export_marks_them(server: AnnotationServer, tasks: list[AnnotationTask], old_store: Path,
                                tmp_path: Path) -> None:
     _cast_new_votes(server, tasks)
     out = tmp_path / "votes.jsonl"
-    result = run_cli("jp-bench", "annotate", "--export", str(out), "--workspace", str(old_store))
+    result = main_in_process("annotate", "--export", str(out), "--workspace", str(old_store))
     assert result.returncode == 0, result.stderr
     assert "exported 12 votes" in result.stdout
     assert result.stderr.count("earlier jp-bench") == 1 and "2 vote(s)" in result.stderr
@@ -238,16 +244,17 @@ def test_the_export_marks_them(server: AnnotationServer, tasks: list[AnnotationT
     assert server.app.export() == out.read_text(encoding="utf-8")  # the page's export says the same
 
 
+@pytest.mark.unit
 def test_an_export_of_a_store_never_served_since(old_store: Path, question_file: Path, tmp_path: Path) -> None:
     # The old store alone does not say which questions have two turns: the export says it cannot tell...
     out = tmp_path / "votes.jsonl"
     assert export_votes(old_store, out) == 3
-    result = run_cli("jp-bench", "annotate", "--export", str(out), "--workspace", str(old_store))
+    result = main_in_process("annotate", "--export", str(out), "--workspace", str(old_store))
     assert result.returncode == 0, result.stderr
     assert "3 vote(s) are on questions this store has no turn count for" in result.stderr
     assert "--benchmark" in result.stderr
     # ...and --benchmark tells it.
-    marked = run_cli("jp-bench", "annotate", "--export", str(out), "--workspace", str(old_store),
+    marked = main_in_process("annotate", "--export", str(out), "--workspace", str(old_store),
                      "--benchmark", str(question_file))
     assert marked.returncode == 0, marked.stderr
     assert "no turn count" not in marked.stderr and "2 vote(s) from an earlier jp-bench" in marked.stderr
@@ -261,12 +268,13 @@ def test_an_export_of_a_store_never_served_since(old_store: Path, question_file:
 
 
 def _agreement(human: Path, judgments: Path, *extra: str) -> tuple[str, str]:
-    result = run_cli("jp-bench", "agreement", "--human", str(human), "--judgments", str(judgments),
+    result = main_in_process("agreement", "--human", str(human), "--judgments", str(judgments),
                      "--bootstrap", "50", *extra)
     assert result.returncode == 0, result.stderr
     return result.stdout, result.stderr
 
 
+@pytest.mark.integration
 def test_agreement_leaves_them_out_and_says_so(server: AnnotationServer, tasks: list[AnnotationTask],
                                                old_store: Path, tmp_path: Path) -> None:
     _cast_new_votes(server, tasks)
@@ -303,6 +311,7 @@ def test_agreement_leaves_them_out_and_says_so(server: AnnotationServer, tasks: 
     assert turn_1["agreement"] != judge_human["by_turn"]["1"]["with_ties"]["agreement"]
 
 
+@pytest.mark.unit
 def test_single_turn_files_read_as_before(tmp_path: Path) -> None:
     # FastChat's human judgments and our older exports: no scope, and no turn for a single-turn question.
     rows = [{"question_id": 1, "model_a": ALPHA, "model_b": BETA, "winner": "model_a", "judge": "expert_1"},

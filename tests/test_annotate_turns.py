@@ -3,7 +3,7 @@
 A tiny two-turn benchmark (2 questions × 2 turns, MT-Bench's layout) and two models' FastChat answer
 files with both turns, written into ``tmp_path``. The real annotation server runs on 127.0.0.1 with a
 free port (always shut down); two annotators vote through its forms; the judge's per-turn
-``judgments.jsonl`` comes from ``jp-bench judge`` against the local judge stand-in (bench/judge_stub.py);
+``judgments.jsonl`` comes from ``jp-bench judge`` against the local judge stand-in (tests/support/judge_stub.py);
 ``jp-bench agreement`` then compares them per turn, against figures counted by hand here.
 """
 
@@ -14,7 +14,6 @@ import html
 import json
 import re
 import sqlite3
-import sys
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -23,16 +22,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, run_cli, write_jsonl
-from judgment_rows import pairwise_row
-from page_client import request as _request
 
-from jp_bench.agreement import read_human_votes, read_judge_votes
 from jp_bench.annotate import AnnotationServer, AnnotationTask, build_tasks, export_votes, serve, task_id_for
 from jp_bench.judging.service import load_answers, resolve_questions
-
-sys.path.insert(0, str(ROOT / "bench"))
-from judge_stub import JudgeStub
+from jp_bench.votes import read_human_votes, read_judge_votes
+from tests.support.cli import main_in_process, run_cli
+from tests.support.files import write_jsonl
+from tests.support.judge_stub import JudgeStub
+from tests.support.judgment_rows import pairwise_row
+from tests.support.page_client import request as _request
 
 SEED = 3
 ALPHA, BETA = "m-alpha", "m-beta"
@@ -161,6 +159,7 @@ def _rows(store_path: Path) -> list[dict[str, object]]:
 # --------------------------------------------------------------------------------------------- tasks
 
 
+@pytest.mark.integration
 def test_one_task_per_turn_with_the_conversation_up_to_it(tasks: list[AnnotationTask]) -> None:
     assert sorted((t.question_id, t.turn) for t in tasks) == sorted(ALL_TASKS)
     for task in tasks:
@@ -177,10 +176,12 @@ def test_one_task_per_turn_with_the_conversation_up_to_it(tasks: list[Annotation
         assert len({turn_1, turn_2, task_id_for(qid, ALPHA, BETA)}) == 3
 
 
+@pytest.mark.integration
 def test_task_ids_are_stable_across_builds(inputs: Inputs, tasks: list[AnnotationTask]) -> None:
     assert {t.task_id for t in _tasks(inputs)} == {t.task_id for t in tasks}
 
 
+@pytest.mark.integration
 def test_single_turn_task_ids_are_unchanged(tmp_path: Path) -> None:
     # The id of a single-turn task is what it was before turns existed: sha256 of [question_id, lo, hi].
     def old_id(qid: int | str, model_1: str, model_2: str) -> str:
@@ -207,6 +208,7 @@ def test_single_turn_task_ids_are_unchanged(tmp_path: Path) -> None:
     assert single[0].answer_1 == (f"{ALPHA}: 秋",)
 
 
+@pytest.mark.integration
 def test_a_turn_an_answer_lacks_gives_no_task(tmp_path: Path, inputs: Inputs) -> None:
     # The judge skips a turn either answer lacks, so a human vote on it would have nothing to meet.
     short = write_jsonl(tmp_path / "short.jsonl", [
@@ -221,6 +223,7 @@ def test_a_turn_an_answer_lacks_gives_no_task(tmp_path: Path, inputs: Inputs) ->
 # --------------------------------------------------------------------------------------------- pages and votes
 
 
+@pytest.mark.integration
 def test_the_page_walks_through_four_tasks(server: AnnotationServer) -> None:
     seen = []
     for done in range(4):
@@ -233,6 +236,7 @@ def test_the_page_walks_through_four_tasks(server: AnnotationServer) -> None:
     assert "完了" in body and '<span id="progress">4 / 4</span>' in body
 
 
+@pytest.mark.integration
 def test_turn_2_page_shows_turn_1_as_context(server: AnnotationServer, tasks: list[AnnotationTask]) -> None:
     task = next(t for t in tasks if (t.question_id, t.turn) == (101, 2))
     page = _page(server, _next(server, "alice", task.task_id))
@@ -259,6 +263,7 @@ def test_turn_2_page_shows_turn_1_as_context(server: AnnotationServer, tasks: li
         assert model not in body
 
 
+@pytest.mark.integration
 def test_turn_1_page_shows_turn_1_alone(server: AnnotationServer, tasks: list[AnnotationTask]) -> None:
     task = next(t for t in tasks if (t.question_id, t.turn) == (102, 1))
     page = _page(server, _next(server, "alice", task.task_id))
@@ -270,6 +275,7 @@ def test_turn_1_page_shows_turn_1_alone(server: AnnotationServer, tasks: list[An
     assert all(ANSWERS[model][102][1] not in page.body for model in (ALPHA, BETA))
 
 
+@pytest.mark.integration
 def test_a_vote_on_turn_2_is_stored_with_turn_2(server: AnnotationServer, tasks: list[AnnotationTask],
                                                 store_path: Path, tmp_path: Path) -> None:
     task = next(t for t in tasks if (t.question_id, t.turn) == (102, 2))
@@ -287,6 +293,7 @@ def test_a_vote_on_turn_2_is_stored_with_turn_2(server: AnnotationServer, tasks:
 # --------------------------------------------------------------------------------------------- agreement
 
 
+@pytest.mark.unit
 def test_judgment_rows_map_to_their_turn(tmp_path: Path) -> None:
     rows = [pairwise_row(7, 1, "model_1", model_1=ALPHA, model_2=BETA),  # no turn: a single-turn question
             pairwise_row(7, 2, "model_1", model_1=ALPHA, model_2=BETA),
@@ -325,6 +332,7 @@ def _hand_count(humans: dict[str, dict[tuple[int, int], str]], judge: dict[tuple
     return sum(a == b for a, b in pairs) / len(pairs), sum(a == b for a, b in untied) / len(untied)
 
 
+@pytest.mark.integration
 def test_agreement_per_turn_from_the_page_and_the_judge(server: AnnotationServer, inputs: Inputs, store_path: Path,
                                                         tmp_path: Path) -> None:
     # Both annotators vote on every task through the page.
@@ -350,7 +358,7 @@ def test_agreement_per_turn_from_the_page_and_the_judge(server: AnnotationServer
         (qid, turn, game) for qid, turn in ALL_TASKS for game in (1, 2))
     assert {r["prompt"] for r in rows if r["turn"] == 2} == {"pairwise_multi"}
 
-    result = run_cli("jp-bench", "agreement", "--human", str(votes), "--judgments", str(out / "judgments.jsonl"),
+    result = main_in_process("agreement", "--human", str(votes), "--judgments", str(out / "judgments.jsonl"),
                      "--format", "json", "--bootstrap", "50")
     assert result.returncode == 0, result.stderr
     entries = {entry["kind"]: entry for entry in json.loads(result.stdout)}
@@ -375,7 +383,7 @@ def test_agreement_per_turn_from_the_page_and_the_judge(server: AnnotationServer
         assert figures["without_ties"]["agreement"] == pytest.approx(without_ties)
 
     # The table shows each turn under its comparison.
-    table = run_cli("jp-bench", "agreement", "--human", str(votes), "--judgments", str(out / "judgments.jsonl"),
+    table = main_in_process("agreement", "--human", str(votes), "--judgments", str(out / "judgments.jsonl"),
                     "--bootstrap", "50")
     assert table.returncode == 0, table.stderr
     lines = table.stdout.splitlines()

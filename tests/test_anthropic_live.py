@@ -1,21 +1,21 @@
 """Live Anthropic judging through `jp-bench judge`: the real `anthropic` SDK against a local Messages-API
-stand-in (bench/anthropic_stub.py), as tests/test_judge_e2e.py does for OpenAI."""
+stand-in (tests/support/anthropic_stub.py), as tests/test_judge_e2e.py does for OpenAI."""
 
 from __future__ import annotations
 
 import json
 import sqlite3
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ROOT, SHARED, run_cli
-
-sys.path.insert(0, str(ROOT / "bench"))
-from anthropic_stub import AnthropicStub, prompt_chars
 
 from jp_bench.judging.records import JudgmentLine
+from tests.support.anthropic_stub import AnthropicStub, prompt_chars
+from tests.support.cli import run_cli
+from tests.support.paths import ROOT, SHARED
+
+pytestmark = pytest.mark.integration
 
 ANSWERS = SHARED / "data" / "ja-vicuna-qa-benchmark" / "jp_bench" / "model_answer"
 CALM = ANSWERS / "cyberagent--calm2-7b-chat"

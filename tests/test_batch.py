@@ -17,18 +17,16 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import BIN, ROOT, SHARED
-
-sys.path.insert(0, str(ROOT / "bench"))
-from batch_stub import BatchStub
 
 from jp_bench.judging.runner import verdict_policy
 from jp_bench.llm import LLMClient
 from jp_bench.llm.batch import BatchSettings
 from jp_bench.llm.batch_vendors import OpenAIBatches
 from jp_bench.llm.engine import CallEngine, CallJob
+from jp_bench.llm.store import BatchIntent, BatchRequest, Store
 from jp_bench.llm.types import Message, ModelSpec
-from jp_bench.store import BatchIntent, BatchRequest, Store
+from tests.support.batch_stub import BatchStub
+from tests.support.paths import BIN, ROOT, SHARED
 
 KEY = "sk-test-BATCH-0123456789abcdef"
 PRICES = {"price_input_per_mtok": 1_000_000.0, "price_output_per_mtok": 2_000_000.0, "batch_discount": 0.5}
@@ -50,6 +48,7 @@ def reply(request: dict, custom_id: str) -> str:
     return "どちらとも言えません。" if custom_id == "q4-1-0" else f"{custom_id}: [[A]]"
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("vendor", ["openai", "anthropic"])
 def test_a_batch_run_stores_every_result_once(vendor: str, tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("JP_TEST_BATCH_KEY", KEY)
@@ -93,6 +92,7 @@ def test_a_batch_run_stores_every_result_once(vendor: str, tmp_path: Path, monke
     assert KEY.encode() not in (tmp_path / "ws.sqlite").read_bytes()
 
 
+@pytest.mark.integration
 def test_expired_requests_can_be_sent_live(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("JP_TEST_BATCH_KEY", KEY)
 
@@ -115,6 +115,7 @@ def test_expired_requests_can_be_sent_live(tmp_path: Path, monkeypatch) -> None:
         assert report.called == 3
 
 
+@pytest.mark.integration
 def test_sigkill_while_waiting_then_rerun_submits_once(imported_home: Path, tmp_path: Path) -> None:
     answers = SHARED / "data" / "ja-vicuna-qa-benchmark" / "jp_bench" / "model_answer"
     out, workspace = tmp_path / "out", tmp_path / "ws.sqlite"
@@ -150,18 +151,19 @@ def test_sigkill_while_waiting_then_rerun_submits_once(imported_home: Path, tmp_
     assert KEY not in resumed.stdout + resumed.stderr
 
 
+@pytest.mark.integration
 def test_batch_needs_a_judge_with_a_batch_api(imported_home: Path, tmp_path: Path) -> None:
-    from conftest import run_cli
+    from tests.support.cli import main_in_process
 
     answers = SHARED / "data" / "ja-vicuna-qa-benchmark" / "jp_bench" / "model_answer"
-    result = run_cli("jp-bench", "judge", str(answers / "cyberagent--calm2-7b-chat"),
+    result = main_in_process("judge", str(answers / "cyberagent--calm2-7b-chat"),
                      str(answers / "openai--text-davinci-003"), "--judge", "openai-compatible", "--batch",
                      "--workspace", str(tmp_path / "ws.sqlite"), env={"JP_BENCH_HOME": str(imported_home)})
     assert result.returncode == 1 and result.stdout == ""
     assert result.stderr.strip().splitlines() == [
         f"jp-bench: error: --batch: openai-compatible ({ROOT / 'judges' / 'openai-compatible.yaml'}) has no Batch "
         "API (its YAML says batch: false); run without --batch"]
-    bad = run_cli("jp-bench", "judge", "x", "--judge", "gpt-4o", "--batch", "--batch-poll", "0")
+    bad = main_in_process("judge", "x", "--judge", "gpt-4o", "--batch", "--batch-poll", "0")
     assert bad.returncode == 2 and "--batch-poll: expected a positive number" in bad.stderr
 
 
@@ -171,9 +173,10 @@ def _vendor_env(vendor: str, stub: BatchStub) -> dict[str, str]:
     return {"ANTHROPIC_API_KEY": KEY, "ANTHROPIC_BASE_URL": stub.anthropic_base_url}
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize(("vendor", "judge"), [("openai", "gpt-4o"), ("anthropic", "claude-sonnet")])
 def test_judge_batch_through_each_vendor(vendor: str, judge: str, imported_home: Path, tmp_path: Path) -> None:
-    from conftest import run_cli
+    from tests.support.cli import run_cli
 
     answers = SHARED / "data" / "ja-vicuna-qa-benchmark" / "jp_bench" / "model_answer"
     args = ("judge", str(answers / "cyberagent--calm2-7b-chat"), str(answers / "openai--text-davinci-003"),
@@ -200,15 +203,16 @@ def test_judge_batch_through_each_vendor(vendor: str, judge: str, imported_home:
 
 
 def _tasks_reply(request: dict, custom_id: str) -> str:
-    from test_selfinstruct_generate import fresh_task
+    from tests.test_selfinstruct_generate import fresh_task
 
     base = int(custom_id.split("-")[0][:8], 16) % 100_000 * 7
     return json.dumps({"tasks": [fresh_task(base + k) for k in range(7)]}, ensure_ascii=False)
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize(("vendor", "generator"), [("openai", "gpt-4o"), ("anthropic", "claude-sonnet")])
 def test_generate_batch_through_each_vendor(vendor: str, generator: str, jp_home: Path, tmp_path: Path) -> None:
-    from conftest import run_cli
+    from tests.support.cli import run_cli
 
     args = ("selfinstruct", "generate", "--generator", generator, "--num", "20", "--out", str(tmp_path / "data"),
             "--workspace", str(tmp_path / "ws.sqlite"), "--batch", "--batch-poll", "0.05")
@@ -222,8 +226,9 @@ def test_generate_batch_through_each_vendor(vendor: str, generator: str, jp_home
     assert len(rows) == 20
 
 
+@pytest.mark.integration
 def test_translate_batch(jp_home: Path, tmp_path: Path) -> None:
-    from conftest import run_cli
+    from tests.support.cli import run_cli
 
     def translation(request: dict, custom_id: str) -> str:
         return json.dumps({"instruction": "日本語の指示です。", "input": "", "output": "日本語の答えです。"},
@@ -243,6 +248,7 @@ def test_translate_batch(jp_home: Path, tmp_path: Path) -> None:
     assert [row["status"] for row in sheet] == ["todo"] * 5 and sheet[0]["machine_output"] == "日本語の答えです。"
 
 
+@pytest.mark.integration
 def test_the_budget_holds_for_batches(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("JP_TEST_BATCH_KEY", KEY)
     with BatchStub(reply=lambda request, custom_id: "[[A]]", polls_to_complete=1) as stub, \
@@ -274,6 +280,7 @@ def _judge_args(judge: str, out: Path, workspace: Path) -> list[str]:
             "--out", str(out), "--workspace", str(workspace), "--batch", "--batch-poll", "0.05"]
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize(("vendor", "judge", "hold", "sig"), [
     ("openai", "gpt-4o", "create", signal.SIGKILL), ("anthropic", "claude-sonnet", "create", signal.SIGKILL),
     ("openai", "gpt-4o", "upload", signal.SIGKILL), ("anthropic", "claude-sonnet", "create", signal.SIGINT)])
@@ -318,10 +325,11 @@ def test_sigkill_while_the_batch_is_created_never_pays_twice(vendor: str, judge:
     assert KEY not in resumed.stdout + resumed.stderr
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize(("vendor", "judge"), [("openai", "gpt-4o"), ("anthropic", "claude-sonnet")])
 def test_a_refused_key_stops_the_batch_path_at_its_first_request(vendor: str, judge: str, imported_home: Path,
                                                                  tmp_path: Path) -> None:
-    from conftest import run_cli
+    from tests.support.cli import run_cli
 
     args = _judge_args(judge, tmp_path / "out", tmp_path / "ws.sqlite")[1:]
     with BatchStub(require_key="sk-the-right-one") as stub:
@@ -336,6 +344,7 @@ def test_a_refused_key_stops_the_batch_path_at_its_first_request(vendor: str, ju
         assert db.execute("SELECT COUNT(*) FROM batch_intents").fetchone() == (0,)
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("vendor", ["openai", "anthropic"])
 def test_two_runs_on_one_workspace_both_end_complete(vendor: str, tmp_path: Path, monkeypatch) -> None:
     """The second run starts while the first is creating its batch: it waits for that batch instead of
@@ -383,6 +392,7 @@ def _left_intent(store: Store, spec: ModelSpec, tag: str, n: int) -> BatchIntent
     return intent
 
 
+@pytest.mark.integration
 def test_a_second_batch_under_the_same_intent_is_cancelled(tmp_path: Path, monkeypatch, capsys) -> None:
     """Two batches at the vendor carry the tag of one intent (the same requests sent twice before the run
     died): the first is adopted, the other cancelled with one line, and nothing is submitted again."""
@@ -414,6 +424,7 @@ def test_a_second_batch_under_the_same_intent_is_cancelled(tmp_path: Path, monke
     assert len(lines) == 1 and "cancelled" in lines[0]
 
 
+@pytest.mark.integration
 def test_an_anthropic_guess_that_was_not_ours_is_resubmitted(tmp_path: Path, monkeypatch) -> None:
     """Message Batches carry no tag: the batch of the intent's size created about then is adopted. When
     it turns out to be someone else's (none of our custom_ids in its results), nothing of it is stored and
@@ -439,8 +450,9 @@ def test_an_anthropic_guess_that_was_not_ours_is_resubmitted(tmp_path: Path, mon
             f"q{i}": f"q{i}-1-1: [[A]]" for i in range(1, 4)}
 
 
+@pytest.mark.unit
 def test_a_store_from_before_batch_intents_opens_and_keeps_its_batches(tmp_path: Path) -> None:
-    from jp_bench.store import BatchRecord
+    from jp_bench.llm.store import BatchRecord
 
     path = tmp_path / "ws.sqlite"
     with Store(path) as store:

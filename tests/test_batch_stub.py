@@ -1,4 +1,4 @@
-"""The batch stand-in (bench/batch_stub.py) speaks both vendors' batch wire formats: driven here by the real
+"""The batch stand-in (tests/support/batch_stub.py) speaks both vendors' batch wire formats: driven here by the real
 `openai` and `anthropic` SDKs, whose typed objects must parse what it sends."""
 
 from __future__ import annotations
@@ -15,11 +15,12 @@ import anthropic
 import openai
 import pytest
 from anthropic.types.messages import MessageBatchIndividualResponse
-from conftest import ROOT, write_jsonl
 from openai.types.chat import ChatCompletion
 
-sys.path.insert(0, str(ROOT / "bench"))
-from batch_stub import BatchStub
+from tests.support.batch_stub import BatchStub
+from tests.support.files import write_jsonl
+
+pytestmark = pytest.mark.integration
 
 ENDPOINT = "/v1/chat/completions"
 

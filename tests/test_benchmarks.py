@@ -14,10 +14,11 @@ from functools import partial
 from pathlib import Path
 
 import pytest
-from conftest import SHARED, run_cli
 
 from jp_bench.benchmarks import JP_BENCH, import_upstream, load_questions
 from jp_bench.errors import ChecksumError, JpBenchError
+from tests.support.cli import main_in_process
+from tests.support.paths import SHARED
 
 UPSTREAM_LABELS = {
     "generic": 10, "knowledge": 10, "roleplay": 10, "common-sense": 10, "fermi": 10,
@@ -37,6 +38,7 @@ def copy_upstream(checkout: Path, target: Path) -> Path:
     return target
 
 
+@pytest.mark.unit
 def test_import_from_data_folder_then_load(jp_home: Path, upstream_checkout: Path) -> None:
     written = import_upstream(upstream_checkout)
     assert set(written) == {"question.jsonl", "reference_answer/gpt-4/results.jsonl",
@@ -48,18 +50,20 @@ def test_import_from_data_folder_then_load(jp_home: Path, upstream_checkout: Pat
     assert with_reference == set(range(61, 71))  # coding and math carry reference answers
 
 
+@pytest.mark.unit
 def test_import_from_repository_checkout_layout(jp_home: Path, upstream_checkout: Path, tmp_path: Path) -> None:
     repo = copy_upstream(upstream_checkout, tmp_path / "repo")
-    result = run_cli("jp-bench", "data", "import", str(repo))
+    result = main_in_process("data", "import", str(repo))
     assert result.returncode == 0, result.stderr
     assert (jp_home / "data" / "jp_bench" / "question.jsonl").is_file()
-    show = run_cli("jp-bench", "data", "show", "--benchmark", "jp_bench")
+    show = main_in_process("data", "show", "--benchmark", "jp_bench")
     assert show.returncode == 0, show.stderr
     counts = dict(re.findall(r"^(\S+)\s+(\d+)$", show.stdout, flags=re.MULTILINE))
     assert {k: int(v) for k, v in counts.items() if k != "total"} == UPSTREAM_LABELS
     assert counts["total"] == "80"
 
 
+@pytest.mark.unit
 def test_checksum_mismatch_on_import_writes_nothing(jp_home: Path, upstream_checkout: Path, tmp_path: Path) -> None:
     repo = copy_upstream(upstream_checkout, tmp_path / "repo")
     question_file = repo / "data" / "jp_bench" / "question.jsonl"
@@ -71,17 +75,19 @@ def test_checksum_mismatch_on_import_writes_nothing(jp_home: Path, upstream_chec
     assert "git checkout 128a862" in message  # says what to do
     assert not (jp_home / "data").exists()
 
-    result = run_cli("jp-bench", "data", "import", str(repo))
+    result = main_in_process("data", "import", str(repo))
     assert result.returncode == 1
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.unit
 def test_env_var_points_at_checkout(jp_home: Path, upstream_checkout: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("JP_BENCH_DATA", str(upstream_checkout))
     assert len(load_questions("jp_bench")) == 80
     assert not (jp_home / "data").exists()  # read in place, nothing copied
 
 
+@pytest.mark.unit
 def test_env_var_with_wrong_data_is_a_checksum_error(
     jp_home: Path, upstream_checkout: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -108,6 +114,7 @@ def serve_folder(folder: Path) -> Iterator[str]:
         server.server_close()
 
 
+@pytest.mark.integration
 def test_download_once_from_pinned_mirror_then_offline(
     jp_home: Path, upstream_checkout: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -121,6 +128,7 @@ def test_download_once_from_pinned_mirror_then_offline(
     assert (jp_home / "data" / "jp_bench" / "reference_answer" / "gpt-4" / "results.jsonl").is_file()
 
 
+@pytest.mark.integration
 def test_paper_baseline_is_downloaded_once_and_verified(
     jp_home: Path, upstream_checkout: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -141,6 +149,7 @@ def test_paper_baseline_is_downloaded_once_and_verified(
         baseline_answers_path()
 
 
+@pytest.mark.integration
 def test_tampered_download_is_rejected_and_not_cached(
     jp_home: Path, upstream_checkout: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -153,12 +162,14 @@ def test_tampered_download_is_rejected_and_not_cached(
     assert not (jp_home / "data" / "jp_bench" / "question.jsonl").exists()
 
 
+@pytest.mark.unit
 def test_offline_without_data_says_what_to_do(jp_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("JP_BENCH_UPSTREAM_URL", "http://127.0.0.1:9")
     with pytest.raises(JpBenchError, match=r"jp-bench data import PATH"):
         load_questions("jp_bench")
 
 
+@pytest.mark.unit
 def test_pin_names_repository_commit_and_hashes() -> None:
     assert JP_BENCH.repository == "ku-nlp/ja-vicuna-qa-benchmark"
     assert re.fullmatch(r"[0-9a-f]{7,40}", JP_BENCH.commit)
@@ -171,6 +182,7 @@ def test_pin_names_repository_commit_and_hashes() -> None:
 KANA = re.compile(r"[\u3040-\u30ff]")
 
 
+@pytest.mark.unit
 def test_shipped_set_has_eight_categories_of_ten(jp_home: Path) -> None:
     questions = load_questions("jp_bench_fresh")
     counts = Counter(q.category for q in questions)
@@ -185,6 +197,7 @@ def test_shipped_set_has_eight_categories_of_ten(jp_home: Path) -> None:
         assert has_reference == (question.category in ("coding", "math")), question.question_id
 
 
+@pytest.mark.unit
 def test_shipped_set_shares_no_question_with_published_sets(jp_home: Path) -> None:
     """Contamination-free means none of our questions appears in the sets we know of."""
     data = SHARED / "data"

@@ -7,9 +7,12 @@ import subprocess
 import sys
 from collections.abc import Iterator
 
-from conftest import run_cli
+import pytest
 
 from jp_bench import __version__
+from tests.support.cli import run_cli
+
+pytestmark = pytest.mark.integration
 
 
 def test_help_does_not_import_heavy_libraries() -> None:

@@ -13,14 +13,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import assert_close, run_cli, write_jsonl
-from judgment_rows import pairwise_row
 
 from jp_bench.reporting.report import build_report
 from jp_bench.reporting.sources import load_judgments
 from jp_bench.stats import bradley_terry, bradley_terry_bootstrap, pairwise_summary, single_summary
-from jp_bench.stats._common import bootstrap_counts
+from jp_bench.stats.common import bootstrap_counts
 from jp_bench.stats.judge_noise import sample_draws, two_level_bootstrap, two_level_counts
+from tests.support.cli import main_in_process
+from tests.support.files import write_jsonl
+from tests.support.judgment_rows import pairwise_row
+from tests.support.numbers import assert_close
+
+pytestmark = pytest.mark.unit
 
 CODES = {"1": "model_1", "2": "model_2", "3": "tie", "0": "error"}
 SCORE = {"model_1": 1.0, "model_2": 0.0, "tie": 0.5}
@@ -112,7 +116,7 @@ def resampled(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, Any, Any]]:
 
     A figure computed through numpy/scipy/BLAS can differ in its last bits between CPUs, so "the same
     as before" is checked on these inputs, exactly, and on the figures within 1e-9 relative."""
-    common = importlib.import_module("jp_bench.stats._common")
+    common = importlib.import_module("jp_bench.stats.common")
     seen: list[tuple[str, Any, Any]] = []
     real_units, real_draws = common.resampling_units, common.question_draws
 
@@ -129,7 +133,7 @@ def resampled(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, Any, Any]]:
     for name in ("jp_bench.stats.pairwise", "jp_bench.stats.single", "jp_bench.stats.ratings",
                  "jp_bench.reporting.judge_noise"):
         monkeypatch.setattr(importlib.import_module(name), "resampling_units", units)
-    for name in ("jp_bench.stats._common", "jp_bench.stats.judge_noise"):  # bootstrap_counts looks it up in _common
+    for name in ("jp_bench.stats.common", "jp_bench.stats.judge_noise"):  # bootstrap_counts looks it up in _common
         monkeypatch.setattr(importlib.import_module(name), "question_draws", draws)
     return seen
 
@@ -386,7 +390,7 @@ def test_bradley_terry_turns_of_a_question_are_drawn_together() -> None:
 def test_report_json_interval_is_the_clustered_one(tmp_path: Path) -> None:
     rows = judged_rows([("g", "b")], 9, turns=(1, 2), same_turns=True)
     path = write_jsonl(tmp_path / "judgments.jsonl", rows)
-    result = run_cli("jp-bench", "report", str(path), "--format", "json", "--bootstrap", "1000", "--seed", "3")
+    result = main_in_process("report", str(path), "--format", "json", "--bootstrap", "1000", "--seed", "3")
     assert result.returncode == 0, result.stderr[-2000:]
     entry = json.loads(result.stdout)["pairwise"][0]
     assert entry["n"] == 18  # every (question, turn) counted, FastChat's way
@@ -407,7 +411,7 @@ def test_report_json_interval_is_the_clustered_one(tmp_path: Path) -> None:
 def test_report_ranking_with_samples_is_two_level(tmp_path: Path) -> None:
     rows = judged_rows([("x", "y"), ("x", "z"), ("y", "z")], 12, samples=(0, 1, 2))
     path = write_jsonl(tmp_path / "judgments.jsonl", rows)
-    result = run_cli("jp-bench", "report", str(path), "--format", "json", "--seed", "2")
+    result = main_in_process("report", str(path), "--format", "json", "--seed", "2")
     assert result.returncode == 0, result.stderr[-2000:]
     ranking = json.loads(result.stdout)["rankings"][0]
     pairs = load_judgments([path]).pairwise

@@ -8,7 +8,11 @@ import sys
 import textwrap
 from pathlib import Path
 
-from conftest import run_cli
+import pytest
+
+from tests.support.cli import run_cli
+
+pytestmark = pytest.mark.integration
 
 
 def test_statuses_of_help_usage_errors_and_failures() -> None:

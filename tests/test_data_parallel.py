@@ -18,15 +18,15 @@ import time
 from pathlib import Path
 
 import pytest
-from test_lm_eval_judged import between, question_of
 
 from tests.support.cli import run_cli
 from tests.support.files import samples_by_task
 from tests.support.judge_stub import JudgeStub
 from tests.support.numbers import assert_close
-from tests.support.paths import BIN, SHARED
+from tests.support.paths import BIN, ROOT, SHARED
+from tests.test_lm_eval_judged import between, question_of
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.e2e
 
 KEY = "sk-test-data-parallel-0123456789"
 MT_BENCH = SHARED / "data" / "stability_japanese_mt_bench"
@@ -101,6 +101,8 @@ def jp_bench_lm_eval(home: Path, out: Path, ranks: int, *argv: str,
     else:
         # --standalone: a rendezvous on a free local port, so runs never collide.
         command = [str(BIN / "torchrun"), "--standalone", f"--nproc_per_node={ranks}", __file__, "lm-eval", *argv]
+        # Each rank runs this file as a script, which imports tests.support from the repository root.
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
     result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
     generated = {int(path.stem.removeprefix("rank")): [tuple(json.loads(line)) for line in
                                                       path.read_text(encoding="utf-8").splitlines()]

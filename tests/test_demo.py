@@ -6,9 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import run_cli
 
-pytestmark = pytest.mark.slow
+from tests.support.cli import run_cli
+
+pytestmark = pytest.mark.e2e
 
 
 def test_demo_answers_every_category_and_prints_samples(jp_home: Path, tmp_path: Path) -> None:

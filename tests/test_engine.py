@@ -7,20 +7,20 @@ import asyncio
 import os
 import re
 import subprocess
-import sys
 import time
 from pathlib import Path
 
-from conftest import BIN, ROOT, SHARED
-
-sys.path.insert(0, str(ROOT / "bench"))
-from judge_stub import JudgeStub, always
+import pytest
 
 from jp_bench.judging.runner import verdict_policy
 from jp_bench.llm import LLMClient
 from jp_bench.llm.engine import CallEngine, CallJob
+from jp_bench.llm.store import Store
 from jp_bench.llm.types import Message, ModelSpec
-from jp_bench.store import Store
+from tests.support.judge_stub import JudgeStub, always
+from tests.support.paths import BIN, SHARED
+
+pytestmark = pytest.mark.integration
 
 ANSWERS = SHARED / "data" / "ja-vicuna-qa-benchmark" / "jp_bench" / "model_answer"
 CALM = ANSWERS / "cyberagent--calm2-7b-chat"
@@ -131,7 +131,7 @@ def test_claims_of_a_dead_process_of_this_machine_are_taken_at_once(tmp_path: Pa
     import subprocess
     import sys
 
-    from jp_bench.store import new_claim_owner, owner_is_gone
+    from jp_bench.llm.store import new_claim_owner, owner_is_gone
 
     finished = subprocess.Popen([sys.executable, "-c", "pass"])
     finished.wait()

@@ -15,13 +15,13 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import run_cli
-from judgment_rows import pairwise_row, single_row
 
 from jp_bench.errors import InputFileError
 from jp_bench.experiment.config import load_experiment
 from jp_bench.experiment.runner import comparisons, model_plans
 from jp_bench.experiment.steps import generation_argv
+from tests.support.cli import run_cli
+from tests.support.judgment_rows import pairwise_row, single_row
 
 _TASKS = ["jp_bench_fresh_writing", "jp_bench_fresh_math"]
 _PER_TASK = 1  # questions per task: 2 in all
@@ -88,7 +88,7 @@ def _experiment(folder: Path, base: Path, **changes: Any) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def tiny_untied(tiny_llama: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from tiny_models import untie_output_head
+    from tests.support.tiny_models import untie_output_head
 
     return untie_output_head(tiny_llama, tmp_path_factory.mktemp("tiny-untied"))
 
@@ -130,7 +130,7 @@ def first_run(experiment_folder: Path) -> dict[str, Any]:
             "calls": _store_calls(out)}
 
 
-@pytest.mark.slow
+@pytest.mark.e2e
 def test_experiment_fine_tunes_answers_judges_and_tabulates(first_run: dict[str, Any]) -> None:
     out, results = first_run["out"], first_run["results"]
     for variant in ("tiny+self-instruct", "tiny+translated"):
@@ -180,7 +180,7 @@ def test_experiment_fine_tunes_answers_judges_and_tabulates(first_run: dict[str,
     assert "steps: 4" in first_run["result"].stderr
 
 
-@pytest.mark.slow
+@pytest.mark.e2e
 def test_rerun_skips_every_finished_step(first_run: dict[str, Any], experiment_folder: Path) -> None:
     out = first_run["out"]
     stamps = {p: p.stat().st_mtime_ns for p in [*out.glob("runs/*/DONE"), *out.glob("answers/*/generation.json")]}
@@ -193,7 +193,7 @@ def test_rerun_skips_every_finished_step(first_run: dict[str, Any], experiment_f
     assert json.loads((out / "results.json").read_text(encoding="utf-8")) == first_run["results"]
 
 
-@pytest.mark.slow
+@pytest.mark.e2e
 def test_a_changed_run_is_trained_on_and_only_its_answers_are_redone(
     first_run: dict[str, Any], experiment_folder: Path, tiny_untied: Path
 ) -> None:
@@ -219,6 +219,7 @@ def test_a_changed_run_is_trained_on_and_only_its_answers_are_redone(
         _experiment(experiment_folder, tiny_untied)
 
 
+@pytest.mark.e2e
 def test_dry_run_refuses_a_missing_dataset_as_the_real_run_does(tiny_llama: Path, tmp_path: Path) -> None:
     (tmp_path / "data").mkdir()
     _write_items(tmp_path / "data" / "self_instruct.jsonl", _SELF_INSTRUCT)
@@ -231,6 +232,7 @@ def test_dry_run_refuses_a_missing_dataset_as_the_real_run_does(tiny_llama: Path
     assert line in real.stderr
 
 
+@pytest.mark.e2e
 def test_dry_run_lists_steps_and_creates_nothing(tiny_llama: Path, tmp_path: Path) -> None:
     (tmp_path / "data").mkdir()
     _write_items(tmp_path / "data" / "self_instruct.jsonl", _SELF_INSTRUCT)
@@ -284,6 +286,7 @@ judge: gpt-4
 """
 
 
+@pytest.mark.unit
 def test_paths_resolve_from_the_file_and_overrides_layer(tmp_path: Path) -> None:
     config = load_experiment(_write(tmp_path, _VALID))
     assert config.output_dir == tmp_path / "runs" / "paper"
@@ -296,6 +299,7 @@ def test_paths_resolve_from_the_file_and_overrides_layer(tmp_path: Path) -> None
         "llama-7b+self-instruct"
 
 
+@pytest.mark.unit
 def test_plans_and_comparisons_follow_the_papers_design(tmp_path: Path) -> None:
     config = load_experiment(_write(tmp_path, _VALID))
     plans = model_plans(config)
@@ -307,6 +311,7 @@ def test_plans_and_comparisons_follow_the_papers_design(tmp_path: Path) -> None:
     assert found["head-to-head-llama-7b"].models == ("llama-7b+self-instruct", "llama-7b+translated")
 
 
+@pytest.mark.unit
 def test_lm_eval_command_lines(tmp_path: Path) -> None:
     config = load_experiment(_write(tmp_path, _VALID))
     plans = {p.name: p for p in model_plans(config)}
@@ -320,6 +325,7 @@ def test_lm_eval_command_lines(tmp_path: Path) -> None:
     assert baseline[:4] == ["--model", "openai-chat-completions", "--model_args", "model=gpt-3.5-turbo"]
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(("edit", "line", "message"), [
     (("      epochs: 2", "      epochs: -1"), 16, "finetune settings of llama-7b+translated: field 'epochs'"),
     (("      batch_size: 2", "      batch_size: 0"), 7,
@@ -339,6 +345,7 @@ def test_bad_files_name_the_line(tmp_path: Path, edit: tuple[str, str], line: in
     assert message in str(caught.value)
 
 
+@pytest.mark.integration
 def test_names_must_be_unique_and_cli_reports_one_line(tmp_path: Path) -> None:
     path = _write(tmp_path, _VALID.replace("name: translated", "name: self-instruct"))
     result = run_cli("jp-bench", "experiment", str(path))
@@ -356,6 +363,7 @@ def _judgment_rows(model_1: str, model_2: str, winners: list[tuple[str, str]]) -
             for question, games in enumerate(winners, start=1) for game, winner in enumerate(games, start=1)]
 
 
+@pytest.mark.unit
 def test_head_to_head_reads_from_the_first_datasets_side(tmp_path: Path) -> None:
     """Stored pairs are in name order; the table follows the order of `datasets` in the file."""
     from jp_bench.experiment.results import build_results, render_markdown
@@ -396,6 +404,7 @@ def test_head_to_head_reads_from_the_first_datasets_side(tmp_path: Path) -> None
     assert means == {"llama-7b+zz-self": (7.0, 2, 0), "llama-7b+translated": (3.0, 1, 1), "gpt-35": (7.0, 2, 0)}
 
 
+@pytest.mark.unit
 def test_the_shipped_paper_config_describes_the_papers_design() -> None:
     config = load_experiment(Path(__file__).resolve().parents[1] / "configs" / "experiments" / "paper.yaml")
     plans = model_plans(config)

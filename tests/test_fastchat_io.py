@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import write_jsonl
 
+from jp_bench.benchmarks.questions import parse_questions
 from jp_bench.errors import InputFileError, JpBenchError
 from jp_bench.fastchat_io import (
     PairwiseJudgmentRecord,
@@ -22,7 +22,9 @@ from jp_bench.fastchat_io import (
     write_pairwise_judgments,
     write_single_judgments,
 )
-from jp_bench.questions import parse_questions
+from tests.support.files import write_jsonl
+
+pytestmark = pytest.mark.unit
 
 RELEASED_MODELS = [
     "cyberagent--calm2-7b-chat",

@@ -12,11 +12,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import assert_close, run_cli, write_jsonl, write_two_turn_questions
-from judgment_rows import pairwise_row
 
 from jp_bench.errors import InputFileError
 from jp_bench.fastchat_io import read_pairwise_judgments
+from tests.support.cli import main_in_process
+from tests.support.files import write_jsonl, write_two_turn_questions
+from tests.support.judgment_rows import pairwise_row
+from tests.support.numbers import assert_close
+
+pytestmark = pytest.mark.unit
 
 # Six two-turn questions of three categories (Japanese MT-Bench numbering: ids 81.. are writing there too).
 CATEGORIES = {81: "writing", 82: "writing", 111: "math", 112: "math", 101: "reasoning", 102: "reasoning"}
@@ -131,7 +135,7 @@ def per_model(entries: list[dict]) -> dict[str, dict]:
 
 
 def report(*args: str) -> dict:
-    result = run_cli("jp-bench", "report", *args, "--format", "json", "--bootstrap", str(N_BOOT),
+    result = main_in_process("report", *args, "--format", "json", "--bootstrap", str(N_BOOT),
                      "--seed", str(SEED))
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
@@ -273,7 +277,7 @@ def test_a_duplicate_row_is_counted_as_fastchat_counts_it_and_reported(mt_bench)
     with pytest.raises(InputFileError, match=rf":{len(rows) + 1}: a second pairwise judgment of question 111"):
         read_pairwise_judgments(judged)  # outside the report, a duplicate is refused where it is
 
-    text = run_cli("jp-bench", "report", str(judged), "--benchmark", str(questions), "--baseline", BASELINE,
+    text = main_in_process("report", str(judged), "--benchmark", str(questions), "--baseline", BASELINE,
                    "--bootstrap", "50")
     assert text.returncode == 0 and "Traceback" not in text.stderr, text.stderr
     notes = text.stdout.split("\nNotes\n", 1)[1].splitlines()
@@ -293,7 +297,7 @@ def test_a_duplicate_row_is_counted_as_fastchat_counts_it_and_reported(mt_bench)
 
 def test_tables_show_each_turn(mt_bench) -> None:
     judged, questions = mt_bench
-    result = run_cli("jp-bench", "report", str(judged), "--benchmark", str(questions), "--baseline", BASELINE,
+    result = main_in_process("report", str(judged), "--benchmark", str(questions), "--baseline", BASELINE,
                      "--format", "md", "--bootstrap", "50")
     assert result.returncode == 0, result.stderr
     section = result.stdout.split("### Pairwise", 1)[1].split("\n### ", 1)[0]
@@ -302,7 +306,7 @@ def test_tables_show_each_turn(mt_bench) -> None:
     assert header[-2:] == ["turn 1", "turn 2"]
     by_category = result.stdout.split("### By category", 1)[1].splitlines()[2]
     assert all(name in by_category for name in ("math", "reasoning", "writing"))
-    rows = run_cli("jp-bench", "report", str(judged), "--benchmark", str(questions), "--baseline", BASELINE,
+    rows = main_in_process("report", str(judged), "--benchmark", str(questions), "--baseline", BASELINE,
                    "--format", "csv", "--bootstrap", "50").stdout.splitlines()
     alpha = [row.split(",") for row in rows if row.startswith("pairwise,gpt-4,alpha,")]
     assert [(row[4], row[15]) for row in alpha] == [("all", "all"), ("math", "all"), ("reasoning", "all"),

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from jp_bench.benchmarks.prompt_styles import render_prompt
 from jp_bench.errors import JpBenchError
 from jp_bench.finetune import (
     ALPACA_JA_CHAT_TEMPLATE,
@@ -21,7 +22,6 @@ from jp_bench.finetune import (
     run_finetune,
     tokenize_example,
 )
-from jp_bench.harness.hooks import render_prompt
 from tests.support.cli import run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -102,6 +102,7 @@ def lora_run(tiny_base: Path, train_data: Path, tmp_path_factory: pytest.TempPat
 # --- data and formatting ---------------------------------------------------------------------------
 
 
+@pytest.mark.unit
 def test_loads_jsonl_parquet_and_dataset_folder(train_data: Path, tmp_path: Path) -> None:
     import pandas as pd
 
@@ -118,6 +119,7 @@ def test_loads_jsonl_parquet_and_dataset_folder(train_data: Path, tmp_path: Path
         load_examples(bad)
 
 
+@pytest.mark.e2e
 def test_labels_mask_the_prompt_and_keep_the_response(tiny_llama: Path, train_data: Path) -> None:
     tokenizer = _tokenizer(tiny_llama)
     example = load_examples(train_data)[3]
@@ -135,6 +137,7 @@ def test_labels_mask_the_prompt_and_keep_the_response(tiny_llama: Path, train_da
     assert tokenize_example(example, tokenizer, "alpaca-ja", prompt_len) is None
 
 
+@pytest.mark.e2e
 def test_packing_keeps_the_masks(tiny_llama: Path, train_data: Path) -> None:
     tokenizer = _tokenizer(tiny_llama)
     examples = load_examples(train_data)[:6]
@@ -147,6 +150,7 @@ def test_packing_keeps_the_masks(tiny_llama: Path, train_data: Path) -> None:
         assert [t for pack in packs for t in pack[key]] == [t for single in singles for t in single[key]]
 
 
+@pytest.mark.e2e
 def test_chat_template_needs_one_and_masks_its_prompt(tiny_llama: Path, tiny_chat_llama: Path,
                                                      train_data: Path) -> None:
     example = load_examples(train_data)[0]
@@ -160,6 +164,7 @@ def test_chat_template_needs_one_and_masks_its_prompt(tiny_llama: Path, tiny_cha
     assert masked == len(tokenizer(prompt)["input_ids"])
 
 
+@pytest.mark.e2e
 def test_alpaca_chat_template_saved_with_the_adapter_renders_the_lm_eval_frame(lora_run: dict[str, Any]) -> None:
     tokenizer = _tokenizer(lora_run["result"].adapter_dir)
     assert tokenizer.chat_template == ALPACA_JA_CHAT_TEMPLATE
@@ -173,6 +178,7 @@ def test_alpaca_chat_template_saved_with_the_adapter_renders_the_lm_eval_frame(l
     assert full == render_prompt(question, "alpaca-ja") + "3776メートルです。" + tokenizer.eos_token
 
 
+@pytest.mark.e2e
 def test_qlora_on_cpu_is_a_clear_error(tiny_llama: Path, train_data: Path, tmp_path: Path) -> None:
     with pytest.raises(JpBenchError, match="qlora needs a CUDA GPU and bitsandbytes"):
         run_finetune(_config(tiny_llama, train_data, tmp_path / "out", method="qlora"))
@@ -181,6 +187,7 @@ def test_qlora_on_cpu_is_a_clear_error(tiny_llama: Path, train_data: Path, tmp_p
 # --- training --------------------------------------------------------------------------------------
 
 
+@pytest.mark.e2e
 def test_lora_training_lowers_the_loss_and_writes_outputs(lora_run: dict[str, Any]) -> None:
     result, config, entries = lora_run["result"], lora_run["config"], lora_run["entries"]
     assert result.steps == 10 and result.adapter_dir == config.adapter_dir and result.merged_dir == config.merged_dir
@@ -195,6 +202,7 @@ def test_lora_training_lowers_the_loss_and_writes_outputs(lora_run: dict[str, An
     assert (config.output_dir / "DONE").is_file()
 
 
+@pytest.mark.e2e
 def test_a_finished_run_is_not_trained_again(lora_run: dict[str, Any]) -> None:
     config = lora_run["config"]
     entries: list[dict[str, Any]] = []
@@ -205,6 +213,7 @@ def test_a_finished_run_is_not_trained_again(lora_run: dict[str, Any]) -> None:
         run_finetune(config.model_copy(update={"lora_r": 4}))
 
 
+@pytest.mark.e2e
 def test_resume_from_the_last_checkpoint(tiny_base: Path, train_data: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     first = run_finetune(_config(tiny_base, train_data, out, max_steps=4, save_steps=2))
@@ -239,6 +248,7 @@ run_finetune(config, on_log=hook)
 _KILL_AT_STEP = 6
 
 
+@pytest.mark.e2e
 def test_a_killed_run_resumes_from_its_last_checkpoint_like_an_uninterrupted_run(
         lora_run: dict[str, Any], tiny_base: Path, train_data: Path, tmp_path: Path) -> None:
     """docs/finetune.md: training "continues from the last checkpoint after a crash or a kill". SIGKILL at
@@ -289,6 +299,7 @@ def test_a_killed_run_resumes_from_its_last_checkpoint_like_an_uninterrupted_run
     assert (out / "adapter" / "adapter_model.safetensors").is_file()
 
 
+@pytest.mark.e2e
 def test_gpu_smoke_script_runs_on_cpu_and_ends_with_figures(tiny_base: Path, tmp_path: Path) -> None:
     """bench/finetune_gpu_smoke.py with --allow-cpu and a tiny model: the script itself stays working."""
     import subprocess
@@ -315,6 +326,7 @@ def test_gpu_smoke_script_runs_on_cpu_and_ends_with_figures(tiny_base: Path, tmp
         assert plain.returncode == 0 and plain.stdout.strip() == "status=skipped reason=no-cuda-gpu"
 
 
+@pytest.mark.e2e
 def test_packed_training_runs(tiny_base: Path, train_data: Path, tmp_path: Path) -> None:
     result = run_finetune(_config(tiny_base, train_data, tmp_path / "out", packing=True, max_seq_len=512,
                                   max_steps=2, batch_size=2))
@@ -337,14 +349,14 @@ def _lm_eval(model_args: str, out: Path, home: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in samples[0].read_text(encoding="utf-8").splitlines()]
 
 
-@pytest.mark.slow
+@pytest.mark.e2e
 def test_lm_eval_loads_the_adapter(lora_run: dict[str, Any], tiny_base: Path, tmp_path: Path) -> None:
     adapter = lora_run["result"].adapter_dir
     samples = _lm_eval(f"pretrained={tiny_base},peft={adapter}", tmp_path / "eval", tmp_path / "home")
     assert len(samples) == 2
 
 
-@pytest.mark.slow
+@pytest.mark.e2e
 def test_merged_model_loads(lora_run: dict[str, Any], tmp_path: Path) -> None:
     from transformers import AutoModelForCausalLM
 
@@ -356,6 +368,7 @@ def test_merged_model_loads(lora_run: dict[str, Any], tmp_path: Path) -> None:
     assert len(samples) == 2
 
 
+@pytest.mark.e2e
 def test_cli_finetune_then_lm_eval_with_the_saved_template(tiny_base: Path, train_data: Path, tmp_path: Path) -> None:
     """`jp-bench finetune` as a user runs it, then lm-eval --apply_chat_template uses the training frame."""
     from tests.support.cli import run_cli
@@ -381,7 +394,7 @@ def test_cli_finetune_then_lm_eval_with_the_saved_template(tiny_base: Path, trai
     assert "### 指示:" in record["arguments"]["gen_args_0"]["arg_0"]
 
 
-@pytest.mark.slow
+@pytest.mark.e2e
 def test_two_process_ddp_run_writes_one_log_and_one_adapter(tiny_base: Path, train_data: Path, tmp_path: Path) -> None:
     """`torchrun --nproc_per_node 2` (gloo on CPU): one training run over both processes, written once."""
     import os

@@ -3,7 +3,7 @@ answer is generated (issue 20, point 4): a text file, another program's SQLite f
 a store, a store folder that cannot be created. Found only when judging starts, inside lm-eval's
 filters, each ended the run with the whole generation lost, and ``/etc/passwd`` put answers in ``/etc``.
 
-The check runs in :func:`jp_bench.harness.in_harness.prepare_setup`, which every judged task calls
+The check runs in :func:`jp_bench.harness.judge_setup.prepare_setup`, which every judged task calls
 while it is built (tests/test_lm_eval_judged.py shows that a refusal there stops lm-eval before
 generation); here it is called directly, with the embedded judge (no network, no key).
 """
@@ -11,24 +11,30 @@ generation); here it is called directly, with the embedded judge (no network, no
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from jp_bench.errors import JpBenchError
-from jp_bench.harness import in_harness
-from jp_bench.store import Store
+from jp_bench.harness.judge_settings import parse_settings
+from jp_bench.harness.judge_setup import JudgingSetup, prepare_setup
+from jp_bench.harness.session import fresh_session
+from jp_bench.llm.store import Store
+
+pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(autouse=True)
-def _fresh(jp_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(in_harness, "_SETUPS", {})
+def _fresh(jp_home: Path) -> Iterator[None]:
+    with fresh_session():  # no set-up checked by an earlier test is reused
+        yield
 
 
-def setup_for(workspace: Path | str) -> in_harness.JudgingSetup:
-    settings = in_harness.parse_settings({"judge": "embedded", "judge_workspace": str(workspace)})
+def setup_for(workspace: Path | str) -> JudgingSetup:
+    settings = parse_settings({"judge": "embedded", "judge_workspace": str(workspace)})
     assert settings is not None
-    return in_harness.prepare_setup(settings, "jp_bench")
+    return prepare_setup(settings, "jp_bench")
 
 
 def refusal(workspace: Path | str) -> str:

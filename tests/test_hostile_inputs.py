@@ -8,12 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from jp_bench.answers import read_lm_eval_output, read_lm_eval_questions
 from jp_bench.errors import InputFileError, JpBenchError
+from jp_bench.harness.samples import read_lm_eval_output, read_lm_eval_questions
 from jp_bench.reporting.sources import load_judgments
-from tests.support.cli import run_cli
+from tests.support.cli import main_in_process
 from tests.support.files import write_jsonl
 from tests.support.judgment_rows import COMMON, pairwise_row
+
+pytestmark = pytest.mark.unit
 
 
 def good_rows() -> list[dict]:
@@ -41,7 +43,7 @@ def test_bad_judgment_rows_are_one_line(tmp_path: Path, rows: list, expected: st
     path = write_jsonl(tmp_path / "judgments.jsonl", rows)
     with pytest.raises(InputFileError, match=r"judgments\.jsonl" + expected):
         load_judgments([path])
-    result = run_cli("jp-bench", "report", str(path))
+    result = main_in_process("report", str(path))
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and result.stdout == ""
 
@@ -50,7 +52,7 @@ def test_bad_judgment_rows_are_one_line(tmp_path: Path, rows: list, expected: st
 def test_a_judgments_file_that_is_not_utf8_is_one_line(tmp_path: Path, content: bytes) -> None:
     path = tmp_path / "judgments.jsonl"
     path.write_bytes(content)
-    result = run_cli("jp-bench", "report", str(path))
+    result = main_in_process("report", str(path))
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert "not UTF-8 text" in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
@@ -119,7 +121,7 @@ def test_settings_yaml_is_strict_and_errors_are_one_line(tmp_path: Path, text: s
     with pytest.raises(InputFileError, match=expected) as caught:
         load_judge(str(path))
     assert "\n" not in str(caught.value)
-    result = run_cli("jp-bench", "judges", "--judges-dir", str(tmp_path))
+    result = main_in_process("judges", "--judges-dir", str(tmp_path))
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
 
@@ -130,7 +132,7 @@ def human_vote(annotator: str, winner: str, question_id: int = 1) -> dict:
 
 
 def test_one_person_votes_once_per_item(tmp_path: Path) -> None:
-    from jp_bench.agreement import read_human_votes
+    from jp_bench.votes import read_human_votes
 
     path = write_jsonl(tmp_path / "votes.jsonl", [human_vote("alice", "model_a"), human_vote("bob", "tie"),
                                                   human_vote("alice", "model_b")])
@@ -142,7 +144,7 @@ def test_one_person_votes_once_per_item(tmp_path: Path) -> None:
 def test_human_votes_that_are_not_utf8_are_one_line(tmp_path: Path, suffix: str) -> None:
     path = tmp_path / f"votes{suffix}"
     path.write_bytes("question_id,model_a,model_b,winner,annotator\n1,a,b,tie,x\n".encode("utf-16"))
-    result = run_cli("jp-bench", "agreement", "--human", str(path), "--judgments", str(path))
+    result = main_in_process("agreement", "--human", str(path), "--judgments", str(path))
     assert result.returncode == 1 and "not UTF-8 text" in result.stderr and "Traceback" not in result.stderr
 
 
@@ -157,7 +159,7 @@ def test_a_duplicated_fastchat_judgment_is_refused_by_the_reader_and_named_by_th
                                              r"\(alpha vs beta, turn 1\)"):
         read_pairwise_judgments(path)
     # The report counts it, as FastChat's show_result does (and as it counts single rows), and says where.
-    result = run_cli("jp-bench", "report", str(path), "--bootstrap", "20")
+    result = main_in_process("report", str(path), "--bootstrap", "20")
     assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
     assert ("1 duplicate pairwise judgment row(s) for a (question, pair of models, turn) already judged" in
             result.stdout)
@@ -206,7 +208,7 @@ def _read_fastchat_answers(path: Path) -> object:
 
 
 def _read_questions(path: Path) -> object:
-    from jp_bench.questions import parse_questions
+    from jp_bench.benchmarks.questions import parse_questions
     return parse_questions(path)
 
 
@@ -364,7 +366,7 @@ def test_a_base_url_from_the_environment_is_checked_too(monkeypatch: pytest.Monk
      "--metadata judge_base_url: expected an http:// or https:// URL with a host, got a ftp: URL"),
 ])
 def test_in_harness_keys_follow_the_command_line_rules(metadata: dict, expected: str) -> None:
-    from jp_bench.harness.in_harness import parse_settings
+    from jp_bench.harness.judge_settings import parse_settings
 
     with pytest.raises(JpBenchError) as caught:
         parse_settings(metadata)
@@ -410,11 +412,36 @@ def test_samples_of_a_judge_sent_no_temperature_need_no_temperature(tmp_path: Pa
 
 
 # ---------------------------------------------------------------------------------- broken stores
+def test_opening_a_store_in_use_never_touches_its_file_outside_sqlite(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """POSIX drops every lock a process holds on a file when it closes ANY descriptor of it: reading the
+    store's header beside an open connection let another process take the WAL from under it, and two
+    processes on one workspace then paid for every call twice. While a connection is open, a second
+    Store on the same file reads nothing through Python."""
+    from jp_bench.llm.store import Store
+
+    path = tmp_path / "ws.sqlite"
+    opened: list[Path] = []
+    real_open = Path.open
+
+    def watching_open(self: Path, *args, **kwargs):
+        if self.name.startswith(path.name):
+            opened.append(self)
+        return real_open(self, *args, **kwargs)
+
+    with Store(path) as first:
+        monkeypatch.setattr(Path, "open", watching_open)
+        with Store(path) as second:
+            assert first.claim("k", "owner-1", 60) == "mine"
+            assert second.claim("k", "owner-2", 60) == "taken"  # each sees the other's claim
+    assert opened == []
+
+
 @pytest.mark.parametrize(("kind", "expected"), [
     ("garbage", "not a SQLite database, or a damaged one"),
     ("text", "not a SQLite database, or a damaged one"),
     ("truncated", "a damaged SQLite database (the file is shorter than its header says"),
-    ("truncated-half", "not a SQLite database, or a damaged one"),
+    ("truncated-half", "a damaged SQLite database (the file is shorter than its header says"),
     ("other-schema", "not a jp-bench store (its table 'calls' has no column"),
     ("newer", "made by a newer jp-bench (store schema 99; this one reads up to 2)"),
     ("folder", "cannot be opened"),
@@ -423,7 +450,7 @@ def test_a_broken_store_is_one_line_and_left_as_it_was(capsys: pytest.CaptureFix
                                                        kind: str, expected: str) -> None:
     import sqlite3
 
-    from jp_bench.store import Store
+    from jp_bench.llm.store import Store
 
     good = tmp_path / "good.sqlite"
     with Store(good):

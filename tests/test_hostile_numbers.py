@@ -4,29 +4,26 @@ member's verdict missing, multi-turn answers that do not fit their questions, --
 benchmark's turns, and a store that cannot be written any more (disk full, read-only).
 
 Every run goes through the real CLI in-process (``jp_bench.cli.main``) against a local OpenAI-compatible
-stand-in (bench/judge_stub.py) on 127.0.0.1, with a real SQLite store in the test's folder.
+stand-in (tests/support/judge_stub.py) on 127.0.0.1, with a real SQLite store in the test's folder.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, write_jsonl, write_two_turn_questions
-from judgment_rows import pairwise_row, single_row
-
-sys.path.insert(0, str(ROOT / "bench"))
-from judge_stub import JudgeStub, always
 
 from jp_bench.cli import main
 from jp_bench.errors import JpBenchError
 from jp_bench.judging.outputs import judgment_lines
+from jp_bench.llm.store import CallRecord, Store, StoreWriteError
 from jp_bench.reporting.report import build_report
 from jp_bench.reporting.sources import load_judgments
-from jp_bench.store import CallRecord, Store, StoreWriteError
+from tests.support.files import write_jsonl, write_two_turn_questions
+from tests.support.judge_stub import JudgeStub, always
+from tests.support.judgment_rows import pairwise_row, single_row
 
 
 @pytest.fixture(autouse=True)
@@ -60,6 +57,7 @@ def last_line(text: str) -> str:
 
 
 # ----------------------------------------------------------------------------------- the plan line
+@pytest.mark.integration
 def test_the_plan_line_of_a_rerun_counts_only_what_will_be_called(tmp_path: Path,
                                                                    capsys: pytest.CaptureFixture[str]) -> None:
     questions = one_turn_questions(tmp_path / "q.jsonl", 6)
@@ -81,6 +79,7 @@ def test_the_plan_line_of_a_rerun_counts_only_what_will_be_called(tmp_path: Path
 
 
 # ----------------------------------------------------------------------------------- prices
+@pytest.mark.integration
 def test_an_absurd_price_is_refused_at_load(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     questions = one_turn_questions(tmp_path / "q.jsonl", 2)
     model = answers(tmp_path / "model.jsonl", "model", {1: ["a"], 2: ["b"]})
@@ -96,6 +95,7 @@ def test_an_absurd_price_is_refused_at_load(tmp_path: Path, capsys: pytest.Captu
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.unit
 def test_judgments_files_never_hold_infinity_or_nan() -> None:
     row = single_row(7, "model", 8.0)
     assert json.loads(judgment_lines([row]))["score"] == 8.0
@@ -105,6 +105,7 @@ def test_judgments_files_never_hold_infinity_or_nan() -> None:
 
 
 # ----------------------------------------------------------------------------------- juries
+@pytest.mark.integration
 def test_jury_members_of_one_name_are_refused_naming_both_files(tmp_path: Path,
                                                                 capsys: pytest.CaptureFixture[str]) -> None:
     model = answers(tmp_path / "model.jsonl", "model", {1: ["a"]})
@@ -121,6 +122,7 @@ def test_jury_members_of_one_name_are_refused_naming_both_files(tmp_path: Path,
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.integration
 def test_one_judge_by_name_and_by_path_sits_once(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     model = answers(tmp_path / "model.jsonl", "model", {1: ["a"]})
     questions = one_turn_questions(tmp_path / "q.jsonl", 1)
@@ -136,6 +138,7 @@ def test_one_judge_by_name_and_by_path_sits_once(tmp_path: Path, capsys: pytest.
     assert "--judge mine and --judge" in line and "the same judge" in line, line
 
 
+@pytest.mark.unit
 def test_jury_pooling_needs_every_members_verdict(tmp_path: Path) -> None:
     jury = {"jury": "jury(j1+j2)"}
     rows = []
@@ -169,6 +172,7 @@ def mt_setup(tmp_path: Path) -> tuple[Path, Path]:
     return questions, model
 
 
+@pytest.mark.integration
 def test_partly_answered_questions_are_counted_apart(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     questions, model = mt_setup(tmp_path)
     code = main(["judge", str(model), "--judge", "embedded", "--mode", "single", "--benchmark", str(questions),
@@ -180,6 +184,7 @@ def test_partly_answered_questions_are_counted_apart(tmp_path: Path, capsys: pyt
     assert "model answered 1 question(s) only partly (e.g. ['3 (turn 2)'])" in out, out
 
 
+@pytest.mark.integration
 def test_answers_with_more_turns_than_the_question_are_refused_with_their_line(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     questions = write_two_turn_questions(tmp_path / "mt.jsonl", {1: "writing", 2: "writing"})
@@ -191,6 +196,7 @@ def test_answers_with_more_turns_than_the_question_are_refused_with_their_line(
     assert f"{model}:2: 3 turns answered, but question 1 of {questions} has 2" in line, line
 
 
+@pytest.mark.integration
 def test_answers_to_questions_the_benchmark_lacks_are_refused_with_their_line(
         imported_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
@@ -204,6 +210,7 @@ def test_answers_to_questions_the_benchmark_lacks_are_refused_with_their_line(
         assert f"{model}:2: question_id 999 is not a question of jp_bench" in line, line
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize(("two_turns", "turns", "expected"), [
     (True, ["2", "3"], "--turn 3: the questions of {q} have 2 turns (--turn 1 to 2)"),
     (False, ["2"], "--turn 2: the questions of {q} have 1 turn each"),
@@ -228,6 +235,7 @@ def record(key: str, size: int) -> CallRecord:
                       parsed=8, status="ok")
 
 
+@pytest.mark.unit
 def test_a_full_or_read_only_store_is_one_line(tmp_path: Path) -> None:
     path = tmp_path / "ws.sqlite"
     with Store(path) as store:
@@ -245,6 +253,7 @@ def test_a_full_or_read_only_store_is_one_line(tmp_path: Path) -> None:
             store.put(record("other", 10))
 
 
+@pytest.mark.integration
 def test_a_disk_filling_up_during_a_run_stops_it_with_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                                capsys: pytest.CaptureFixture[str]) -> None:
     questions = one_turn_questions(tmp_path / "q.jsonl", 40)

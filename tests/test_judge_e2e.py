@@ -8,18 +8,16 @@ import os
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
-from conftest import BIN, ROOT, SHARED, run_cli
-
-sys.path.insert(0, str(ROOT / "bench"))
-from judge_stub import JudgeStub, always
 
 from jp_bench.fastchat_io import read_pairwise_judgments, read_single_judgments
 from jp_bench.judging.records import JudgmentLine
+from tests.support.cli import run_cli
+from tests.support.judge_stub import JudgeStub, always
+from tests.support.paths import BIN, ROOT, SHARED
 
 ANSWERS = SHARED / "data" / "ja-vicuna-qa-benchmark" / "jp_bench" / "model_answer"
 CALM = ANSWERS / "cyberagent--calm2-7b-chat"
@@ -53,6 +51,7 @@ def small_benchmark(tmp_path: Path, ids: set[int]) -> Path:
     return path
 
 
+@pytest.mark.integration
 def test_always_a_judge_makes_every_question_a_tie_and_rerun_is_free(judge_env, tmp_path: Path) -> None:
     out, workspace = tmp_path / "out", tmp_path / "ws.sqlite"
     args = (str(CALM), str(DAVINCI), "--judge", "gpt-4o", "--mode", "pairwise", "--baseline", BASELINE,
@@ -89,6 +88,7 @@ def test_always_a_judge_makes_every_question_a_tie_and_rerun_is_free(judge_env, 
     assert SECRET not in first.stdout + first.stderr + second.stdout + second.stderr
 
 
+@pytest.mark.integration
 def test_kill_and_resume_pays_each_judgment_once(judge_env, tmp_path: Path) -> None:
     out, workspace = tmp_path / "out", tmp_path / "ws.sqlite"
     args = [str(BIN / "jp-bench"), "judge", str(CALM), str(DAVINCI), "--judge", "gpt-4o", "--baseline", BASELINE,
@@ -117,6 +117,7 @@ def test_kill_and_resume_pays_each_judgment_once(judge_env, tmp_path: Path) -> N
     assert len(rows) == 160
 
 
+@pytest.mark.integration
 def test_replies_without_verdict_are_errors_never_ties(judge_env, tmp_path: Path) -> None:
     questions = small_benchmark(tmp_path, {1, 2, 3})
     out = tmp_path / "out"
@@ -132,6 +133,7 @@ def test_replies_without_verdict_are_errors_never_ties(judge_env, tmp_path: Path
     assert all(r["error"] == "no verdict in the judge's reply" for r in rows)
 
 
+@pytest.mark.integration
 def test_verdict_after_reminder_is_used(judge_env, tmp_path: Path) -> None:
     questions = small_benchmark(tmp_path, {5})
 
@@ -149,6 +151,7 @@ def test_verdict_after_reminder_is_used(judge_env, tmp_path: Path) -> None:
     assert [r["verdict"] for r in rows] == ["A", "A"] and [r["attempts"] for r in rows] == [3, 3]
 
 
+@pytest.mark.integration
 def test_single_scores_and_pairwise_all(judge_env, tmp_path: Path) -> None:
     questions = small_benchmark(tmp_path, {1, 2, 61, 68})
     with JudgeStub(reply=always("良い回答です。\n[[7]]")) as stub:
@@ -174,6 +177,7 @@ def test_single_scores_and_pairwise_all(judge_env, tmp_path: Path) -> None:
     assert len(list((tmp_path / "all" / "model_judgment").glob("pairwise:*.jsonl"))) == 3
 
 
+@pytest.mark.integration
 def test_dry_run_and_cost_limit_call_nothing(judge_env, tmp_path: Path) -> None:
     """The figures of --dry-run and of the --max-cost refusal, worked out here from the messages the judge
     gets in a real run, the documented token estimate and the prices in the judge's YAML."""
@@ -210,6 +214,7 @@ def test_dry_run_and_cost_limit_call_nothing(judge_env, tmp_path: Path) -> None:
         assert stub.calls == 160  # neither the dry run nor the refused run called the judge
 
 
+@pytest.mark.integration
 def test_bad_inputs_are_one_line_errors(judge_env, tmp_path: Path) -> None:
     with JudgeStub() as stub:
         unknown = judge_cli(stub, judge_env, str(CALM), str(DAVINCI), "--judge", "gpt-4o", "--baseline", "nobody")
@@ -220,7 +225,7 @@ def test_bad_inputs_are_one_line_errors(judge_env, tmp_path: Path) -> None:
     assert "baseline 'nobody' is not among the answers" in unknown.stderr
 
 
-@pytest.mark.slow
+@pytest.mark.e2e
 def test_embedded_judge_works_offline(imported_home: Path, tmp_path: Path, packaged_gguf: Path) -> None:
     questions = small_benchmark(tmp_path, {1, 68})
     env = {"JP_BENCH_HOME": str(packaged_gguf.parent.parent)}
@@ -234,6 +239,7 @@ def test_embedded_judge_works_offline(imported_home: Path, tmp_path: Path, packa
     assert {r["verdict"] for r in rows} <= {"A", "B", "C"}
 
 
+@pytest.mark.integration
 def test_ctrl_c_stops_cleanly_and_the_rerun_finishes(judge_env, tmp_path: Path) -> None:
     out, workspace = tmp_path / "out", tmp_path / "ws.sqlite"
     args = [str(BIN / "jp-bench"), "judge", str(CALM), str(DAVINCI), "--judge", "gpt-4o", "--baseline", BASELINE,
@@ -255,6 +261,7 @@ def test_ctrl_c_stops_cleanly_and_the_rerun_finishes(judge_env, tmp_path: Path) 
     assert len((out / "judgments.jsonl").read_text(encoding="utf-8").splitlines()) == 160
 
 
+@pytest.mark.integration
 def test_paper_prompts_file_drives_the_judge(judge_env, tmp_path: Path) -> None:
     """--prompts with FastChat's judge_prompts.jsonl (the paper's own) for comparability."""
     prompts = SHARED / "data" / "ja-vicuna-qa-benchmark" / "jp_bench" / "judge_prompts.jsonl"

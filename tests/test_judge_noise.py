@@ -9,22 +9,19 @@ import math
 import os
 import sqlite3
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import BIN, ROOT, SHARED
-
-sys.path.insert(0, str(ROOT / "bench"))
-from judge_stub import JudgeStub
 
 from jp_bench.judging.weighted import expected_score, verdict_distribution
+from jp_bench.llm.store import Store
 from jp_bench.llm.types import TokenLogprob
 from jp_bench.stats import single_summary
 from jp_bench.stats.judge_noise import sample_matrix, two_level_bootstrap
-from jp_bench.store import Store
+from tests.support.judge_stub import JudgeStub
+from tests.support.paths import BIN, SHARED
 
 ANSWERS = SHARED / "data" / "ja-vicuna-qa-benchmark" / "jp_bench" / "model_answer"
 MODEL, BASELINE = "cyberagent--calm2-7b-chat", "openai--text-davinci-003"
@@ -54,6 +51,7 @@ def question_of(request: dict) -> int:
 # ------------------------------------------------------------------------------- the distribution
 
 
+@pytest.mark.unit
 def test_the_distribution_is_read_at_the_verdict_token() -> None:
     tokens = (TokenLogprob("理由", 0.0), TokenLogprob("[[", 0.0),
               TokenLogprob("A", math.log(0.6), (("A", math.log(0.6)), ("B", math.log(0.3)), ("C", math.log(0.05)),
@@ -77,6 +75,7 @@ def test_the_distribution_is_read_at_the_verdict_token() -> None:
     assert verdict_distribution("pairwise", "B", tokens[:2]) is None
 
 
+@pytest.mark.integration
 def test_weighted_pairwise_and_single_rows_through_the_cli(imported_home: Path, tmp_path: Path) -> None:
     distributions = [{"A": 0.7, "B": 0.2, "C": 0.1}, {"A": 0.2, "B": 0.5, "C": 0.3}, {"A": 0.1, "B": 0.1, "C": 0.8},
                      {"A": 0.4, "B": 0.4, "C": 0.2}, {"A": 0.9, "B": 0.05, "C": 0.05}]
@@ -139,6 +138,7 @@ def test_weighted_pairwise_and_single_rows_through_the_cli(imported_home: Path, 
     assert "weighted" in text.stdout
 
 
+@pytest.mark.integration
 def test_weighted_needs_a_judge_with_log_probabilities(imported_home: Path, tmp_path: Path) -> None:
     env = {**os.environ, "JP_BENCH_HOME": str(imported_home), "ANTHROPIC_API_KEY": "sk-ant-test"}
     result = subprocess.run([str(BIN / "jp-bench"), "judge", str(ANSWERS / MODEL), str(ANSWERS / BASELINE),
@@ -149,6 +149,7 @@ def test_weighted_needs_a_judge_with_log_probabilities(imported_home: Path, tmp_
     assert len(errors) == 1 and "log-probabilities" in errors[0] and "Traceback" not in result.stderr
 
 
+@pytest.mark.unit
 def test_an_old_store_gets_the_new_column_and_keeps_its_calls(tmp_path: Path) -> None:
     path = tmp_path / "old.sqlite"
     with sqlite3.connect(path) as db:  # the calls table as jp-bench wrote it before weighted verdicts
@@ -173,6 +174,7 @@ def test_an_old_store_gets_the_new_column_and_keeps_its_calls(tmp_path: Path) ->
 # --------------------------------------------------------------------------------- judge samples
 
 
+@pytest.mark.integration
 def test_samples_are_their_own_calls_with_their_own_seeds(imported_home: Path, tmp_path: Path) -> None:
     def reply(request: dict, _index: int) -> str:
         # A noisy judge: the seed moves its verdict.
@@ -199,6 +201,7 @@ def test_samples_are_their_own_calls_with_their_own_seeds(imported_home: Path, t
     assert entry["ci95"][0] <= entry["adjusted_win_rate"] <= entry["ci95"][1]
 
 
+@pytest.mark.integration
 def test_one_sample_changes_nothing(imported_home: Path, tmp_path: Path) -> None:
     with JudgeStub(reply=lambda request, _i: "[[A]]" if question_of(request) % 2 else "[[B]]") as stub:
         plain = judge(stub, imported_home, tmp_path, out="plain")
@@ -212,6 +215,7 @@ def test_one_sample_changes_nothing(imported_home: Path, tmp_path: Path) -> None
 # ------------------------------------------------------------------------------ two-level bootstrap
 
 
+@pytest.mark.unit
 def test_two_level_bootstrap_on_a_hand_computed_case() -> None:
     # Two questions, two judge samples each: item means 2 and 6 (σ²_between = 4, plug-in), within-item
     # plug-in variance 1. A replicate mean is the mean of two independent draws m*_J, each with
@@ -227,6 +231,7 @@ def test_two_level_bootstrap_on_a_hand_computed_case() -> None:
     assert one_level["stderr"] == pytest.approx(math.sqrt(2.0), abs=0.02)  # items 1 and 5: σ² = 4, Q = 2
 
 
+@pytest.mark.unit
 def test_one_sample_gives_the_one_level_interval_exactly() -> None:
     rng = np.random.default_rng(3)
     scores = rng.integers(1, 11, size=40).astype(float)
@@ -240,16 +245,16 @@ def test_one_sample_gives_the_one_level_interval_exactly() -> None:
     assert found["ci95"] == pytest.approx(expected["ci95"]) and found["stderr"] == pytest.approx(expected["stderr"])
 
 
+@pytest.mark.integration
 def test_weighted_verdicts_through_the_openai_batch_api(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import asyncio
-
-    from batch_stub import BatchStub
 
     from jp_bench.judging.runner import verdict_policy
     from jp_bench.llm import LLMClient
     from jp_bench.llm.batch import BatchSettings
     from jp_bench.llm.engine import CallEngine, CallJob
     from jp_bench.llm.types import Message, ModelSpec
+    from tests.support.batch_stub import BatchStub
 
     monkeypatch.setenv("JP_TEST_BATCH_KEY", "sk-test-batch")
     probs = {"A": 0.6, "B": 0.3, "C": 0.1}

@@ -5,22 +5,21 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import sys
 from pathlib import Path
 
-from conftest import ROOT, run_cli
-from test_judge_e2e import BASELINE, CALM, DAVINCI, small_benchmark
+import pytest
 
-sys.path.insert(0, str(ROOT / "bench"))
-from judge_stub import JudgeStub, always
-
+from jp_bench.llm.store import call_key
 from jp_bench.llm.types import Message, ModelSpec
-from jp_bench.local_server import free_port
-from jp_bench.store import call_key
+from jp_bench.local.server import free_port
+from tests.support.cli import main_in_process, run_cli
+from tests.support.judge_stub import JudgeStub, always
+from tests.test_judge_e2e import BASELINE, CALM, DAVINCI, small_benchmark
 
 KEY = "sk-test-provenance-0123456789"
 
 
+@pytest.mark.unit
 def test_the_endpoint_is_part_of_the_store_key() -> None:
     messages = [Message("user", "質問")]
     vendor = ModelSpec(provider="openai", model="gpt-4o-2024-08-06", base_url="https://api.openai.com/v1")
@@ -35,6 +34,7 @@ def judge(stub_env: dict[str, str], *args: str):
     return run_cli("jp-bench", "judge", *args, env=stub_env)
 
 
+@pytest.mark.integration
 def test_rows_and_published_results_name_the_model_called(imported_home: Path, tmp_path: Path) -> None:
     questions = small_benchmark(tmp_path, {1, 2})
     env = {"JP_BENCH_HOME": str(imported_home), "OPENAI_API_KEY": KEY}
@@ -57,7 +57,7 @@ def test_rows_and_published_results_name_the_model_called(imported_home: Path, t
     assert KEY not in (tmp_path / "one" / "judgments.jsonl").read_text()
 
     # One judge YAML, two models behind it: the report keeps them apart.
-    report = run_cli("jp-bench", "report", str(tmp_path / "one"), str(tmp_path / "two"), "--format", "json",
+    report = main_in_process("report", str(tmp_path / "one"), str(tmp_path / "two"), "--format", "json",
                      env=env)
     assert report.returncode == 0, report.stderr[-2000:]
     judges = {entry["judge"] for entry in json.loads(report.stdout)["pairwise"]}
@@ -65,7 +65,7 @@ def test_rows_and_published_results_name_the_model_called(imported_home: Path, t
 
     # Published: the model called, and no absolute local path.
     results = tmp_path / "results"
-    published = run_cli("jp-bench", "report", str(tmp_path / "one"), "--benchmark", str(questions), "--publish",
+    published = main_in_process("report", str(tmp_path / "one"), "--benchmark", str(questions), "--publish",
                         "--results", str(results), env=env, cwd=tmp_path)
     assert published.returncode == 0, published.stderr[-2000:]
     record = json.loads(next(results.rglob("*.json")).read_text(encoding="utf-8"))
@@ -73,6 +73,7 @@ def test_rows_and_published_results_name_the_model_called(imported_home: Path, t
     assert record["answers"]["source"] == "one" and str(tmp_path) not in json.dumps(record)
 
 
+@pytest.mark.integration
 def test_a_judge_nobody_answers_is_fatal_writes_nothing_and_blocks_nothing(imported_home: Path,
                                                                             tmp_path: Path) -> None:
     questions = small_benchmark(tmp_path, {1})
@@ -96,6 +97,7 @@ def test_a_judge_nobody_answers_is_fatal_writes_nothing_and_blocks_nothing(impor
         assert stub.calls == 2
 
 
+@pytest.mark.integration
 def test_a_reply_that_echoes_the_key_is_redacted_everywhere(imported_home: Path, tmp_path: Path) -> None:
     """A proxy that returns the request headers in the reply: the key (with or without its prefix) is
     never stored or written."""
@@ -118,9 +120,10 @@ def test_a_reply_that_echoes_the_key_is_redacted_everywhere(imported_home: Path,
     assert KEY not in result.stdout + result.stderr
 
 
+@pytest.mark.unit
 def test_leaderboard_csv_cells_are_formula_safe() -> None:
+    from jp_bench._util.spreadsheet import unprotect_cell
     from jp_bench.reporting.leaderboard import _csv_cell
-    from jp_bench.spreadsheet import unprotect_cell
 
     for text in ('=HYPERLINK("http://example.invalid")', "+1", "-cmd", "@SUM(A1)"):
         assert _csv_cell(text) == "'" + text and unprotect_cell(_csv_cell(text)) == text

@@ -7,15 +7,17 @@ from pathlib import Path
 
 import pytest
 
-from jp_bench.answers import Answer
+from jp_bench.benchmarks.answers import Answer
+from jp_bench.benchmarks.questions import Question
 from jp_bench.errors import JpBenchError
 from jp_bench.judging.plan import build_plan
 from jp_bench.judging.prompts import load_prompt_set
 from jp_bench.judging.runner import JudgeRunner
 from jp_bench.llm.errors import PermanentError, RetriesExhausted
+from jp_bench.llm.store import Store
 from jp_bench.llm.types import Completion, ModelSpec
-from jp_bench.questions import Question
-from jp_bench.store import Store
+
+pytestmark = pytest.mark.unit
 
 SPEC = ModelSpec(provider="openai", model="judge-x", price_input_per_mtok=1_000_000.0)  # $1 per input token
 

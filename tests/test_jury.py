@@ -7,17 +7,16 @@ import hashlib
 import json
 import os
 import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 
 import pytest
-from conftest import BIN, ROOT, SHARED
 
-sys.path.insert(0, str(ROOT / "bench"))
-from judge_stub import JudgeStub
+from jp_bench.votes.comparisons import cohen_kappa
+from tests.support.judge_stub import JudgeStub
+from tests.support.paths import BIN, SHARED
 
-from jp_bench.agreement.stats import cohen_kappa
+pytestmark = pytest.mark.integration
 
 ANSWERS = SHARED / "data" / "ja-vicuna-qa-benchmark" / "jp_bench" / "model_answer"
 MODEL, BASELINE = "cyberagent--calm2-7b-chat", "openai--text-davinci-003"

@@ -97,6 +97,7 @@ def built(results_dir: Path, tmp_path: Path) -> tuple[Path, list[Path]]:
 # --------------------------------------------------------------------------------------------- files
 
 
+@pytest.mark.unit
 def test_write_result_round_trip(tmp_path: Path) -> None:
     path = write_result(tmp_path, RESULTS[0])
     assert path == tmp_path / "jp_bench" / "gpt-4" / "cyberagent--calm2-7b-chat.json"
@@ -111,6 +112,7 @@ def test_write_result_round_trip(tmp_path: Path) -> None:
     assert json.loads(before)["single"] is None
 
 
+@pytest.mark.unit
 def test_load_results_reads_every_file_sorted(results_dir: Path) -> None:
     results = load_results(results_dir)
     assert [r.key for r in results] == sorted(r.key for r in results)
@@ -118,6 +120,7 @@ def test_load_results_reads_every_file_sorted(results_dir: Path) -> None:
     assert len(list(results_dir.rglob("*.json"))) == len(RESULTS)
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     ("change", "field"),
     [
@@ -146,6 +149,7 @@ def test_bad_result_file_names_file_and_field(results_dir: Path, tmp_path: Path,
     assert not (tmp_path / "site").exists()
 
 
+@pytest.mark.unit
 def test_bad_json_misplaced_and_empty(results_dir: Path, tmp_path: Path) -> None:
     broken = results_dir / "jp_bench" / "gpt-4" / "broken.json"
     broken.write_text('{"schema_version": 1,\n  "model": }', encoding="utf-8")
@@ -165,6 +169,7 @@ def test_bad_json_misplaced_and_empty(results_dir: Path, tmp_path: Path) -> None
         load_results(tmp_path / "missing")
 
 
+@pytest.mark.unit
 def test_result_schema_doc_is_current() -> None:
     schema_file = ROOT / "docs" / "schemas" / "result.schema.json"
     assert schema_file.read_text(encoding="utf-8") == render_result_json_schema(), (
@@ -176,6 +181,7 @@ def test_result_schema_doc_is_current() -> None:
 # --------------------------------------------------------------------------------------------- outputs
 
 
+@pytest.mark.unit
 def test_markdown_ranks_best_first_with_intervals(built: tuple[Path, list[Path]]) -> None:
     out, _ = built
     text = (out / "LEADERBOARD.md").read_text(encoding="utf-8")
@@ -200,6 +206,7 @@ def test_markdown_ranks_best_first_with_intervals(built: tuple[Path, list[Path]]
     assert "](plots/jp_bench__gpt-4o__single.categories.png)" in single
 
 
+@pytest.mark.unit
 def test_csv_columns_and_values(built: tuple[Path, list[Path]]) -> None:
     out, _ = built
     table = pd.read_csv(out / "leaderboard.csv")
@@ -234,6 +241,7 @@ def _png_size(data: bytes) -> tuple[int, int]:
     return width, height
 
 
+@pytest.mark.unit
 def test_plots_are_png(built: tuple[Path, list[Path]]) -> None:
     out, written = built
     plots = sorted(p.name for p in (out / "plots").iterdir())
@@ -251,6 +259,7 @@ def test_plots_are_png(built: tuple[Path, list[Path]]) -> None:
         assert len(data) > 5_000 and width >= 300 and height >= 150, name
 
 
+@pytest.mark.integration
 def test_rebuild_is_byte_identical_and_drops_stale_plots(results_dir: Path, tmp_path: Path) -> None:
     """Two builds in two processes with different hash seeds (so set and dict-of-str orders differ, as
     between two users' machines) write the same bytes."""
@@ -277,6 +286,7 @@ def test_rebuild_is_byte_identical_and_drops_stale_plots(results_dir: Path, tmp_
     assert "gpt-4o" not in (first / "LEADERBOARD.md").read_text(encoding="utf-8")
 
 
+@pytest.mark.unit
 def test_result_with_both_kinds_is_on_both_boards(tmp_path: Path) -> None:
     both = _result("org/both", GPT4, pairwise=_pairwise(10, 5, 5, [0.5, 0.8]),
                    single={"n": 20, "mean": 8.0, "ci95": [7.5, 8.5], "stderr": 0.25, "errors": 0})
@@ -290,6 +300,7 @@ def test_result_with_both_kinds_is_on_both_boards(tmp_path: Path) -> None:
     assert len(table) == 1 and table.iloc[0]["headline"] == 0.625 and table.iloc[0]["single_mean"] == 8.0
 
 
+@pytest.mark.unit
 def test_html_escapes_text(tmp_path: Path) -> None:
     write_result(tmp_path / "results", _result("x<b>y&z", GPT4, pairwise=_pairwise(1, 1, 0, [0.0, 1.0])))
     out = tmp_path / "site"
@@ -299,6 +310,7 @@ def test_html_escapes_text(tmp_path: Path) -> None:
     assert "x\\<b\\>y&z" in (out / "LEADERBOARD.md").read_text(encoding="utf-8")
 
 
+@pytest.mark.unit
 def test_html_is_self_contained(built: tuple[Path, list[Path]]) -> None:
     out, _ = built
     page = (out / "leaderboard.html").read_text(encoding="utf-8")
@@ -383,6 +395,7 @@ CLICK_SCRIPT = """<pre id="click-log"></pre><script>
 COLUMN = {"benchmark": 0, "judge": 1, "model": 2, "value": 4, "errors": 8}
 
 
+@pytest.mark.integration
 def test_html_page_in_headless_chromium(built: tuple[Path, list[Path]], results_dir: Path, tmp_path: Path) -> None:
     out, _ = built
     page = out / "leaderboard.html"
@@ -447,6 +460,7 @@ def test_html_page_in_headless_chromium(built: tuple[Path, list[Path]], results_
     assert len(data) > 20_000, "screenshot looks blank"
 
 
+@pytest.mark.unit
 def test_equal_figures_share_a_rank(tmp_path: Path) -> None:
     for model in ("b-model", "a-model"):
         write_result(tmp_path / "results", _result(model, GPT4, pairwise=_pairwise(6, 2, 2, [0.5, 0.9])))

@@ -9,20 +9,16 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-import sys
 import urllib.error
 import urllib.request
 from collections.abc import Coroutine
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
 
 from jp_bench.llm.limiter import MAX_PAUSE_S, AdaptiveLimiter, RateLimitHint, parse_duration, rate_limit_hint
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
-from judge_stub import JudgeStub
+from tests.support.judge_stub import JudgeStub
 
 PAUSE_S = 0.2
 T = TypeVar("T")
@@ -44,6 +40,7 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
 # --- AIMD arithmetic ----------------------------------------------------------------------------------
 
 
+@pytest.mark.unit
 def test_starts_at_max_and_rejects_bad_bounds() -> None:
     assert AdaptiveLimiter(16).limit == 16
     with pytest.raises(ValueError):
@@ -52,6 +49,7 @@ def test_starts_at_max_and_rejects_bad_bounds() -> None:
         AdaptiveLimiter(2, min_concurrency=3)
 
 
+@pytest.mark.unit
 def test_a_burst_of_429s_halves_once() -> None:
     async def go() -> AdaptiveLimiter:
         limiter = AdaptiveLimiter(16, clock=FakeClock())
@@ -71,6 +69,7 @@ def test_a_burst_of_429s_halves_once() -> None:
     run(go())
 
 
+@pytest.mark.unit
 def test_a_burst_of_429s_halves_once_without_passing_tickets() -> None:
     """Each task's own slot is found without the ticket: 16 concurrent tasks, one decrease."""
 
@@ -92,6 +91,7 @@ def test_a_burst_of_429s_halves_once_without_passing_tickets() -> None:
     assert (limiter.limit, limiter.decreases, limiter.max_in_flight) == (8, 1, 16)
 
 
+@pytest.mark.unit
 def test_grows_back_additively_one_per_window() -> None:
     async def go() -> None:
         limiter = AdaptiveLimiter(16, clock=FakeClock())
@@ -107,6 +107,7 @@ def test_grows_back_additively_one_per_window() -> None:
     run(go())
 
 
+@pytest.mark.unit
 def test_never_above_max_nor_below_min() -> None:
     async def go() -> None:
         limiter = AdaptiveLimiter(8, min_concurrency=2, clock=FakeClock())
@@ -125,6 +126,7 @@ def test_never_above_max_nor_below_min() -> None:
     run(go())
 
 
+@pytest.mark.unit
 def test_recovery_from_the_floor_starts_at_the_floor() -> None:
     """Decreases stop at min_concurrency: growth resumes from there, not from a window halved to almost 0."""
     limiter = AdaptiveLimiter(8, min_concurrency=2, clock=FakeClock())
@@ -136,6 +138,7 @@ def test_recovery_from_the_floor_starts_at_the_floor() -> None:
     assert limiter.limit == 3
 
 
+@pytest.mark.unit
 def test_a_call_that_waited_for_its_slot_is_placed_in_its_episode() -> None:
     """C gets its slot (by waiting) before B's 429 halves the limit; C's own 429 then changes nothing."""
 
@@ -174,6 +177,7 @@ def test_a_call_that_waited_for_its_slot_is_placed_in_its_episode() -> None:
     assert run(go()) == 1
 
 
+@pytest.mark.unit
 def test_stats() -> None:
     async def go() -> dict[str, int | float]:
         limiter = AdaptiveLimiter(4, clock=FakeClock())
@@ -187,6 +191,7 @@ def test_stats() -> None:
 # --- in flight ----------------------------------------------------------------------------------------
 
 
+@pytest.mark.unit
 def test_in_flight_never_exceeds_the_limit_under_load() -> None:
     """80 tasks with random durations, successes only: the limit grows from 4, never overrun."""
 
@@ -218,6 +223,7 @@ def test_in_flight_never_exceeds_the_limit_under_load() -> None:
     assert max_in_flight <= 12
 
 
+@pytest.mark.unit
 def test_a_lower_limit_holds_new_calls_until_enough_finish() -> None:
     """The limit drops to 4 while 8 calls are in flight: a new call waits until only 3 remain."""
 
@@ -259,6 +265,7 @@ def test_a_lower_limit_holds_new_calls_until_enough_finish() -> None:
     assert in_flight == 4
 
 
+@pytest.mark.unit
 def test_waiters_are_served_in_arrival_order_and_a_cancelled_one_leaks_nothing() -> None:
     async def go() -> tuple[list[int], int]:
         limiter = AdaptiveLimiter(1)
@@ -291,6 +298,7 @@ def test_waiters_are_served_in_arrival_order_and_a_cancelled_one_leaks_nothing()
     assert in_flight == 0
 
 
+@pytest.mark.unit
 def test_no_newcomer_overtakes_the_queue_when_a_pause_ends() -> None:
     async def go() -> list[str]:
         clock = FakeClock()
@@ -315,6 +323,7 @@ def test_no_newcomer_overtakes_the_queue_when_a_pause_ends() -> None:
     assert run(go()) == ["w0", "w1"]
 
 
+@pytest.mark.unit
 def test_a_slot_granted_to_a_task_cancelled_before_it_ran_is_given_back() -> None:
     async def go() -> tuple[int, bool]:
         limiter = AdaptiveLimiter(1)
@@ -329,6 +338,7 @@ def test_a_slot_granted_to_a_task_cancelled_before_it_ran_is_given_back() -> Non
     assert run(go()) == (0, True)
 
 
+@pytest.mark.unit
 def test_growth_wakes_a_waiter_while_the_slots_are_still_held() -> None:
     async def go() -> list[str]:
         limiter = AdaptiveLimiter(2)
@@ -355,6 +365,7 @@ def test_growth_wakes_a_waiter_while_the_slots_are_still_held() -> None:
     assert run(go()) == ["waiter in", "holder out"]
 
 
+@pytest.mark.unit
 def test_release_without_acquire_is_an_error() -> None:
     with pytest.raises(RuntimeError):
         AdaptiveLimiter(2).release()
@@ -363,6 +374,7 @@ def test_release_without_acquire_is_an_error() -> None:
 # --- pauses -------------------------------------------------------------------------------------------
 
 
+@pytest.mark.unit
 def test_retry_after_pauses_everyone() -> None:
     """One 429 with Retry-After 0.2 s: calls already waiting and calls arriving later all wait it out.
 
@@ -413,6 +425,7 @@ def test_retry_after_pauses_everyone() -> None:
     assert left == 0 and limit == 1
 
 
+@pytest.mark.unit
 def test_the_end_of_a_pause_wakes_waiters_with_no_slot_freed() -> None:
     async def go() -> tuple[bool, float, int]:
         clock = FakeClock()
@@ -434,6 +447,7 @@ async def _take_a_slot(limiter: AdaptiveLimiter) -> None:
         pass
 
 
+@pytest.mark.unit
 def test_pause_extends_never_shortens_and_is_capped() -> None:
     clock = FakeClock()
     limiter = AdaptiveLimiter(4, clock=clock)
@@ -453,6 +467,7 @@ def test_pause_extends_never_shortens_and_is_capped() -> None:
     assert limiter.paused_for() == MAX_PAUSE_S
 
 
+@pytest.mark.unit
 def test_rate_limited_reads_the_wait_from_headers_when_not_given() -> None:
     async def go() -> list[float]:
         clock = FakeClock()
@@ -474,6 +489,7 @@ def test_rate_limited_reads_the_wait_from_headers_when_not_given() -> None:
     assert run(go()) == [7.0, 3.0, 0.0]
 
 
+@pytest.mark.unit
 def test_success_with_nothing_remaining_pauses_until_the_reset() -> None:
     clock = FakeClock()
     limiter = AdaptiveLimiter(8, clock=clock)
@@ -496,6 +512,7 @@ def test_success_with_nothing_remaining_pauses_until_the_reset() -> None:
     assert limiter.limit == 8
 
 
+@pytest.mark.unit
 def test_a_pause_from_a_success_counts_from_when_the_request_was_sent() -> None:
     async def go() -> tuple[float, float, int]:
         clock = FakeClock()
@@ -516,6 +533,7 @@ def test_a_pause_from_a_success_counts_from_when_the_request_was_sent() -> None:
     assert (second, pauses) == (0, 1)
 
 
+@pytest.mark.unit
 def test_success_with_nothing_remaining_holds_the_next_call() -> None:
     async def go() -> tuple[float, bool]:
         clock = FakeClock()
@@ -536,6 +554,7 @@ def test_success_with_nothing_remaining_holds_the_next_call() -> None:
 # --- headers ------------------------------------------------------------------------------------------
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(("text", "seconds"), [
     ("1s", 1.0), ("6m0s", 360.0), ("20ms", 0.02), ("1h2m3.5s", 3723.5), ("0.5s", 0.5), ("2m", 120.0),
     ("150us", 0.00015), ("7", 7.0), (" 0.25 ", 0.25), ("0s", 0.0),
@@ -544,11 +563,13 @@ def test_durations(text: str, seconds: float) -> None:
     assert parse_duration(text) == pytest.approx(seconds)
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("text", ["", "soon", "1x", "s", "1.2.3s", "-1s", "-3", "nan", "inf", "1s garbage", "m5"])
 def test_garbage_durations(text: str) -> None:
     assert parse_duration(text) is None
 
 
+@pytest.mark.unit
 def test_openai_headers() -> None:
     headers = {"X-RateLimit-Limit-Requests": "500", "X-RateLimit-Remaining-Requests": "499",
                "x-ratelimit-remaining-tokens": "29000", "x-ratelimit-reset-requests": "120ms",
@@ -567,6 +588,7 @@ def test_openai_headers() -> None:
     assert rate_limit_hint({**sized, "x-ratelimit-limit-requests": "0"}) == RateLimitHint(0, None, 360.0, 360.0)
 
 
+@pytest.mark.unit
 def test_anthropic_headers() -> None:
     now = datetime(2025, 1, 1, 12, 0, 0, tzinfo=UTC)
     headers = {"anthropic-ratelimit-requests-remaining": "40",
@@ -584,6 +606,7 @@ def test_anthropic_headers() -> None:
     assert rate_limit_hint(requests, now=now.timestamp()) == RateLimitHint(0, None, 60.0, 1.2)
 
 
+@pytest.mark.unit
 def test_garbage_headers_are_ignored() -> None:
     assert rate_limit_hint(None) is None
     assert rate_limit_hint({}) is None
@@ -615,6 +638,7 @@ def _post(url: str) -> tuple[int, dict[str, str]]:
         return error.code, {k.lower(): v for k, v in error.headers.items()}
 
 
+@pytest.mark.integration
 def test_stub_token_bucket() -> None:
     # The bucket runs on a fake clock: however slow the requests are, no token refills between them.
     clock = FakeClock()
@@ -638,6 +662,7 @@ def test_stub_token_bucket() -> None:
         assert (stub.calls, stub.rate_limited) == (3, 2)
 
 
+@pytest.mark.integration
 def test_stub_without_a_rate_limit_sends_no_rate_limit_headers() -> None:
     with JudgeStub() as stub:
         results = [_post(stub.base_url) for _ in range(5)]

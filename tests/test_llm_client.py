@@ -40,7 +40,7 @@ from jp_bench.llm.anthropic_provider import AnthropicProvider
 from jp_bench.llm.embedded_provider import EmbeddedProvider
 from jp_bench.llm.openai_provider import OpenAIProvider
 from jp_bench.llm.tokens import estimate_messages_tokens
-from jp_bench.local_server import RunningServer, llama_cpp_server
+from jp_bench.local.server import RunningServer, llama_cpp_server
 
 FAKE_KEY = "sk-test-SECRET123"
 KEY_ENV = "JP_BENCH_TEST_API_KEY"
@@ -179,6 +179,7 @@ def fake_key(monkeypatch: pytest.MonkeyPatch) -> str:
 # --- OpenAI wire format -------------------------------------------------------------------------
 
 
+@pytest.mark.unit
 def test_openai_request_and_reply() -> None:
     script = Script(ok(openai_reply()))
     completion = run_one(mock_client(OPENAI_SPEC, script))
@@ -194,6 +195,7 @@ def test_openai_request_and_reply() -> None:
     assert body["max_completion_tokens"] == 512  # OpenAI's own API; compatible servers get max_tokens
 
 
+@pytest.mark.unit
 def test_openai_compatible_sends_max_tokens_and_extra_params() -> None:
     spec = ModelSpec(
         provider="openai-compatible",
@@ -210,6 +212,7 @@ def test_openai_compatible_sends_max_tokens_and_extra_params() -> None:
     assert str(script.requests[0].url) == "http://127.0.0.1:9/v1/chat/completions"
 
 
+@pytest.mark.unit
 def test_429_with_retry_after_waits_exactly_that_long() -> None:
     sleep = FakeSleep()
     script = Script(openai_error(429, "Rate limit reached", {"retry-after": "2"}), ok(openai_reply()))
@@ -220,6 +223,7 @@ def test_429_with_retry_after_waits_exactly_that_long() -> None:
     assert (client.calls_attempted, client.calls_succeeded, client.retries) == (2, 1, 1)
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     ("headers", "expected"),
     [
@@ -235,6 +239,7 @@ def test_retry_after_variants(headers: dict[str, str], expected: float) -> None:
     assert sleep.delays == [expected]
 
 
+@pytest.mark.unit
 def test_retry_after_parsing() -> None:
     now = 1_700_000_000.0
     http_date = email.utils.formatdate(now + 30, usegmt=True)
@@ -246,6 +251,7 @@ def test_retry_after_parsing() -> None:
     assert retry_after_seconds({}) is None
 
 
+@pytest.mark.unit
 def test_500_then_success_backs_off_with_jitter() -> None:
     sleep = FakeSleep()
     script = Script(openai_error(500, "The server had an error"), ok(openai_reply()))
@@ -255,6 +261,7 @@ def test_500_then_success_backs_off_with_jitter() -> None:
     assert len(script.requests) == 2
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("failure", [httpx2.ReadTimeout, httpx2.ConnectError, httpx2.RemoteProtocolError])
 def test_transport_failure_then_success(failure: type[Exception]) -> None:
     sleep = FakeSleep()
@@ -263,6 +270,7 @@ def test_transport_failure_then_success(failure: type[Exception]) -> None:
     assert len(script.requests) == 2 and len(sleep.delays) == 1
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     "bad_reply",
     [
@@ -280,6 +288,7 @@ def test_unusable_200_is_retried(bad_reply: httpx2.Response) -> None:
     assert client.retries == 1
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("status", [400, 401, 403, 404, 422])
 def test_client_errors_are_permanent_and_not_retried(status: int) -> None:
     sleep = FakeSleep()
@@ -291,6 +300,7 @@ def test_client_errors_are_permanent_and_not_retried(status: int) -> None:
     assert (client.calls_failed, client.retries) == (1, 0)
 
 
+@pytest.mark.unit
 def test_exhausted_retries() -> None:
     sleep = FakeSleep()
     script = Script(openai_error(503, "Service Unavailable"))
@@ -305,6 +315,7 @@ def test_exhausted_retries() -> None:
     assert all(0.0 <= delay <= ceiling for delay, ceiling in zip(sleep.delays, [1.0, 2.0, 3.0], strict=True))
 
 
+@pytest.mark.unit
 def test_missing_key_variable_is_permanent(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(KEY_ENV)
     script = Script(ok(openai_reply()))
@@ -313,6 +324,7 @@ def test_missing_key_variable_is_permanent(monkeypatch: pytest.MonkeyPatch) -> N
     assert script.requests == []
 
 
+@pytest.mark.unit
 def test_api_key_never_in_errors_or_logs(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)  # the SDKs' and httpx2's debug logs included
     # Servers echo keys back more often than one would like: OpenAI's 401 names the key it got.
@@ -335,6 +347,7 @@ def test_api_key_never_in_errors_or_logs(caplog: pytest.LogCaptureFixture) -> No
     assert FAKE_KEY not in caplog.text
 
 
+@pytest.mark.unit
 def test_redact_knows_key_shapes() -> None:
     assert redact("key sk-proj-abcDEF123456 and Bearer abc.def-123456") == "key *** and ***"
     assert redact("token hunter2hunter2 here", ["hunter2hunter2"]) == "token *** here"
@@ -343,6 +356,7 @@ def test_redact_knows_key_shapes() -> None:
 # --- Anthropic wire format ----------------------------------------------------------------------
 
 
+@pytest.mark.unit
 def test_anthropic_request_and_reply() -> None:
     reply = anthropic_reply()
     reply["content"] = [{"type": "text", "text": "東京"}, {"type": "text", "text": "です。"}]
@@ -360,6 +374,7 @@ def test_anthropic_request_and_reply() -> None:
     assert "temperature" not in body  # the 2026-10-21 API version rejects sampling parameters
 
 
+@pytest.mark.unit
 def test_anthropic_429_with_retry_after() -> None:
     sleep = FakeSleep()
     script = Script(anthropic_error(429, "rate_limit_error", "slow down", {"retry-after": "2"}), ok(anthropic_reply()))
@@ -368,6 +383,7 @@ def test_anthropic_429_with_retry_after() -> None:
     assert sleep.delays == [2.0] and client.retries == 1
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     "bad_reply",
     [
@@ -384,6 +400,7 @@ def test_anthropic_transient_then_success(bad_reply: httpx2.Response) -> None:
     assert len(script.requests) == 2
 
 
+@pytest.mark.unit
 def test_anthropic_401_is_permanent() -> None:
     script = Script(anthropic_error(401, "authentication_error", "invalid x-api-key"))
     error = failure_of(mock_client(ANTHROPIC_SPEC, script))
@@ -395,6 +412,7 @@ def test_anthropic_401_is_permanent() -> None:
 # --- concurrency and accounting -------------------------------------------------------------------
 
 
+@pytest.mark.unit
 def test_concurrency_is_bounded() -> None:
     in_flight = 0
     peak = 0
@@ -416,6 +434,7 @@ def test_concurrency_is_bounded() -> None:
     assert peak == 3
 
 
+@pytest.mark.unit
 def test_backoff_does_not_hold_a_slot() -> None:
     """With one slot, a call waiting to retry must let another call through meanwhile."""
     script = Script(openai_error(429, "slow down", {"retry-after": "5"}), ok(openai_reply()))
@@ -431,6 +450,7 @@ def test_backoff_does_not_hold_a_slot() -> None:
     assert len(other_replies) == 1 and len(script.requests) == 3
 
 
+@pytest.mark.unit
 def test_cost_and_token_accounting() -> None:
     spec = ModelSpec(
         provider="openai", model="gpt-4o", api_key_env=KEY_ENV, price_input_per_mtok=2.5, price_output_per_mtok=10.0
@@ -453,6 +473,7 @@ def test_cost_and_token_accounting() -> None:
     assert client.stats()["calls_attempted"] == 3 and client.stats()["calls_succeeded"] == 2
 
 
+@pytest.mark.unit
 def test_missing_usage_counts_zero() -> None:
     reply = openai_reply()
     del reply["usage"]
@@ -472,7 +493,7 @@ def local_server(packaged_gguf: Path) -> Iterator[RunningServer]:
 SHORT_QUESTION = [Message("user", "日本の首都はどこですか？一言で答えてください。")]
 
 
-@pytest.mark.slow
+@pytest.mark.e2e
 def test_real_server_completion(local_server: RunningServer) -> None:
     spec = ModelSpec(
         provider="openai-compatible", model="gemma-judge", base_url=local_server.base_url, max_tokens=24, timeout_s=60
@@ -485,7 +506,7 @@ def test_real_server_completion(local_server: RunningServer) -> None:
     assert client.output_tokens == completion.output_tokens
 
 
-@pytest.mark.slow
+@pytest.mark.e2e
 def test_openai_base_url_from_environment(local_server: RunningServer, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OPENAI_BASE_URL", local_server.base_url)
     monkeypatch.setenv("JP_BENCH_TEST_DUMMY_KEY", "dummy-key-for-local-server")
@@ -502,7 +523,7 @@ def test_openai_base_url_from_environment(local_server: RunningServer, monkeypat
     assert completion.text.strip() and completion.output_tokens > 0
 
 
-@pytest.mark.slow
+@pytest.mark.e2e
 def test_embedded_provider_starts_and_stops_its_server(packaged_gguf: Path) -> None:
     spec = ModelSpec(provider="embedded", model="jp-bench-embedded", max_tokens=16, timeout_s=60)
     provider = get_provider(spec, model_path=packaged_gguf)
@@ -526,12 +547,14 @@ def test_embedded_provider_starts_and_stops_its_server(packaged_gguf: Path) -> N
 # --- the registry ---------------------------------------------------------------------------------
 
 
+@pytest.mark.unit
 def test_builtin_providers() -> None:
     assert isinstance(get_provider(OPENAI_SPEC), OpenAIProvider)
     assert isinstance(get_provider(ModelSpec(provider="openai-compatible", model="m")), OpenAIProvider)
     assert isinstance(get_provider(ANTHROPIC_SPEC), AnthropicProvider)
 
 
+@pytest.mark.integration
 def test_unknown_provider_lists_known_ones() -> None:
     with pytest.raises(JpBenchError) as caught:
         get_provider(ModelSpec(provider="no-such-vendor", model="m"))
@@ -540,6 +563,7 @@ def test_unknown_provider_lists_known_ones() -> None:
     assert all(name in message for name in ("openai", "openai-compatible", "anthropic", "embedded"))
 
 
+@pytest.mark.unit
 def test_plugin_provider_from_entry_point(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # A real installed distribution, as pip would leave it: a module and a dist-info folder.
     (tmp_path / "jp_bench_echo_plugin.py").write_text(
@@ -583,6 +607,7 @@ def test_plugin_provider_from_entry_point(tmp_path: Path, monkeypatch: pytest.Mo
 # --- token estimates ------------------------------------------------------------------------------
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
@@ -598,6 +623,7 @@ def test_estimate_tokens(text: str, expected: int) -> None:
     assert estimate_tokens(text) == expected
 
 
+@pytest.mark.unit
 def test_estimate_messages_tokens_adds_framing() -> None:
     messages = [Message("system", "Be fair."), Message("user", "こんにちは")]
     assert estimate_messages_tokens(messages) == (2 + 4) + (5 + 4)

@@ -5,20 +5,18 @@ from __future__ import annotations
 
 import json
 import socket
-import sys
 from collections import Counter
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, run_cli, samples_by_task
 
-sys.path.insert(0, str(ROOT / "bench"))
-from judge_stub import JudgeStub, always
-
-from jp_bench.answers import read_lm_eval_output
+from jp_bench.harness.samples import read_lm_eval_output
 from jp_bench.paths import tasks_path
+from tests.support.cli import run_cli
+from tests.support.files import samples_by_task
+from tests.support.judge_stub import JudgeStub, always
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.e2e
 
 UPSTREAM_COUNTS = {"generic": 10, "knowledge": 10, "roleplay": 10, "common-sense": 10, "fermi": 10,
                    "counterfactual": 10, "coding": 7, "math": 3, "writing": 10}
@@ -122,7 +120,7 @@ def port_is_closed(port: int) -> bool:
 
 
 def test_local_chat_completions_against_llama_cpp_server(packaged_gguf: Path, jp_home: Path, tmp_path: Path) -> None:
-    from jp_bench.local_server import llama_cpp_server
+    from jp_bench.local.server import llama_cpp_server
 
     out = tmp_path / "out"
     # Judged in the same run by a local judge stand-in: an API backend answers, the judge scores.

@@ -7,19 +7,18 @@ import json
 import math
 import re
 import shlex
-import sys
 from collections import defaultdict
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, SHARED, run_cli, samples_by_task
 
-sys.path.insert(0, str(ROOT / "bench"))
-from judge_stub import JudgeStub
+from jp_bench.harness.samples import read_lm_eval_output
+from tests.support.cli import main_in_process, run_cli
+from tests.support.files import samples_by_task
+from tests.support.judge_stub import JudgeStub
+from tests.support.paths import ROOT, SHARED
 
-from jp_bench.answers import read_lm_eval_output
-
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.e2e
 
 KEY = "sk-test-judge-0123456789"
 SUBTASKS = ["generic", "knowledge", "roleplay", "common_sense", "fermi", "counterfactual", "coding", "math",
@@ -108,7 +107,7 @@ def test_single_scores_in_lm_eval_results_and_a_rerun_makes_no_call(tiny_llama, 
         assert results_of(out)["jp_bench"]["judge_score,none"] == pytest.approx(sum(everything) / 80)
 
     # `jp-bench report` reads the judged lm-eval output directly.
-    report = run_cli("jp-bench", "report", str(out), "--format", "json", env=env)
+    report = main_in_process("report", str(out), "--format", "json", env=env)
     assert report.returncode == 0, report.stderr[-2000:]
     single = json.loads(report.stdout)["single"]
     assert len(single) == 1 and single[0]["n"] == 80

@@ -10,14 +10,14 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from test_peer_tasks import ELYZA_ROWS, RAKUDA_COPY, elyza_csv
 
 from jp_bench.errors import JpBenchError
 from jp_bench.harness import multiturn
-from tests.support.cli import run_cli
+from tests.support.cli import main_in_process, run_cli
 from tests.support.files import samples_by_task
 from tests.support.judge_stub import JudgeStub
 from tests.support.paths import SHARED
+from tests.test_peer_tasks import ELYZA_ROWS, RAKUDA_COPY, elyza_csv
 
 KEY = "sk-test-peers-0123456789"
 MT_BENCH = SHARED / "data" / "stability_japanese_mt_bench"
@@ -37,7 +37,7 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     elyza = tmp_path_factory.mktemp("ELYZA-tasks-100") / "test.csv"
     elyza.write_text(elyza_csv(ELYZA_ROWS), encoding="utf-8")
     for benchmark, path in (("ja_mt_bench", MT_BENCH), ("rakuda", RAKUDA_COPY), ("elyza_tasks_100", elyza.parent)):
-        result = run_cli("jp-bench", "data", "import", "--benchmark", benchmark, str(path), env=env_of(folder))
+        result = main_in_process("data", "import", "--benchmark", benchmark, str(path), env=env_of(folder))
         assert result.returncode == 0, result.stderr[-2000:]
     return folder
 
@@ -79,7 +79,7 @@ def varied_score(request: dict, _index: int) -> str:
 
 
 # ------------------------------------------------------------------------------ Japanese MT-Bench
-@pytest.mark.slow
+@pytest.mark.e2e
 def test_mt_bench_single_scores_per_turn_in_lm_evals_results(tiny_chat_llama: Path, home: Path,
                                                              tmp_path: Path) -> None:
     out, workspace = tmp_path / "out", tmp_path / "ws"
@@ -148,7 +148,7 @@ def test_mt_bench_single_scores_per_turn_in_lm_evals_results(tiny_chat_llama: Pa
     assert len(rows) == 8 and {row["turn"] for row in rows} == {2}
 
     # `jp-bench report` reads the judged lm-eval output directly, per turn.
-    report = run_cli("jp-bench", "report", str(out), "--format", "json", env=env)
+    report = main_in_process("report", str(out), "--format", "json", env=env)
     assert report.returncode == 0, report.stderr[-2000:]
     (entry,) = json.loads(report.stdout)["single"]
     turns = {str(k): v for k, v in entry["by_turn"].items()}
@@ -182,7 +182,7 @@ def turn_one_baseline_turn_two_ours(request: dict, _index: int) -> str:
     return f"理由: 比べました。\n[[{side}]]"
 
 
-@pytest.mark.slow
+@pytest.mark.e2e
 def test_mt_bench_pairwise_against_a_baseline_given_by_path(tiny_chat_llama: Path, home: Path,
                                                             tmp_path: Path) -> None:
     out = tmp_path / "out"
@@ -218,6 +218,7 @@ def test_mt_bench_pairwise_against_a_baseline_given_by_path(tiny_chat_llama: Pat
             assert record["doc"]["previous_answers"][0] in text
 
 
+@pytest.mark.e2e
 def test_mt_bench_refuses_what_cannot_judge_turn_two_before_generating(home: Path, tmp_path: Path,
                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     """A baseline without turn-2 answers, or judge prompts without a multi-turn prompt, stop the run
@@ -255,6 +256,7 @@ def write_turn_samples(folder: Path, turn: int, judgment: dict | None) -> None:
         (folder / name).write_text(json.dumps(record, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
+@pytest.mark.unit
 def test_resuming_with_a_judge_keeps_only_subtasks_judged_with_its_settings(tmp_path: Path) -> None:
     needed: dict[str, list[str]] = {category: ["1"] for category in CATEGORIES}
     expected: dict[str, dict] = {category: {} for category in CATEGORIES}
@@ -284,7 +286,7 @@ def rubric_four_else_varied(request: dict, index: int) -> str:
         else varied_score(request, index)
 
 
-@pytest.mark.slow
+@pytest.mark.e2e
 def test_elyza_on_its_1_to_5_scale_and_rakuda_on_1_to_10(tiny_llama: Path, home: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     with JudgeStub(reply=rubric_four_else_varied, require_key=KEY) as stub:
@@ -326,7 +328,7 @@ def test_elyza_on_its_1_to_5_scale_and_rakuda_on_1_to_10(tiny_llama: Path, home:
     assert len(set(everything)) > 1  # the scores differ, so the means above test the per-question mapping
 
 
-@pytest.mark.slow
+@pytest.mark.e2e
 def test_elyza_pairwise_against_fastchat_answers_given_by_path(tiny_llama: Path, home: Path,
                                                                tmp_path: Path) -> None:
     baseline = tmp_path / "model_answer" / "base-model.jsonl"

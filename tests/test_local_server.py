@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from jp_bench.errors import JpBenchError
-from jp_bench.local_server import llama_cpp_server
+from jp_bench.local.server import llama_cpp_server
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.e2e
 
 
 def is_listening(port: int) -> bool:

@@ -12,17 +12,17 @@ import re
 from pathlib import Path
 
 import pytest
-from test_lm_eval_judged_peers import KEY, env_of, lm_eval, varied_score
 
-from jp_bench.answers import read_lm_eval_output
 from jp_bench.errors import JpBenchError
 from jp_bench.harness import multiturn
 from jp_bench.harness import results as lm_eval_results
 from jp_bench.harness.runner import run_lm_eval
-from tests.support.cli import run_cli
+from jp_bench.harness.samples import read_lm_eval_output
+from tests.support.cli import main_in_process, run_cli
 from tests.support.files import samples_by_task
 from tests.support.judge_stub import JudgeStub
 from tests.support.paths import SHARED
+from tests.test_lm_eval_judged_peers import KEY, env_of, lm_eval, varied_score
 
 MT_BENCH = SHARED / "data" / "stability_japanese_mt_bench"
 GROUP = multiturn.GROUP
@@ -39,7 +39,7 @@ def mt_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if not (MT_BENCH / "question_full.jsonl").is_file():
         pytest.fail(f"reference data missing: {MT_BENCH} (set JP_BENCH_SHARED to the shared folder)")
     home = tmp_path_factory.mktemp("group-score-home")
-    imported = run_cli("jp-bench", "data", "import", "--benchmark", "ja_mt_bench", str(MT_BENCH), env=env_of(home))
+    imported = main_in_process("data", "import", "--benchmark", "ja_mt_bench", str(MT_BENCH), env=env_of(home))
     assert imported.returncode == 0, imported.stderr[-2000:]
     return home
 
@@ -75,7 +75,7 @@ def groups_table(text: str) -> dict[tuple[str, str], float]:
 
 
 # ------------------------------------------------------------------------------ the real CLI
-@pytest.mark.slow
+@pytest.mark.e2e
 def test_one_results_file_scores_both_turns_as_lm_evals_group_aggregation(tiny_chat_llama: Path, mt_home: Path,
                                                                         tmp_path: Path) -> None:
     from lm_eval.api.metrics import aggregate_subtask_metrics, pooled_sample_stderr
@@ -138,7 +138,7 @@ def test_one_results_file_scores_both_turns_as_lm_evals_group_aggregation(tiny_c
         assert printed[(GROUP, "judge_score")] == pytest.approx(top["judge_score,none"], abs=1e-3)
 
         # jp-bench's readers of the output count every (question, turn) once.
-        report = run_cli("jp-bench", "report", str(out), "--benchmark", GROUP, "--format", "json", "--publish",
+        report = main_in_process("report", str(out), "--benchmark", GROUP, "--format", "json", "--publish",
                          "--results", str(tmp_path / "published"), env=env)
         assert report.returncode == 0, report.stderr[-2000:]
         (entry,) = json.loads(report.stdout)["single"]
@@ -146,7 +146,7 @@ def test_one_results_file_scores_both_turns_as_lm_evals_group_aggregation(tiny_c
         (published,) = (tmp_path / "published").rglob("*.json")
         single = json.loads(published.read_text(encoding="utf-8"))["single"]
         assert single["n"] == 32 and single["mean"] == pytest.approx(top["judge_score,none"])
-        board = run_cli("jp-bench", "leaderboard", "--results", str(tmp_path / "published"), "--out",
+        board = main_in_process("leaderboard", "--results", str(tmp_path / "published"), "--out",
                         str(tmp_path / "board"), env=env)
         assert board.returncode == 0, board.stderr[-2000:]
         rows = list(csv.DictReader((tmp_path / "board" / "leaderboard.csv").open(encoding="utf-8")))
@@ -187,6 +187,7 @@ def answer_of(request: dict, _index: int) -> str:
     return "答え" * (len(request["messages"]) + len(request["messages"][0]["content"]) % 5)
 
 
+@pytest.mark.e2e
 def test_without_a_judge_the_combined_file_merges_answer_chars(jp_home: Path, tmp_path: Path,
                                                                capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "out"
@@ -232,6 +233,7 @@ def pairwise(win: float, stderr: float) -> dict[str, float]:
             "answer_chars_stderr,none": 1.0}
 
 
+@pytest.mark.unit
 def test_pairwise_rates_over_runs_of_unequal_sizes(tmp_path: Path) -> None:
     from lm_eval.api.metrics import aggregate_subtask_metrics, pooled_sample_stderr
 
@@ -263,6 +265,7 @@ def test_pairwise_rates_over_runs_of_unequal_sizes(tmp_path: Path) -> None:
     assert f"|{GROUP} " in lm_eval_results.tables(made.results)
 
 
+@pytest.mark.unit
 def test_a_metric_not_in_every_subtask_gets_no_group_value(tmp_path: Path) -> None:
     sizes = dict.fromkeys(SUBTASKS, 2)
     judged = {"judge_score,none": 6.0, "judge_score_stderr,none": 1.0, "answer_chars,none": 3.0,
@@ -281,6 +284,7 @@ def test_a_metric_not_in_every_subtask_gets_no_group_value(tmp_path: Path) -> No
                         "other settings); no group value for it" for name in ("ja_mt_bench_turn2", GROUP)]
 
 
+@pytest.mark.unit
 def test_missing_results_are_named_and_nothing_is_written(tmp_path: Path) -> None:
     sizes = dict.fromkeys(SUBTASKS, 2)
     write_run(tmp_path, "2020-01-01T00-00-01.000001", {t: pairwise(0.5, 0.1) for t in SUBTASKS[:8]}, sizes)

@@ -8,15 +8,16 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 
 import pytest
-from conftest import BIN, ROOT, SHARED, run_cli
 
-sys.path.insert(0, str(ROOT / "bench"))
-from judge_stub import JudgeStub
+from tests.support.cli import main_in_process, run_cli
+from tests.support.judge_stub import JudgeStub
+from tests.support.paths import BIN, SHARED
+
+pytestmark = pytest.mark.e2e
 
 MT_BENCH = SHARED / "data" / "stability_japanese_mt_bench"
 FASTCHAT_PROMPTS = SHARED / "data" / "fastchat_llm_judge" / "judge_prompts.jsonl"
@@ -29,7 +30,7 @@ def mt_bench_run(tiny_chat_llama: Path, tmp_path_factory: pytest.TempPathFactory
     home = tmp_path_factory.mktemp("mt-home")
     out = tmp_path_factory.mktemp("mt-out")
     env = {"JP_BENCH_HOME": str(home)}
-    imported = run_cli("jp-bench", "data", "import", "--benchmark", "ja_mt_bench", str(MT_BENCH), env=env)
+    imported = main_in_process("data", "import", "--benchmark", "ja_mt_bench", str(MT_BENCH), env=env)
     assert imported.returncode == 0, imported.stderr[-2000:]
     result = run_cli("jp-bench", "lm-eval", "--model", "hf", "--model_args", f"pretrained={tiny_chat_llama}",
                      "--tasks", "ja_mt_bench", "--apply_chat_template", "--output_path", str(out), "--log_samples",
@@ -94,7 +95,7 @@ def test_single_scores_per_turn_with_the_conversation_and_references(mt_bench_ru
                     if q1 in r["messages"][-1]["content"] and q2 not in r["messages"][-1]["content"]]
         assert len(turn_one) == 1
     # Reports per turn: FastChat's first/second turn means.
-    report = run_cli("jp-bench", "report", str(tmp_path / "judged"), "--format", "json",
+    report = main_in_process("report", str(tmp_path / "judged"), "--format", "json",
                      env={"JP_BENCH_HOME": str(home)})
     assert report.returncode == 0, report.stderr[-2000:]
     entry = json.loads(report.stdout)["single"][0]
@@ -142,7 +143,7 @@ def test_pairwise_per_turn_in_both_orders(mt_bench_run, tmp_path: Path) -> None:
     assert len(rows) == 320  # 80 questions x 2 turns x 2 orders
     assert Counter((row["turn"], row["game"]) for row in rows) == {(1, 1): 80, (1, 2): 80, (2, 1): 80, (2, 2): 80}
     assert {row["prompt"] for row in rows if row["turn"] == 2} == {"pairwise_multi", "pairwise_reference_multi"}
-    report = run_cli("jp-bench", "report", str(tmp_path / "judged"), "--format", "json",
+    report = main_in_process("report", str(tmp_path / "judged"), "--format", "json",
                      env={"JP_BENCH_HOME": str(home)})
     entry = json.loads(report.stdout)["pairwise"][0]
     # "A" in both orders names a different model each time: every (question, turn) is an inconsistent tie.

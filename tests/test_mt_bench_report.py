@@ -11,13 +11,16 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import run_cli, write_jsonl, write_two_turn_questions
-from judgment_rows import single_row
 
 from jp_bench.errors import JpBenchError
 from jp_bench.reporting.report import build_report
 from jp_bench.reporting.sources import load_judgments
 from jp_bench.stats import single_summary
+from tests.support.cli import main_in_process
+from tests.support.files import write_jsonl, write_two_turn_questions
+from tests.support.judgment_rows import single_row
+
+pytestmark = pytest.mark.unit
 
 CATEGORIES = {1: "writing", 2: "writing", 3: "math", 4: "math", 5: "reasoning", 6: "reasoning"}
 # Five models at most: pandas' default sort is only stable (ties in name order) for a handful of rows on
@@ -110,7 +113,7 @@ def mt_bench(tmp_path: Path) -> tuple[Path, Path, list[dict]]:
 
 def test_means_are_fastchat_show_result_figures_as_printed(mt_bench) -> None:
     judgments, _, rows = mt_bench
-    result = run_cli("jp-bench", "report", str(judgments), "--format", "md", "--bootstrap", "200")
+    result = main_in_process("report", str(judgments), "--format", "md", "--bootstrap", "200")
     assert result.returncode == 0, result.stderr
     table = markdown_table(result.stdout, "Single scores: mean score (1–10)")
     printed = fastchat_printed(judgments)
@@ -137,7 +140,7 @@ def test_means_are_fastchat_show_result_figures_as_printed(mt_bench) -> None:
 
 def test_score_minus_one_and_duplicate_rows_are_reported(mt_bench) -> None:
     judgments, _, rows = mt_bench
-    result = run_cli("jp-bench", "report", str(judgments), "--bootstrap", "50")
+    result = main_in_process("report", str(judgments), "--bootstrap", "50")
     assert result.returncode == 0, result.stderr
     notes = result.stdout.split("\nNotes\n", 1)[1].splitlines()
     excluded = next(line for line in notes if "without a score" in line)
@@ -149,7 +152,7 @@ def test_score_minus_one_and_duplicate_rows_are_reported(mt_bench) -> None:
     assert "counted in the means as FastChat's show_result counts them" in duplicate
     assert (f"first: model 'vicuna-13b', question 1, turn 1 at {judgments}:{len(rows)} "
             f"(first at {judgments}:{first_line})") in duplicate
-    report = json.loads(run_cli("jp-bench", "report", str(judgments), "--format", "json", "--bootstrap", "50").stdout)
+    report = json.loads(main_in_process("report", str(judgments), "--format", "json", "--bootstrap", "50").stdout)
     assert report["notes"] == [line[2:] for line in notes if line.startswith("- ")]
     assert {e["model"]: e["duplicates"] for e in report["single"]}["vicuna-13b"] == 1
     # No categories without a question set, and the report says how to get them.
@@ -176,7 +179,7 @@ def test_a_duplicate_is_still_refused_where_nobody_asked_for_fastchat_counting(m
 def test_per_turn_and_per_category_table_and_json(mt_bench) -> None:
     judgments, questions, rows = mt_bench
     expected = hand_means(rows)
-    report = json.loads(run_cli("jp-bench", "report", str(judgments), "--benchmark", str(questions), "--format",
+    report = json.loads(main_in_process("report", str(judgments), "--benchmark", str(questions), "--format",
                                 "json", "--bootstrap", "200").stdout)
     assert not any("no categories" in note for note in report["notes"])
     for entry in report["single"]:
@@ -191,7 +194,7 @@ def test_per_turn_and_per_category_table_and_json(mt_bench) -> None:
         assert lo <= entry["mean"] <= hi
         for figures in [*entry["by_turn"].values(), *entry["by_category"].values()]:
             assert figures["ci95"][0] <= figures["mean"] <= figures["ci95"][1]
-    markdown = run_cli("jp-bench", "report", str(judgments), "--benchmark", str(questions), "--format", "md",
+    markdown = main_in_process("report", str(judgments), "--benchmark", str(questions), "--format", "md",
                        "--bootstrap", "50").stdout
     table = markdown_table(markdown, "Single scores by category: mean score (1–10)")
     assert list(table[0]) == ["judge", "model", "math", "reasoning", "writing", "turn 1", "turn 2", "average"]
@@ -200,8 +203,8 @@ def test_per_turn_and_per_category_table_and_json(mt_bench) -> None:
         assert row["writing"] == f"{expected['category'][(model, 'writing')]:.2f}"
         assert row["turn 1"] == f"{expected['turn'][(model, 1)]:.2f}"
         assert row["average"] == f"{expected['model'][model]:.2f}"
-    rows_csv = list(csv.DictReader(io.StringIO(run_cli(
-        "jp-bench", "report", str(judgments), "--benchmark", str(questions), "--format", "csv", "--bootstrap",
+    rows_csv = list(csv.DictReader(io.StringIO(main_in_process(
+        "report", str(judgments), "--benchmark", str(questions), "--format", "csv", "--bootstrap",
         "50").stdout)))
     alpha = {(r["category"], r["turn"]): r for r in rows_csv if r["model"] == "alpha"}
     assert set(alpha) == {("all", "all"), ("math", "all"), ("reasoning", "all"), ("writing", "all"),
@@ -215,7 +218,7 @@ def test_radar_plot_is_written(mt_bench, tmp_path: Path) -> None:
 
     judgments, questions, _ = mt_bench
     target = tmp_path / "out" / "radar.png"
-    result = run_cli("jp-bench", "report", str(judgments), "--benchmark", str(questions), "--bootstrap", "50",
+    result = main_in_process("report", str(judgments), "--benchmark", str(questions), "--bootstrap", "50",
                      "--plot", str(target))
     assert result.returncode == 0, result.stderr
     # A fresh process (matplotlib_fontja never imported): Japanese model names in the legend still have glyphs.
@@ -226,14 +229,14 @@ def test_radar_plot_is_written(mt_bench, tmp_path: Path) -> None:
     colours = {tuple(pixel) for pixel in (image[..., :3] * 255).astype(int).reshape(-1, 3)[::7]}
     assert len(colours) > 50
     again = tmp_path / "again.png"
-    run_cli("jp-bench", "report", str(judgments), "--benchmark", str(questions), "--bootstrap", "50",
+    main_in_process("report", str(judgments), "--benchmark", str(questions), "--bootstrap", "50",
             "--plot", str(again))
     assert again.read_bytes() == target.read_bytes()  # the image depends on the judgments alone
 
 
 def test_radar_needs_categories(mt_bench, tmp_path: Path) -> None:
     judgments, _, _ = mt_bench
-    result = run_cli("jp-bench", "report", str(judgments), "--plot", str(tmp_path / "radar.png"))
+    result = main_in_process("report", str(judgments), "--plot", str(tmp_path / "radar.png"))
     assert result.returncode == 1 and result.stdout == ""
     assert len(result.stderr.strip().splitlines()) == 1 and "--benchmark" in result.stderr
     assert not (tmp_path / "radar.png").exists()
@@ -249,20 +252,20 @@ def test_the_scale_comes_from_the_judgments(tmp_path: Path) -> None:
     rubric_prompt = ("[指示]\n以下の回答を採点基準に従い、1から5までの整数で採点してください。\n\n"
                      "[質問]\n1から1000まで数えて")
     rubric = write_jsonl(tmp_path / "rubric" / "gpt-4_single.jsonl", rows(rubric_prompt, [4, 5, 3]))
-    text = run_cli("jp-bench", "report", str(rubric), "--format", "md", "--bootstrap", "20").stdout
+    text = main_in_process("report", str(rubric), "--format", "md", "--bootstrap", "20").stdout
     assert "### Single scores: mean score (1–5)" in text and "1–10" not in text
-    assert json.loads(run_cli("jp-bench", "report", str(rubric), "--format", "json", "--bootstrap", "20").stdout)[
+    assert json.loads(main_in_process("report", str(rubric), "--format", "json", "--bootstrap", "20").stdout)[
         "single"][0]["scale"] == [1.0, 5.0]
 
     silent = write_jsonl(tmp_path / "silent" / "gpt-4_single.jsonl", rows(None, [4, 5]))
-    text = run_cli("jp-bench", "report", str(silent), "--bootstrap", "20").stdout
+    text = main_in_process("report", str(silent), "--bootstrap", "20").stdout
     assert "Single scores: mean score (scale not stated in the judgments)" in text
 
     mixed = write_jsonl(tmp_path / "mixed" / "gpt-4_single.jsonl",
                         [*rows("Rate it on a scale of 1 to 10.", [4]), *rows("採点は1〜5の5段階です。", [3], first=2)])
     with pytest.raises(JpBenchError, match=r"different score scales: 1–10 \(.*:1\), 1–5 \(.*:2\)"):
         load_judgments([mixed])
-    result = run_cli("jp-bench", "report", str(mixed))
+    result = main_in_process("report", str(mixed))
     assert result.returncode == 1 and len(result.stderr.strip().splitlines()) == 1
 
 

@@ -51,6 +51,7 @@ def chatml(messages: list[tuple[str, str]]) -> str:
 
 
 # ---------------------------------------------------------------------------------- the task group
+@pytest.mark.unit
 def test_lm_eval_indexes_one_subtask_per_category_and_turn(questions, jp_home: Path) -> None:
     from lm_eval.tasks import TaskManager
 
@@ -84,6 +85,7 @@ def test_lm_eval_indexes_one_subtask_per_category_and_turn(questions, jp_home: P
                     metadata={"questions_file": str(QUESTIONS), "greedy": "yes"}).load(["ja_mt_bench_turn1_math"])
 
 
+@pytest.mark.unit
 def test_turn_two_needs_a_history_and_turn_one_refuses_one(questions, jp_home: Path, tmp_path: Path) -> None:
     with pytest.raises(JpBenchError, match=r"turn 2 follows the model's own turn-1 answers.*--tasks ja_mt_bench"):
         multiturn.mt_docs("ja_mt_bench", "math", 2, questions_file=str(QUESTIONS))
@@ -99,10 +101,11 @@ def test_turn_two_needs_a_history_and_turn_one_refuses_one(questions, jp_home: P
         multiturn.mt_docs("ja_mt_bench", "math", 2, history=str(tmp_path), questions_file=str(QUESTIONS))
 
 
+@pytest.mark.unit
 def test_documents_come_from_the_named_benchmark(monkeypatch: pytest.MonkeyPatch) -> None:
     """Without questions_file the subtasks ask jp_bench.benchmarks for `ja_mt_bench` by name."""
     import jp_bench.benchmarks
-    from jp_bench.questions import Question
+    from jp_bench.benchmarks.questions import Question
 
     asked = []
 
@@ -117,6 +120,7 @@ def test_documents_come_from_the_named_benchmark(monkeypatch: pytest.MonkeyPatch
                    "grading_notes": "", "turn": 1, "previous_answers": []}
 
 
+@pytest.mark.e2e
 def test_the_runner_refuses_what_cannot_span_turns(jp_home: Path, tmp_path: Path) -> None:
     base = ["--model", "hf", "--model_args", "pretrained=x", "--tasks", "ja_mt_bench"]
     out = ["--output_path", str(tmp_path), "--log_samples"]
@@ -136,7 +140,7 @@ def test_the_runner_refuses_what_cannot_span_turns(jp_home: Path, tmp_path: Path
 
 
 # ------------------------------------------------------------------------------ a real model (hf)
-@pytest.mark.slow
+@pytest.mark.e2e
 def test_full_run_gives_160_samples_and_turn_two_follows_the_models_own_answer(
     tiny_chat_llama: Path, questions, jp_home: Path, tmp_path: Path
 ) -> None:
@@ -177,7 +181,7 @@ def test_full_run_gives_160_samples_and_turn_two_follows_the_models_own_answer(
     assert again.stderr.count("8 subtask(s) complete") == 2
 
 
-@pytest.mark.slow
+@pytest.mark.e2e
 def test_plain_lm_eval_runs_the_turns_one_after_the_other(tiny_llama: Path, questions, jp_home: Path,
                                                           tmp_path: Path) -> None:
     """Without jp-bench: turn 1, then turn 2 with --metadata history; no chat template (the Japanese frame)."""
@@ -225,6 +229,7 @@ def category_of(questions: dict[int, dict], request: dict) -> str:
     return category
 
 
+@pytest.mark.e2e
 def test_chat_completions_get_the_history_as_messages(questions, jp_home: Path, tmp_path: Path) -> None:
     with JudgeStub(reply=answer_for) as stub:
         code = run_lm_eval([*chat_args(stub, tmp_path / "out"), "--tasks", "ja_mt_bench", "--metadata", metadata()])
@@ -247,6 +252,7 @@ def test_chat_completions_get_the_history_as_messages(questions, jp_home: Path, 
     assert {r["temperature"] for r in requests} == {0.0, 0.1, 0.7}
 
 
+@pytest.mark.e2e
 def test_greedy_switch_makes_every_request_greedy(questions, jp_home: Path, tmp_path: Path) -> None:
     with JudgeStub(reply=answer_for) as stub:
         code = run_lm_eval([*chat_args(stub, tmp_path / "out", "--limit", "1"), "--tasks", "ja_mt_bench",
@@ -258,6 +264,7 @@ def test_greedy_switch_makes_every_request_greedy(questions, jp_home: Path, tmp_
     assert {r["temperature"] for r in requests} == {0.0}
 
 
+@pytest.mark.e2e
 def test_an_interrupted_run_resumes_with_the_turns_it_has(questions, jp_home: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     with JudgeStub(reply=answer_for) as stub:

@@ -10,9 +10,10 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
 
-pytestmark = pytest.mark.slow
+from tests.support.paths import ROOT
+
+pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,6 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from test_benchmarks import serve_folder
 
 from jp_bench import benchmarks
 from jp_bench.benchmarks import (
@@ -28,12 +27,13 @@ from jp_bench.benchmarks import (
     import_upstream,
     load_questions,
 )
+from jp_bench.benchmarks.question_csv import parse_tasks_csv
 from jp_bench.cli import main
 from jp_bench.errors import ChecksumError, InputFileError, JpBenchError
-from jp_bench.harness.hooks import question_docs
-from jp_bench.question_csv import parse_tasks_csv
-from tests.support.cli import run_cli
+from jp_bench.harness.documents import question_docs
+from tests.support.cli import main_in_process
 from tests.support.paths import SHARED
+from tests.test_benchmarks import serve_folder
 
 MT_BENCH_COPY = SHARED / "data" / "stability_japanese_mt_bench"
 RAKUDA_COPY = SHARED / "data" / "rakuda"
@@ -80,8 +80,9 @@ def table_counts(stdout: str) -> dict[str, int]:
 
 
 # ---------------------------------------------------------------------------------- ja_mt_bench
+@pytest.mark.unit
 def test_ja_mt_bench_import_then_load_with_each_reference_set(home: Path, mt_bench_copy: Path) -> None:
-    result = run_cli("jp-bench", "data", "import", "--benchmark", "ja_mt_bench", str(mt_bench_copy))
+    result = main_in_process("data", "import", "--benchmark", "ja_mt_bench", str(mt_bench_copy))
     assert result.returncode == 0, result.stderr
     assert len(re.findall(r"^verified and imported ", result.stdout, flags=re.MULTILINE)) == 3
 
@@ -106,13 +107,14 @@ def test_ja_mt_bench_import_then_load_with_each_reference_set(home: Path, mt_ben
     assert len(differing) > len(attached["gpt-4"]) / 2  # two sets, not one set twice
 
 
+@pytest.mark.unit
 def test_ja_mt_bench_from_a_repository_checkout_and_data_show(home: Path, mt_bench_copy: Path, tmp_path: Path) -> None:
     repo = tmp_path / "FastChat"
     shutil.copytree(mt_bench_copy, repo / JA_MT_BENCH.subdir)
     assert main(["data", "import", "--benchmark", "ja_mt_bench", str(repo)]) == 0
     assert (home / "data" / "ja_mt_bench" / "reference_answer" / "base-gpt4o-with-human-annotation.jsonl").is_file()
 
-    show = run_cli("jp-bench", "data", "show", "--benchmark", "ja_mt_bench")
+    show = main_in_process("data", "show", "--benchmark", "ja_mt_bench")
     assert show.returncode == 0, show.stderr
     header = show.stdout.splitlines()[0]
     assert "80 questions, 8 categories, 2 turns each" in header
@@ -121,14 +123,15 @@ def test_ja_mt_bench_from_a_repository_checkout_and_data_show(home: Path, mt_ben
     counts = table_counts(show.stdout)
     assert counts.pop("total") == 80 and len(counts) == 8 and set(counts.values()) == {10}
 
-    other = run_cli("jp-bench", "data", "show", "--benchmark", "ja_mt_bench", "--reference-set", "gpt-4o-human")
+    other = main_in_process("data", "show", "--benchmark", "ja_mt_bench", "--reference-set", "gpt-4o-human")
     assert other.returncode == 0 and "(set gpt-4o-human)" in other.stdout.splitlines()[0]
-    wrong = run_cli("jp-bench", "data", "show", "--benchmark", "ja_mt_bench", "--reference-set", "gpt4o")
+    wrong = main_in_process("data", "show", "--benchmark", "ja_mt_bench", "--reference-set", "gpt4o")
     assert wrong.returncode == 1 and wrong.stderr.strip().splitlines() == [
         "jp-bench: error: ja_mt_bench has no reference set 'gpt4o' (known: gpt-4, gpt-4o-human)"
     ]
 
 
+@pytest.mark.unit
 def test_ja_mt_bench_env_override_reads_in_place_and_is_separate_from_jp_bench(
     home: Path, mt_bench_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -140,6 +143,7 @@ def test_ja_mt_bench_env_override_reads_in_place_and_is_separate_from_jp_bench(
         load_questions("jp_bench")
 
 
+@pytest.mark.unit
 def test_lm_eval_documents_take_the_reference_set(home: Path, mt_bench_copy: Path) -> None:
     import_upstream(mt_bench_copy, JA_MT_BENCH)
     upstream = read_references(mt_bench_copy / REFERENCE_FILES["gpt-4o-human"])
@@ -152,6 +156,7 @@ def test_lm_eval_documents_take_the_reference_set(home: Path, mt_bench_copy: Pat
         question_docs("ja_mt_bench", reference_set="nope")
 
 
+@pytest.mark.unit
 def test_unknown_reference_set_fails_before_any_download(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("JP_BENCH_UPSTREAM_URL_JA_MT_BENCH", "http://127.0.0.1:9")
     with pytest.raises(JpBenchError, match=r"no reference set 'gpt-5' \(known: gpt-4, gpt-4o-human\)"):
@@ -161,6 +166,7 @@ def test_unknown_reference_set_fails_before_any_download(home: Path, monkeypatch
     assert not (home / "data").exists()
 
 
+@pytest.mark.integration
 def test_a_reference_set_asked_for_is_downloaded_when_the_cache_lacks_it(
     home: Path, mt_bench_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -179,8 +185,9 @@ def test_a_reference_set_asked_for_is_downloaded_when_the_cache_lacks_it(
 
 
 # --------------------------------------------------------------------------------------- rakuda
+@pytest.mark.unit
 def test_rakuda_import_load_and_ascii_category_names(home: Path, rakuda_copy: Path) -> None:
-    result = run_cli("jp-bench", "data", "import", "--benchmark", "rakuda", str(rakuda_copy))
+    result = main_in_process("data", "import", "--benchmark", "rakuda", str(rakuda_copy))
     assert result.returncode == 0, result.stderr
     # The flattened copy is stored at upstream's own path.
     assert (home / "data" / "rakuda" / "rakuda_v2" / "questions.jsonl").is_file()
@@ -193,7 +200,7 @@ def test_rakuda_import_load_and_ascii_category_names(home: Path, rakuda_copy: Pa
     slugs = {RAKUDA.category_slug(c) for c in counts}
     assert slugs == {"geography", "politics", "history", "society"}
 
-    show = run_cli("jp-bench", "data", "show", "--benchmark", "rakuda")
+    show = main_in_process("data", "show", "--benchmark", "rakuda")
     assert show.returncode == 0, show.stderr
     assert "40 questions, 4 categories, 1 turn each" in show.stdout.splitlines()[0]
     for label, slug in RAKUDA.category_slugs.items():
@@ -202,6 +209,7 @@ def test_rakuda_import_load_and_ascii_category_names(home: Path, rakuda_copy: Pa
     assert len(docs) == 10 and {d["category"] for d in docs} == {"地理"}
 
 
+@pytest.mark.unit
 def test_rakuda_env_override_and_file_path_import(
     home: Path, rakuda_copy: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -211,6 +219,7 @@ def test_rakuda_env_override_and_file_path_import(
 
 
 # ------------------------------------------------------------------------------- checksum errors
+@pytest.mark.unit
 @pytest.mark.parametrize(("benchmark", "tampered"), [
     (JA_MT_BENCH, "reference_answer/gpt-4.jsonl"),  # questions fine, one reference set edited
     (RAKUDA, "rakuda_v2_questions.jsonl"),
@@ -229,7 +238,7 @@ def test_checksum_mismatch_is_one_line_and_writes_nothing(
     assert f"git checkout {benchmark.commit}" in message
     assert f"jp-bench data import --benchmark {benchmark.name} PATH" in message
 
-    result = run_cli("jp-bench", "data", "import", "--benchmark", benchmark.name, str(folder))
+    result = main_in_process("data", "import", "--benchmark", benchmark.name, str(folder))
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines() == [f"jp-bench: error: {message}"]
     assert not (home / "data").exists()
@@ -254,6 +263,7 @@ def write_fixture(folder: Path, text: str = FIXTURE_CSV) -> Path:
     return path
 
 
+@pytest.mark.unit
 def test_tasks_csv_reader_keeps_quoted_cells(tmp_path: Path) -> None:
     questions = parse_tasks_csv(write_fixture(tmp_path))
     assert [q.question_id for q in questions] == [1, 2, 3]
@@ -266,6 +276,7 @@ def test_tasks_csv_reader_keeps_quoted_cells(tmp_path: Path) -> None:
     assert third.reference == ["7"] and third.grading_notes == "答えが7なら5点"
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(("text", "line", "expected"), [
     ("input,output\nq,a\n", 1, "expected a header row with columns input, output, eval_aspect; found input, output"),
     # Records on lines 2-3 and 4-5: the error names the line the short record starts on.
@@ -281,11 +292,13 @@ def test_bad_tasks_csv_is_one_line_with_its_line(tmp_path: Path, text: str, line
     assert "\n" not in str(caught.value)
 
 
+@pytest.mark.unit
 def test_header_only_csv_has_no_tasks(tmp_path: Path) -> None:
     with pytest.raises(InputFileError, match="no tasks found"):
         parse_tasks_csv(write_fixture(tmp_path, "input,output,eval_aspect\n"))
 
 
+@pytest.mark.unit
 def test_elyza_pin_is_a_hub_revision() -> None:
     assert re.fullmatch(r"[0-9a-f]{40}", ELYZA_TASKS_100.commit)
     assert ELYZA_TASKS_100.url("test.csv") == (
@@ -294,6 +307,7 @@ def test_elyza_pin_is_a_hub_revision() -> None:
     assert JA_MT_BENCH.url("question_full.jsonl").startswith(f"https://github.com/Stability-AI/FastChat/raw/{JA_MT_BENCH.commit}/")
 
 
+@pytest.mark.unit
 def test_elyza_without_a_published_sha256_records_one_and_checks_it(
     home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -317,6 +331,7 @@ def test_elyza_without_a_published_sha256_records_one_and_checks_it(
         load_questions("elyza_tasks_100")
 
 
+@pytest.mark.unit
 def test_elyza_with_a_pinned_sha256_verifies_and_refuses_a_changed_file(
     home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -337,6 +352,7 @@ def test_elyza_with_a_pinned_sha256_verifies_and_refuses_a_changed_file(
     assert [q.question_id for q in load_questions("elyza_tasks_100")] == [1, 2, 3]
 
 
+@pytest.mark.integration
 def test_elyza_downloads_once_from_the_revision(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     write_fixture(tmp_path / "mirror")  # subdir "" : test.csv sits at the revision's root
     with serve_folder(tmp_path / "mirror") as url:
@@ -348,6 +364,7 @@ def test_elyza_downloads_once_from_the_revision(home: Path, tmp_path: Path, monk
     assert "test.csv" in (home / "data" / "elyza_tasks_100" / "SHA256SUMS").read_text(encoding="utf-8")
 
 
+@pytest.mark.unit
 def test_elyza_offline_without_data_says_what_to_do(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("JP_BENCH_UPSTREAM_URL_ELYZA_TASKS_100", "http://127.0.0.1:9")
     with pytest.raises(JpBenchError, match=r"jp-bench data import --benchmark elyza_tasks_100 PATH.*"

@@ -9,18 +9,17 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, SHARED, run_cli, samples_by_task
-
-sys.path.insert(0, str(ROOT / "bench"))
-from judge_stub import JudgeStub
 
 from jp_bench.paths import tasks_path
+from tests.support.cli import main_in_process, run_cli
+from tests.support.files import samples_by_task
+from tests.support.judge_stub import JudgeStub
+from tests.support.paths import SHARED
 
 RAKUDA_COPY = SHARED / "data" / "rakuda"
 # The subtask suffixes and the upstream labels they stand for (Rakuda's labels are Japanese; lm-eval
@@ -59,7 +58,7 @@ def peer_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     elyza = tmp_path_factory.mktemp("ELYZA-tasks-100") / "test.csv"
     elyza.write_text(elyza_csv(ELYZA_ROWS), encoding="utf-8")
     for benchmark, path in (("rakuda", RAKUDA_COPY), ("elyza_tasks_100", elyza.parent)):
-        result = run_cli("jp-bench", "data", "import", "--benchmark", benchmark, str(path), env=env)
+        result = main_in_process("data", "import", "--benchmark", benchmark, str(path), env=env)
         assert result.returncode == 0, result.stderr
     return env
 
@@ -70,6 +69,7 @@ def upstream_rakuda() -> dict[str, dict]:
     return {row["question_id"]: row for row in map(json.loads, filter(None, lines))}
 
 
+@pytest.mark.integration
 def test_lm_eval_indexes_both_groups_with_full_generation_settings(
     peer_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -92,7 +92,7 @@ def test_lm_eval_indexes_both_groups_with_full_generation_settings(
     assert {"rakuda", "elyza_tasks_100", "rakuda_subtasks", "elyza_tasks_100_subtasks"} <= set(manager.all_tasks)
 
 
-@pytest.mark.slow  # a real lm-eval run of a tiny model
+@pytest.mark.e2e  # a real lm-eval run of a tiny model
 def test_rakuda_through_the_lm_eval_cli(tiny_llama: Path, peer_env: dict[str, str], tmp_path: Path) -> None:
     out = tmp_path / "out"
     result = run_cli(
@@ -119,7 +119,7 @@ def test_rakuda_through_the_lm_eval_cli(tiny_llama: Path, peer_env: dict[str, st
         f"rakuda_{slug}": 10 for slug in RAKUDA_LABELS}
 
 
-@pytest.mark.slow  # a real lm-eval run of a tiny model
+@pytest.mark.e2e  # a real lm-eval run of a tiny model
 def test_elyza_tasks_100_through_the_lm_eval_cli(tiny_llama: Path, peer_env: dict[str, str], tmp_path: Path) -> None:
     out = tmp_path / "out"
     result = run_cli(
@@ -173,6 +173,7 @@ def prefer_better_marker(tied_questions: list[str]) -> Callable[[dict, int], str
     return reply
 
 
+@pytest.mark.integration
 def test_rakuda_pairwise_all_ranked_with_bradley_terry(peer_env: dict[str, str], tmp_path: Path) -> None:
     imported = Path(peer_env["JP_BENCH_HOME"]) / "data" / "rakuda" / "rakuda_v2" / "questions.jsonl"
     questions = [json.loads(line) for line in imported.read_text(encoding="utf-8").splitlines() if line.strip()]
@@ -198,7 +199,7 @@ def test_rakuda_pairwise_all_ranked_with_bradley_terry(peer_env: dict[str, str],
     assert len(rows) == 240 and {r["status"] for r in rows} == {"ok"}
     assert Counter(r["category"] for r in rows) == {label: 60 for label in RAKUDA_LABELS.values()}
 
-    report = run_cli("jp-bench", "report", str(out), "--format", "json", env=peer_env)
+    report = main_in_process("report", str(out), "--format", "json", env=peer_env)
     assert report.returncode == 0, report.stderr[-3000:]
     (ranking,) = json.loads(report.stdout)["rankings"]
     assert ranking["judge"] == "rakuda-stub"
@@ -215,13 +216,14 @@ def test_rakuda_pairwise_all_ranked_with_bradley_terry(peer_env: dict[str, str],
     records = sorted((p["win"], p["loss"], p["tie"]) for p in json.loads(report.stdout)["pairwise"])
     assert records == [(0, 30, 10), (0, 30, 10), (30, 0, 10)]  # one entry per pair
 
-    table = run_cli("jp-bench", "report", str(out), "--benchmark", "rakuda", env=peer_env)
+    table = main_in_process("report", str(out), "--benchmark", "rakuda", env=peer_env)
     assert table.returncode == 0, table.stderr[-3000:]
     header = next(line for line in table.stdout.splitlines() if "地理" in line)
     assert all(label in header for label in RAKUDA_LABELS.values()), table.stdout
     assert re.search(r"Bradley-Terry", table.stdout) and "rakuda-gold" in table.stdout
 
 
+@pytest.mark.integration
 def test_elyza_rubric_judging_on_a_1_to_5_scale(peer_env: dict[str, str], tmp_path: Path) -> None:
     """ELYZA-tasks-100 is graded 1-5 against its reference answer and grading notes (our rubric prompt);
     a score outside 1-5 is no score; the report states the scale."""
@@ -259,13 +261,14 @@ def test_elyza_rubric_judging_on_a_1_to_5_scale(peer_env: dict[str, str], tmp_pa
     assert {r["prompt"] for r in rows} == {"single_rubric"} and all(r["scale"] == [1, 5] for r in rows)
     assert sorted(r["score"] for r in rows) == [2.0, 2.0, 2.0, 2.0, 4.0]
     assert next(r for r in rows if r["question_id"] == 3)["attempts"] == 2
-    report = run_cli("jp-bench", "report", str(tmp_path / "judged"), env=peer_env)
+    report = main_in_process("report", str(tmp_path / "judged"), env=peer_env)
     assert report.returncode == 0, report.stderr[-2000:]
     assert "(1–5)" in report.stdout and "(1–10)" not in report.stdout
-    data = json.loads(run_cli("jp-bench", "report", str(tmp_path / "judged"), "--format", "json", env=peer_env).stdout)
+    data = json.loads(main_in_process("report", str(tmp_path / "judged"), "--format", "json", env=peer_env).stdout)
     assert data["single"][0]["scale"] == [1, 5] and data["single"][0]["mean"] == pytest.approx(2.4)
 
 
+@pytest.mark.integration
 def test_elyza_under_the_embedded_judges_grammar_can_only_score_1_to_5(peer_env: dict[str, str],
                                                                        tmp_path: Path) -> None:
     """The packaged judge (real llama.cpp) decodes under a verdict grammar: on ELYZA's rubric the grammar

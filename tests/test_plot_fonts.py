@@ -17,6 +17,8 @@ from jp_bench.reporting import fonts
 from jp_bench.reporting.fonts import plot_style
 from jp_bench.reporting.plots import render_radar
 
+pytestmark = pytest.mark.unit
+
 JAPANESE = "日本語"
 
 

@@ -6,11 +6,13 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import SHARED
 
 from jp_bench.errors import InputFileError
 from jp_bench.judging.delimiters import neutralise, skeleton, template_delimiters
 from jp_bench.judging.prompts import load_prompt_set
+from tests.support.paths import SHARED
+
+pytestmark = pytest.mark.unit
 
 PAPER = SHARED / "data" / "ja-vicuna-qa-benchmark" / "jp_bench"
 PAPER_PROMPTS = PAPER / "judge_prompts.jsonl"

@@ -6,16 +6,18 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import run_cli
 
-from jp_bench.errors import InputFileError
-from jp_bench.questions import (
+from jp_bench.benchmarks.questions import (
     Question,
     attach_references,
     count_by_category,
     parse_questions,
     parse_reference_answers,
 )
+from jp_bench.errors import InputFileError
+from tests.support.cli import main_in_process
+
+pytestmark = pytest.mark.unit
 
 
 def write_lines(path: Path, lines: list[str]) -> Path:
@@ -73,7 +75,7 @@ def test_reference_answers_attach_by_question_id(tmp_path: Path) -> None:
 
 def test_cli_reports_malformed_file_in_one_line(tmp_path: Path, jp_home: Path) -> None:
     path = write_lines(tmp_path / "bad.jsonl", [GOOD, '{"question_id": 2, "turns": ["x"]}'])
-    result = run_cli("jp-bench", "data", "show", "--benchmark", str(path))
+    result = main_in_process("data", "show", "--benchmark", str(path))
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     lines = result.stderr.strip().splitlines()

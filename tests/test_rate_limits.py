@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import sys
 import time
 
-from conftest import ROOT
-
-sys.path.insert(0, str(ROOT / "bench"))
-from judge_stub import JudgeStub, always
+import pytest
 
 from jp_bench.llm import LLMClient, Message, ModelSpec
+from tests.support.judge_stub import JudgeStub, always
+
+pytestmark = pytest.mark.integration
 
 
 async def _issue(client: LLMClient, calls: int) -> list[BaseException]:

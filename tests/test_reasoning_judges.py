@@ -8,20 +8,17 @@ import json
 import os
 import sqlite3
 import subprocess
-import sys
 from pathlib import Path
 
 import httpx2
 import pytest
-from conftest import BIN, ROOT, SHARED
-
-sys.path.insert(0, str(ROOT / "bench"))
-from judge_stub import JudgeStub, always
 
 from jp_bench.judging.judges import load_judge
 from jp_bench.judging.verdicts import parse_pairwise_verdict, parse_score
 from jp_bench.llm import LLMClient, Message
 from jp_bench.llm.anthropic_provider import AnthropicProvider
+from tests.support.judge_stub import JudgeStub, always
+from tests.support.paths import BIN, SHARED
 
 ANSWERS = SHARED / "data" / "ja-vicuna-qa-benchmark" / "jp_bench" / "model_answer"
 KEY = "sk-test-REASON-0123456789"
@@ -36,6 +33,7 @@ def judge(stub: JudgeStub, home: Path, tmp_path: Path, name: str) -> subprocess.
         env=env, capture_output=True, text=True, timeout=300)
 
 
+@pytest.mark.unit
 def test_a_think_block_is_never_the_verdict() -> None:
     assert parse_pairwise_verdict("<think>Aが良さそう [[A]] いや…</think>\n理由: Bが正確。\n[[B]]") == "B"
     assert parse_pairwise_verdict("<THINK>[[A]]</THINK>結論は出せません。") is None  # only a thought had one
@@ -43,6 +41,7 @@ def test_a_think_block_is_never_the_verdict() -> None:
     assert parse_score("<thinking>[[2]] かな</thinking>\n評価: [[8]]") == 8
 
 
+@pytest.mark.integration
 def test_a_gpt5_class_judge_sends_what_reasoning_models_accept(imported_home: Path, tmp_path: Path) -> None:
     reply = "理由: Aの方が詳しい。\n[[A]]"
     # The stand-in answers as OpenAI does for o-series/GPT-5: temperature and max_tokens are refused.
@@ -63,6 +62,7 @@ def test_a_gpt5_class_judge_sends_what_reasoning_models_accept(imported_home: Pa
     assert row["cost_usd"] == pytest.approx(spec.cost_usd(row["input_tokens"], len(reply) + 500))
 
 
+@pytest.mark.integration
 def test_a_rejected_parameter_stops_at_the_first_call(imported_home: Path, tmp_path: Path) -> None:
     # gpt-4o's settings against a reasoning model's server: one line naming the parameter, nothing stored.
     with JudgeStub(reply=always("[[A]]"), reject_params=("temperature",)) as stub:
@@ -77,6 +77,7 @@ def test_a_rejected_parameter_stops_at_the_first_call(imported_home: Path, tmp_p
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.unit
 def test_anthropic_extended_thinking(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
     sent: list[dict] = []
@@ -104,12 +105,13 @@ def test_anthropic_extended_thinking(monkeypatch: pytest.MonkeyPatch) -> None:
     assert completion.output_tokens == 900  # thinking tokens are billed as output, and counted
 
 
+@pytest.mark.unit
 def test_reasoning_settings_are_checked(tmp_path: Path) -> None:
-    from conftest import run_cli
+    from tests.support.cli import main_in_process
 
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: bad\nprovider: anthropic\nmodel: m\nmax_tokens: 2000\nthinking_budget: 4000\n",
                    encoding="utf-8")
-    result = run_cli("jp-bench", "judge", "x", "--judge", str(bad))
+    result = main_in_process("judge", "x", "--judge", str(bad))
     assert result.returncode == 1
     assert "thinking_budget (4000) must be below max_tokens (2000)" in result.stderr

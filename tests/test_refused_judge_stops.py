@@ -6,22 +6,22 @@ translation, self-instruct generation). Counted at a local stand-in, not timed."
 from __future__ import annotations
 
 import asyncio
-import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, SHARED, run_cli
-
-sys.path.insert(0, str(ROOT / "bench"))
-from judge_stub import JudgeStub, always
 
 from jp_bench.errors import JpBenchError
 from jp_bench.judging.runner import verdict_policy
 from jp_bench.llm import LLMClient
 from jp_bench.llm.engine import CallEngine, CallJob
+from jp_bench.llm.store import Store
 from jp_bench.llm.types import Message, ModelSpec
-from jp_bench.local_server import free_port
-from jp_bench.store import Store
+from jp_bench.local.server import free_port
+from tests.support.cli import run_cli
+from tests.support.judge_stub import JudgeStub, always
+from tests.support.paths import SHARED
+
+pytestmark = pytest.mark.integration
 
 ANSWERS = SHARED / "data" / "ja-vicuna-qa-benchmark" / "jp_bench" / "model_answer"
 CALM = ANSWERS / "cyberagent--calm2-7b-chat"

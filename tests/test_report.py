@@ -5,23 +5,23 @@ from __future__ import annotations
 import csv
 import io
 import json
-import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, SHARED, run_cli
-
-sys.path.insert(0, str(ROOT / "bench"))
-from judge_stub import JudgeStub
 
 from jp_bench.judging.service import JudgeRequest, run_judging
+from tests.support.cli import main_in_process
+from tests.support.judge_stub import JudgeStub
+from tests.support.paths import SHARED
+
+pytestmark = pytest.mark.unit
 
 PUBLISHED = SHARED / "data" / "ja-vicuna-qa-benchmark" / "jp_bench" / "model_judgment" / "pairwise" / "gpt-4"
 CALM_FILE = PUBLISHED / "pairwise:cyberagent--calm2-7b-chat_openai--text-davinci-003.jsonl"
 
 
 def test_published_fastchat_judgments_reproduce_upstream_figures() -> None:
-    result = run_cli("jp-bench", "report", str(CALM_FILE), "--format", "json")
+    result = main_in_process("report", str(CALM_FILE), "--format", "json")
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     (entry,) = report["pairwise"]
@@ -38,7 +38,7 @@ def test_published_fastchat_judgments_reproduce_upstream_figures() -> None:
 
 
 def test_published_folder_with_categories_and_ranking(imported_home: Path) -> None:
-    result = run_cli("jp-bench", "report", str(PUBLISHED), "--benchmark", "jp_bench", "--format", "json",
+    result = main_in_process("report", str(PUBLISHED), "--benchmark", "jp_bench", "--format", "json",
                      "--bootstrap", "200", env={"JP_BENCH_HOME": str(imported_home)})
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
@@ -86,7 +86,7 @@ def test_report_on_our_judgments_length_bias_and_formats(tmp_path: Path, jp_home
         run_judging(JudgeRequest(answers=[str(p) for p in answers], judge="openai-compatible", baseline="short",
                                  out=tmp_path / "judged", benchmark=str(questions), base_url=stub.base_url,
                                  workspace=tmp_path / "ws.sqlite"))
-    result = run_cli("jp-bench", "report", str(tmp_path / "judged"), "--format", "json", "--bootstrap", "300")
+    result = main_in_process("report", str(tmp_path / "judged"), "--format", "json", "--bootstrap", "300")
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     (entry,) = report["pairwise"]
@@ -99,11 +99,11 @@ def test_report_on_our_judgments_length_bias_and_formats(tmp_path: Path, jp_home
     assert diagnostics["length"]["longer_win_rate"] == 1.0
     assert entry["length_controlled_win_rate"] < entry["adjusted_win_rate"]
 
-    table = run_cli("jp-bench", "report", str(tmp_path / "judged"), "--bootstrap", "100").stdout
+    table = main_in_process("report", str(tmp_path / "judged"), "--bootstrap", "100").stdout
     assert "adj. win rate" in table and "long" in table and "Judge diagnostics" in table
-    markdown = run_cli("jp-bench", "report", str(tmp_path / "judged"), "--format", "md", "--bootstrap", "100").stdout
+    markdown = main_in_process("report", str(tmp_path / "judged"), "--format", "md", "--bootstrap", "100").stdout
     assert "| judge | model | baseline |" in markdown
-    rows = list(csv.DictReader(io.StringIO(run_cli("jp-bench", "report", str(tmp_path / "judged"), "--format",
+    rows = list(csv.DictReader(io.StringIO(main_in_process("report", str(tmp_path / "judged"), "--format",
                                                    "csv", "--bootstrap", "100").stdout)))
     overall = next(r for r in rows if r["category"] == "all")
     assert (overall["model"], overall["win"], float(overall["adjusted_win_rate"])) == ("long", str(n), 1.0)
@@ -122,20 +122,20 @@ def test_errors_are_excluded_and_counted(tmp_path: Path, jp_home: Path) -> None:
         run_judging(JudgeRequest(answers=[str(p) for p in answers], judge="openai-compatible", baseline="base",
                                  out=tmp_path / "judged", benchmark=str(questions), base_url=stub.base_url,
                                  workspace=tmp_path / "ws.sqlite"))
-    report = json.loads(run_cli("jp-bench", "report", str(tmp_path / "judged"), "--format", "json").stdout)
+    report = json.loads(main_in_process("report", str(tmp_path / "judged"), "--format", "json").stdout)
     (entry,) = report["pairwise"]
     assert entry["errors"] == 1 and entry["n"] == 5 and entry["tie"] == 5 and entry["inconsistent"] == 5
 
 
 def test_report_bad_source_is_one_line(tmp_path: Path) -> None:
     (tmp_path / "x.jsonl").write_text('{"hello": 1}\n', encoding="utf-8")
-    result = run_cli("jp-bench", "report", str(tmp_path / "x.jsonl"))
+    result = main_in_process("report", str(tmp_path / "x.jsonl"))
     assert result.returncode == 1 and result.stderr.startswith("jp-bench: error: ") and "Traceback" not in result.stderr
 
 
 def test_publish_then_leaderboard(tmp_path: Path, imported_home: Path) -> None:
     results, site = tmp_path / "results", tmp_path / "site"
-    published = run_cli("jp-bench", "report", str(PUBLISHED), "--benchmark", "jp_bench", "--publish",
+    published = main_in_process("report", str(PUBLISHED), "--benchmark", "jp_bench", "--publish",
                         "--results", str(results), "--bootstrap", "200", env={"JP_BENCH_HOME": str(imported_home)})
     assert published.returncode == 0, published.stderr
     files = sorted(p.relative_to(results).as_posix() for p in results.rglob("*.json"))
@@ -145,7 +145,7 @@ def test_publish_then_leaderboard(tmp_path: Path, imported_home: Path) -> None:
     assert calm["pairwise"]["adjusted_win_rate"] == pytest.approx(0.775)
     assert calm["judge"]["name"] == "gpt-4" and calm["errors"] == 0
     assert oct((results / files[0]).stat().st_mode & 0o777) != oct(0o600)  # readable by a web server
-    built = run_cli("jp-bench", "leaderboard", "--results", str(results), "--out", str(site))
+    built = main_in_process("leaderboard", "--results", str(results), "--out", str(site))
     assert built.returncode == 0, built.stderr
     board = (site / "LEADERBOARD.md").read_text(encoding="utf-8")
     assert board.index("cyberagent--calm2-7b-chat") < board.index("rinna--japanese-gpt-neox-3.6b-instruction-ppo")
@@ -153,14 +153,14 @@ def test_publish_then_leaderboard(tmp_path: Path, imported_home: Path) -> None:
 
 
 def test_publish_needs_a_benchmark(tmp_path: Path) -> None:
-    result = run_cli("jp-bench", "report", str(CALM_FILE), "--publish", "--results", str(tmp_path / "r"))
+    result = main_in_process("report", str(CALM_FILE), "--publish", "--results", str(tmp_path / "r"))
     assert result.returncode == 1 and "--publish needs --benchmark" in result.stderr
     assert not (tmp_path / "r").exists()
 
 
 def test_length_diagnostics_for_fastchat_files_that_copy_the_answers() -> None:
     """The paper's judgment files carry answer_1/answer_2: the length-bias figures use them."""
-    result = run_cli("jp-bench", "report", str(CALM_FILE), "--format", "json")
+    result = main_in_process("report", str(CALM_FILE), "--format", "json")
     assert result.returncode == 0, result.stderr[-2000:]
     length = json.loads(result.stdout)["diagnostics"]["gpt-4"]["length"]
     rows = [json.loads(line) for line in CALM_FILE.read_text(encoding="utf-8").splitlines() if line]

@@ -20,6 +20,8 @@ from jp_bench.selfinstruct.filters import (
 )
 from jp_bench.selfinstruct.tokenize import RougeScoreTokenizer, char_tokens, get_tokenizer
 
+pytestmark = pytest.mark.unit
+
 # A small alphabet (kana, kanji, Latin, digits, punctuation, spaces) so random strings share tokens.
 ALPHABET = list("あいうえおかきくけこのにをはでアイウカ日本東京語学ab1２、。！？「」 　ー・")
 

@@ -9,17 +9,15 @@ import random
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
-from conftest import BIN, ROOT, run_cli
-
-sys.path.insert(0, str(ROOT / "bench"))
-from judge_stub import JudgeStub
 
 from jp_bench.selfinstruct.generate import parse_tasks
+from tests.support.cli import run_cli
+from tests.support.judge_stub import JudgeStub
+from tests.support.paths import BIN
 
 KATAKANA = "アイウエオカキクケコサシスセソタチツテトナニヌネノハヒフヘホマミムメモヤユヨラリルレロワ"
 
@@ -53,6 +51,7 @@ def generate(stub: JudgeStub, tmp_path: Path, num: int, *extra: str) -> subproce
                    "--workspace", str(tmp_path / "ws.sqlite"), "--concurrency", "2", *extra)
 
 
+@pytest.mark.unit
 def test_parse_tasks_tolerates_fences_and_objects() -> None:
     assert parse_tasks('前置き\n```json\n[{"instruction": "a", "input": "", "output": "b"}]\n```') == [
         {"instruction": "a", "input": "", "output": "b"}]
@@ -60,6 +59,7 @@ def test_parse_tasks_tolerates_fences_and_objects() -> None:
     assert parse_tasks("JSONではありません") is None
 
 
+@pytest.mark.integration
 def test_generation_filters_and_writes_a_dataset(tmp_path: Path, jp_home: Path) -> None:
     with JudgeStub(reply=reply_with_tasks) as stub:
         result = generate(stub, tmp_path, 20)
@@ -95,6 +95,7 @@ def test_generation_filters_and_writes_a_dataset(tmp_path: Path, jp_home: Path) 
     assert parquet["instruction"] == instructions
 
 
+@pytest.mark.integration
 def test_killed_generation_resumes_without_paying_twice(tmp_path: Path, jp_home: Path) -> None:
     with JudgeStub(reply=reply_with_tasks, latency_s=0.3) as stub:
         command = [str(BIN / "jp-bench"), "selfinstruct", "generate", "--generator", "openai-compatible",
@@ -118,7 +119,7 @@ def test_killed_generation_resumes_without_paying_twice(tmp_path: Path, jp_home:
     assert len(rows) == 70
 
 
-@pytest.mark.slow
+@pytest.mark.e2e
 def test_embedded_model_stands_in_for_the_generator(tmp_path: Path, packaged_gguf: Path) -> None:
     env = {"JP_BENCH_HOME": str(packaged_gguf.parent.parent)}
     result = run_cli("jp-bench", "selfinstruct", "generate", "--generator", "embedded", "--num", "1",
@@ -134,12 +135,13 @@ def test_embedded_model_stands_in_for_the_generator(tmp_path: Path, packaged_ggu
         assert db.execute("SELECT COUNT(*) FROM calls WHERE status = 'ok'").fetchone()[0] >= 1
 
 
+@pytest.mark.integration
 def test_cli_seeds_translate_edit_import_then_generate(tmp_path: Path, jp_home: Path) -> None:
     """The few commands a person runs: English seeds -> post-edit sheet -> Japanese seeds -> dataset."""
     import csv
 
-    from conftest import SHARED
-    from test_selfinstruct_seeds import japanese_json
+    from tests.support.paths import SHARED
+    from tests.test_selfinstruct_seeds import japanese_json
 
     english = SHARED / "data" / "stanford_alpaca" / "seed_tasks.jsonl"
     workspace = tmp_path / "ws.sqlite"

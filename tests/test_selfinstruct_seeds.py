@@ -6,20 +6,16 @@ from __future__ import annotations
 import csv
 import json
 import re
-import sys
 import threading
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ROOT, SHARED
-
-sys.path.insert(0, str(ROOT / "bench"))
-from judge_stub import JudgeStub
 
 from jp_bench.errors import InputFileError, JpBenchError
 from jp_bench.llm.errors import PermanentError
+from jp_bench.llm.store import Store, call_key
 from jp_bench.llm.types import Completion, Message, ModelSpec
 from jp_bench.selfinstruct.seeds import (
     SeedInstance,
@@ -40,7 +36,8 @@ from jp_bench.selfinstruct.seeds_translate import (
     translation_messages,
 )
 from jp_bench.selfinstruct.sheet import SHEET_COLUMNS, SheetError, SheetRow, import_sheet, write_sheet
-from jp_bench.store import Store, call_key
+from tests.support.judge_stub import JudgeStub
+from tests.support.paths import ROOT, SHARED
 
 ENGLISH_SEEDS = SHARED / "data" / "stanford_alpaca" / "seed_tasks.jsonl"
 MODEL = "stub-translator"
@@ -137,6 +134,7 @@ def write_csv_like_a_spreadsheet(path: Path, rows: list[dict[str, str]], columns
 # --------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.unit
 def test_read_english_seeds(english_seeds: list[SeedTask]) -> None:
     assert len(english_seeds) == 175
     assert len({seed.id for seed in english_seeds}) == 175
@@ -146,6 +144,7 @@ def test_read_english_seeds(english_seeds: list[SeedTask]) -> None:
     assert any(seed.instances[0].input for seed in english_seeds)
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     ("line", "expected"),
     [
@@ -174,6 +173,7 @@ def test_read_english_seeds_names_file_and_line(tmp_path: Path, line: str, expec
 # --------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.integration
 def test_translate_through_the_stub_resumes_and_reruns_for_free(tmp_path: Path, english_seeds: list[SeedTask]) -> None:
     seeds = english_seeds[:6]
     requests: list[dict[str, Any]] = []
@@ -219,6 +219,7 @@ def test_translate_through_the_stub_resumes_and_reruns_for_free(tmp_path: Path, 
     assert "自然" in first["messages"][0]["content"] and "JSON" in first["messages"][0]["content"]
 
 
+@pytest.mark.integration
 def test_unparseable_reply_is_retried_once_then_marked_error(tmp_path: Path, english_seeds: list[SeedTask]) -> None:
     hopeless, recovers = english_seeds[10], english_seeds[11]
     seen: Counter[str] = Counter()
@@ -262,6 +263,7 @@ def test_unparseable_reply_is_retried_once_then_marked_error(tmp_path: Path, eng
         assert stub.calls == 6
 
 
+@pytest.mark.integration
 def test_multi_instance_seed_gives_one_row_per_instance_and_groups_back(tmp_path: Path) -> None:
     seed = SeedTask(id="multi", name="capitals", instruction="Name the capital.", source="english",
                     instances=[SeedInstance(input="France", output="Paris"),
@@ -280,6 +282,7 @@ def test_multi_instance_seed_gives_one_row_per_instance_and_groups_back(tmp_path
     assert [inst.output for inst in task.instances] == ["出力その0です。", "出力その1です。"]
 
 
+@pytest.mark.unit
 def test_parse_translation_shapes() -> None:
     single = SeedTask(id="s", instruction="Do it.", instances=[SeedInstance(input="", output="Done.")])
     fenced = '了解です。\n```json\n{"instruction": "やってください。", "input": "なし", "output": "できました。"}\n```'
@@ -316,6 +319,7 @@ class _RefusingClient:
         raise PermanentError(f"refused with {self.status}", status=self.status)
 
 
+@pytest.mark.unit
 def test_refusals(tmp_path: Path) -> None:
     seed = SeedTask(id="s", instruction="Do it.", instances=[SeedInstance(output="Done.")])
     spec = ModelSpec(provider="openai-compatible", model=MODEL)
@@ -335,6 +339,7 @@ def test_refusals(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.unit
 def test_write_sheet_csv_has_bom_quotes_everything_and_opens_with_csv(tmp_path: Path) -> None:
     rows = [
         done_row(english_output="- eggs\n- bacon", edited_output="- 卵\n- ベーコン", machine_output="- 卵\n- ベーコン"),
@@ -372,6 +377,7 @@ def test_write_sheet_csv_has_bom_quotes_everything_and_opens_with_csv(tmp_path: 
     assert len(read_csv_sheet(csv_path)) == 1
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("fmt", ["csv", "jsonl"])
 def test_edit_the_sheet_then_import(tmp_path: Path, english_seeds: list[SeedTask], fmt: str) -> None:
     seeds = english_seeds[:4]
@@ -418,6 +424,7 @@ def test_edit_the_sheet_then_import(tmp_path: Path, english_seeds: list[SeedTask
     assert read_seed_set(out) == tasks
 
 
+@pytest.mark.unit
 def test_todo_rows_need_allow_todo(tmp_path: Path) -> None:
     _, path = write_sheet([done_row(), done_row("seed_task_1", status="todo")], tmp_path / "sheet")
     with pytest.raises(SheetError) as caught:
@@ -447,6 +454,7 @@ BAD_ROWS: list[tuple[str, dict[str, Any], str]] = [
 ]
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize(("case", "changes", "expected"), BAD_ROWS, ids=[case for case, _, _ in BAD_ROWS])
 def test_each_problem_is_reported_with_file_and_line(tmp_path: Path, case: str, changes: dict[str, Any],
                                                      expected: str) -> None:
@@ -466,6 +474,7 @@ def test_each_problem_is_reported_with_file_and_line(tmp_path: Path, case: str, 
         assert len(caught.value.problems) == 1
 
 
+@pytest.mark.unit
 def test_missing_columns_are_reported(tmp_path: Path) -> None:
     csv_path, jsonl_path = write_sheet([done_row(), done_row("seed_task_1")], tmp_path / "sheet")
     sheet = read_csv_sheet(csv_path)
@@ -483,6 +492,7 @@ def test_missing_columns_are_reported(tmp_path: Path) -> None:
         import_sheet(path)
 
 
+@pytest.mark.unit
 def test_is_classification_must_be_a_boolean(tmp_path: Path) -> None:
     csv_path, _ = write_sheet([done_row(), done_row("seed_task_1", is_classification=True)], tmp_path / "sheet")
     sheet = read_csv_sheet(csv_path)
@@ -498,6 +508,7 @@ def test_is_classification_must_be_a_boolean(tmp_path: Path) -> None:
     assert [task.is_classification for task in import_sheet(path)] == [True, False]
 
 
+@pytest.mark.unit
 def test_all_bad_rows_are_reported_at_once(tmp_path: Path) -> None:
     rows = [
         done_row("s0"),
@@ -518,6 +529,7 @@ def test_all_bad_rows_are_reported_at_once(tmp_path: Path) -> None:
     assert isinstance(caught.value, JpBenchError)  # the CLI prints it without a traceback
 
 
+@pytest.mark.unit
 def test_keep_note_and_code_waive_the_script_checks(tmp_path: Path) -> None:
     french = {"english_instruction": "Translate into French.", "edited_instruction": "フランス語に翻訳してください。",
               "english_input": "Good morning.", "edited_input": "おはようございます。",
@@ -536,6 +548,7 @@ def test_keep_note_and_code_waive_the_script_checks(tmp_path: Path) -> None:
         import_sheet(path)
 
 
+@pytest.mark.unit
 def test_import_sheet_file_problems(tmp_path: Path) -> None:
     with pytest.raises(InputFileError, match="file not found"):
         import_sheet(tmp_path / "missing.csv")
@@ -549,6 +562,7 @@ def test_import_sheet_file_problems(tmp_path: Path) -> None:
         import_sheet(shift_jis)
 
 
+@pytest.mark.unit
 def test_japanese_ratio() -> None:
     assert japanese_ratio("これはペンです。") == 1.0
     assert japanese_ratio("Hello 世界") == pytest.approx(2 / 7)
@@ -563,6 +577,7 @@ def test_japanese_ratio() -> None:
 # --------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.unit
 def test_shipped_seed_set(tmp_path: Path) -> None:
     seeds = load_default_seeds()
     assert len(seeds) == 60

@@ -10,11 +10,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import assert_close
 from scipy.optimize import minimize
 from scipy.special import expit
 
-from jp_bench.judging.outcomes import combine_games
 from jp_bench.stats import (
     bradley_terry,
     bradley_terry_bootstrap,
@@ -30,6 +28,10 @@ from jp_bench.stats import (
     single_summary,
 )
 from jp_bench.stats import ratings as ratings_module
+from jp_bench.stats.outcomes import combine_games
+from tests.support.numbers import assert_close
+
+pytestmark = pytest.mark.unit
 
 SWAP = {"model_1": "model_2", "model_2": "model_1", "tie": "tie", "error": "error"}
 

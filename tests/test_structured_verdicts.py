@@ -6,19 +6,18 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
-from conftest import BIN, ROOT, SHARED
-
-sys.path.insert(0, str(ROOT / "bench"))
-from judge_stub import JudgeStub
+import pytest
 
 from jp_bench.judging.runner import parse_reply
+from tests.support.judge_stub import JudgeStub
+from tests.support.paths import BIN, SHARED
 
 ANSWERS = SHARED / "data" / "ja-vicuna-qa-benchmark" / "jp_bench" / "model_answer"
 
 
+@pytest.mark.unit
 def test_json_replies_are_read_first_and_markers_are_the_fallback() -> None:
     assert parse_reply("pairwise", '{"reason": "Aは [[B]] と書くが誤り", "verdict": "A"}') == "A"
     assert parse_reply("pairwise", '```json\n{"reason": "互角", "verdict": "c"}\n```') == "C"
@@ -28,6 +27,7 @@ def test_json_replies_are_read_first_and_markers_are_the_fallback() -> None:
     assert parse_reply("single", '<think>{"score": 2}</think>{"reason": "良い", "score": 9}') == 9.0
 
 
+@pytest.mark.integration
 def test_a_json_judge_asks_for_the_schema(imported_home: Path, tmp_path: Path) -> None:
     judges = tmp_path / "judges"
     judges.mkdir()

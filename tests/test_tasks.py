@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from jp_bench.benchmarks.prompt_styles import render_prompt
 from jp_bench.errors import JpBenchError
-from jp_bench.harness.hooks import load_benchmark, process_results, render_prompt
+from jp_bench.harness.hooks import load_benchmark, process_results
 from jp_bench.paths import tasks_path
 from tests.support.paths import ROOT
 
@@ -19,12 +20,14 @@ CATEGORIES = ["generic", "knowledge", "roleplay", "common-sense", "fermi", "coun
               "writing"]
 
 
+@pytest.mark.integration
 def test_committed_yamls_match_the_generator() -> None:
     result = subprocess.run([sys.executable, "-m", "jp_bench.harness.task_yamls", "--check"],
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stdout
 
 
+@pytest.mark.unit
 def test_entry_point_names_the_task_folder() -> None:
     (entry,) = [ep for ep in entry_points(group="lm_eval.tasks") if ep.name == "jp_bench"]
     module = entry.load()
@@ -32,6 +35,7 @@ def test_entry_point_names_the_task_folder() -> None:
     assert (tasks_path() / "jp_bench" / "_jp_bench.yaml").is_file()
 
 
+@pytest.mark.unit
 def test_template_generation_settings() -> None:
     template = yaml.safe_load(
         (tasks_path() / "jp_bench" / "_default_template_yaml").read_text(encoding="utf-8").replace("!function", "")
@@ -41,6 +45,7 @@ def test_template_generation_settings() -> None:
                                              "temperature": 0.0}
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("group", ["jp_bench", "jp_bench_fresh"])
 def test_lm_eval_indexes_group_with_one_subtask_per_category(group: str, imported_home: Path,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
@@ -63,6 +68,7 @@ def test_lm_eval_indexes_group_with_one_subtask_per_category(group: str, importe
     assert total == 80
 
 
+@pytest.mark.unit
 def test_hook_documents_and_prompt_styles(jp_home: Path) -> None:
     dataset = load_benchmark("jp_bench_fresh", category="math", version=1.0)
     docs = list(dataset["test"])
@@ -78,11 +84,13 @@ def test_hook_documents_and_prompt_styles(jp_home: Path) -> None:
         load_benchmark("jp_bench_fresh", category="poetry")
 
 
+@pytest.mark.unit
 def test_in_harness_metric_is_answer_length() -> None:
     assert process_results({}, ["あいう"]) == {"answer_chars": 3.0}
     assert process_results({}, [""]) == {"answer_chars": 0.0}
 
 
+@pytest.mark.integration
 def test_documented_schemas_match_the_models() -> None:
     result = subprocess.run([sys.executable, str(ROOT / "scripts" / "export_schemas.py"), "--check"],
                             capture_output=True, text=True)

@@ -6,6 +6,8 @@ import pytest
 
 from jp_bench.judging.verdicts import parse_pairwise_verdict, parse_score
 
+pytestmark = pytest.mark.unit
+
 
 @pytest.mark.parametrize(
     ("reply", "expected"),

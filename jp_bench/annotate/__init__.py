@@ -7,7 +7,7 @@
 * :func:`serve`: a small local web server (stdlib ``http.server``, 127.0.0.1 only) that shows each
   annotator the tasks they have not voted on, with the answers as 回答A / 回答B in an order fixed per
   annotator and task, and stores each vote at once in the ``votes`` table of the workspace SQLite file;
-* :func:`export_votes`: the votes as JSONL in the layout :func:`jp_bench.agreement.read_human_votes`
+* :func:`export_votes`: the votes as JSONL in the layout :func:`jp_bench.votes.read_human_votes`
   reads (``model_a``/``model_b`` as shown, ``winner`` relative to them), a vote an earlier jp-bench
   cast on a whole multi-turn conversation marked ``"scope": "conversation"`` (:func:`vote_scope`);
 * :func:`run_annotation`: all of the above from answer files, until Ctrl-C.

@@ -24,10 +24,10 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from jp_bench.answers import Answer
+from jp_bench.benchmarks.answers import Answer
+from jp_bench.benchmarks.questions import Question
 from jp_bench.errors import JpBenchError
 from jp_bench.judging.plan import index_answers
-from jp_bench.questions import Question
 
 QuestionId = int | str
 

@@ -1,9 +1,9 @@
-"""Human votes in the workspace SQLite file (beside :class:`jp_bench.store.Store`'s tables), and their export.
+"""Human votes in the workspace SQLite file (beside :class:`jp_bench.llm.store.Store`'s tables), and their export.
 
 Table ``votes`` holds one row per ``(task_id, annotator)``; voting again on a task replaces the row.
 ``model_a``/``model_b`` are the models as SHOWN (回答A on the left, 回答B on the right) and ``winner``
 (``model_a``, ``model_b`` or ``tie``) refers to them, which is the layout of the JSONL export that
-:func:`jp_bench.agreement.read_human_votes` reads (it sorts the models and flips the winner itself).
+:func:`jp_bench.votes.read_human_votes` reads (it sorts the models and flips the winner itself).
 Every vote is committed the moment it is cast (autocommit, WAL), so a crash loses nothing voted.
 
 Table ``vote_questions`` remembers how many turns each question served by ``jp-bench annotate`` has:
@@ -27,11 +27,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from jp_bench.agreement.votes import CONVERSATION_SCOPE, TURN_SCOPE, Scope
+from jp_bench._util.atomic import write_text_atomic
 from jp_bench.annotate.tasks import QuestionId, task_id_for
-from jp_bench.atomic import write_text_atomic
+from jp_bench.benchmarks.questions import Question
 from jp_bench.errors import JpBenchError
-from jp_bench.questions import Question
+from jp_bench.votes.model import CONVERSATION_SCOPE, TURN_SCOPE, Scope
 
 Winner = Literal["model_a", "model_b", "tie"]
 WINNERS: tuple[Winner, ...] = ("model_a", "model_b", "tie")

@@ -15,10 +15,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from jp_bench._util.yaml_lines import line_of, read_yaml_mapping
 from jp_bench.errors import InputFileError, describe_validation_error
 from jp_bench.finetune.config import FinetuneConfig
 from jp_bench.llm.limits import BaseUrl, Concurrency, MaxCost
-from jp_bench.yaml_lines import line_of, read_yaml_mapping
 
 # Names become folder names, lm-eval labels and parts of FastChat file names (`pairwise:<a>_<b>.jsonl`).
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")

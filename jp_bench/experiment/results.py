@@ -18,14 +18,11 @@ against each other on the same base model, with paired bootstrap confidence inte
 from __future__ import annotations
 
 from itertools import combinations
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from jp_bench._util.text_table import render_table
 from jp_bench.experiment.config import ExperimentConfig
-from jp_bench.experiment.steps import ModelPlan
-from jp_bench.text_table import render_table
-
-if TYPE_CHECKING:
-    from jp_bench.experiment.runner import Comparison
+from jp_bench.experiment.steps import Comparison, ModelPlan
 
 _PAIR_KEYS = ("n", "inconsistent", "errors")
 

@@ -21,10 +21,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from jp_bench.atomic import write_text_atomic
+from jp_bench._util.atomic import write_text_atomic
 from jp_bench.errors import JpBenchError
 from jp_bench.experiment.config import ExperimentConfig, variant_name
 from jp_bench.experiment.steps import (
+    Comparison,
     ModelPlan,
     answers_done,
     finetune_done,
@@ -32,21 +33,9 @@ from jp_bench.experiment.steps import (
     run_finetune_step,
     run_generation_step,
 )
-from jp_bench.judging.plan import Mode
 
 Log = Callable[[str], None]
 ProgressFactory = Callable[[], tuple[Callable[[Any, int], None], Callable[[], None]]]
-
-
-@dataclass(frozen=True)
-class Comparison:
-    """One judging run: its folder name, mode, models, and baseline (pairwise mode)."""
-
-    name: str
-    mode: Mode
-    models: tuple[str, ...]
-    baseline: str | None = None
-    base: str | None = None  # head-to-head comparisons on one base model
 
 
 @dataclass

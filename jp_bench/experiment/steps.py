@@ -18,11 +18,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from jp_bench.atomic import write_text_atomic
+from jp_bench._util.atomic import write_text_atomic
 from jp_bench.errors import JpBenchError
 from jp_bench.experiment.config import AnswerSource, BaseModelSpec, GenerationSettings
 from jp_bench.finetune.config import FinetuneConfig
 from jp_bench.finetune.train import finished_run
+from jp_bench.judging.plan import Mode
 
 GENERATION_RECORD = "generation.json"
 # LoRA ranks vLLM accepts for max_lora_rank; we pick the smallest that holds the adapter.
@@ -199,3 +200,14 @@ def _run_child(command: list[str], what: str, hint: str) -> None:
         if code in (-2, 130):
             raise KeyboardInterrupt
         raise JpBenchError(f"{what} failed (exit code {code}); {hint}")
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One judging run: its folder name, mode, models, and baseline (pairwise mode)."""
+
+    name: str
+    mode: Mode
+    models: tuple[str, ...]
+    baseline: str | None = None
+    base: str | None = None  # head-to-head comparisons on one base model

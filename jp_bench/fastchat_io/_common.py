@@ -19,8 +19,8 @@ from pydantic import (
     model_validator,
 )
 
+from jp_bench.benchmarks.questions import QuestionId
 from jp_bench.errors import InputFileError, describe_validation_error
-from jp_bench.questions import QuestionId
 
 Winner = Literal["model_1", "model_2", "tie", "error"]
 JudgeType = Literal["pairwise", "single"]

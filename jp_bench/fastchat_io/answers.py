@@ -8,10 +8,11 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from jp_bench.answers import Answer, read_lm_eval_output
+from jp_bench.benchmarks.answers import Answer
+from jp_bench.benchmarks.questions import iter_jsonl
 from jp_bench.errors import InputFileError, JpBenchError
 from jp_bench.fastchat_io._common import AnswerLine, _first_record, parse_line
-from jp_bench.questions import iter_jsonl
+from jp_bench.harness.samples import read_lm_eval_output
 
 _RESULTS_NAME = "results.jsonl"
 _CONFIG_NAME = "config.json"

@@ -8,11 +8,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
-from jp_bench.atomic import write_text_atomic
+from jp_bench._util.atomic import write_text_atomic
+from jp_bench._util.names import safe_name
+from jp_bench.benchmarks.questions import iter_jsonl
 from jp_bench.errors import InputFileError, JpBenchError
 from jp_bench.fastchat_io._common import PairwiseLine, SingleLine, Winner, _first_record, parse_line
-from jp_bench.names import safe_name
-from jp_bench.questions import iter_jsonl
 
 # FastChat's marker for "the judge gave no usable rating".
 _NO_SCORE = -1

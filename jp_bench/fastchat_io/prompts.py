@@ -6,9 +6,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from jp_bench.benchmarks.questions import iter_jsonl
 from jp_bench.errors import InputFileError
 from jp_bench.fastchat_io._common import JudgeType, PromptLine, parse_line
-from jp_bench.questions import iter_jsonl
 
 
 @dataclass(frozen=True)

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from jp_bench.benchmarks.prompt_styles import PROMPT_STYLES, render_prompt
+from jp_bench.benchmarks.questions import iter_jsonl
 from jp_bench.errors import InputFileError, JpBenchError
-from jp_bench.harness.hooks import PROMPT_STYLES, render_prompt
-from jp_bench.questions import iter_jsonl
 
 IGNORE_INDEX = -100
 
@@ -179,7 +179,7 @@ def load_examples(path: str | Path) -> list[Example]:
 def render_example(example: Example, template: str, tokenizer: Any = None) -> tuple[str, str]:
     """``(prompt, response)`` text of ``example``; the model learns only ``response``.
 
-    ``alpaca-ja`` uses the very frame of :func:`jp_bench.harness.hooks.render_prompt`; ``chat`` uses
+    ``alpaca-ja`` uses the very frame of :func:`jp_bench.benchmarks.prompt_styles.render_prompt`; ``chat`` uses
     the tokenizer's own chat template (the response is what the full conversation adds after the
     prompt with the generation prompt).
     """

@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from jp_bench.atomic import write_text_atomic
+from jp_bench._util.atomic import write_text_atomic
 from jp_bench.errors import JpBenchError
 from jp_bench.finetune.config import FinetuneConfig, FinetuneResult
 from jp_bench.finetune.data import (

@@ -26,19 +26,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from jp_bench.benchmarks.records import JA_MT_BENCH
 from jp_bench.errors import InputFileError, JpBenchError
+from jp_bench.harness.documents import question_fields
+from jp_bench.harness.samples import answer_text, sample_files
 
-GROUP = "ja_mt_bench"
-BENCHMARK = "ja_mt_bench"
-TURNS = 2
-CATEGORIES = ("coding", "extraction", "humanities", "math", "reasoning", "roleplay", "stem", "writing")
-# FastChat llm_judge's `temperature_config` (common.py), which MT-Bench answers are generated with;
-# FastChat samples unless the temperature is below 1e-4, and so do we (0.0 means greedy).
-TEMPERATURES: dict[str, float] = {
-    "writing": 0.7, "roleplay": 0.7, "extraction": 0.0, "math": 0.0, "coding": 0.0, "reasoning": 0.0,
-    "stem": 0.1, "humanities": 0.1,
-}
-MAX_GEN_TOKS = 1024  # FastChat's max_new_token for MT-Bench
+# Japanese MT-Bench's record (jp_bench.benchmarks.records) says its categories, turns and FastChat's
+# per-category temperatures and token limit; the task generator reads the same record.
+GROUP = JA_MT_BENCH.name
+BENCHMARK = JA_MT_BENCH.name
+TURNS = JA_MT_BENCH.turns
+CATEGORIES = JA_MT_BENCH.categories
+TEMPERATURES: Mapping[str, float] = JA_MT_BENCH.temperatures
+MAX_GEN_TOKS = JA_MT_BENCH.max_gen_toks or 1024
 
 # Without a chat template the conversation is written in one fixed Japanese frame, FastChat-style:
 # finished turns are "ロール: text", the open one is "アシスタント:" for the model to continue.
@@ -51,7 +51,6 @@ FRAME_STOP = f"\n{USER}:"
 HISTORY_KEY = "history"
 GREEDY_KEY = "greedy"
 
-_SAMPLES_NAME = re.compile(r"^samples_(?P<task>.+)_(?P<stamp>\d{4}-\d{2}-\d{2}T[\d\-.]+)\.jsonl$")
 _SUBTASK = re.compile(rf"^{GROUP}_turn(?P<turn>\d+)(?:_(?P<category>[a-z_]+))?$")
 
 
@@ -165,33 +164,16 @@ class TurnSample:
         return [*self.previous_answers, self.answer.strip()]
 
 
-def sample_files(folder: Path, task: str) -> list[Path]:
-    """The ``samples_<task>_<timestamp>.jsonl`` files directly in ``folder``, oldest first."""
-    found = []
-    for path in folder.glob(f"samples_{task}_*.jsonl"):
-        match = _SAMPLES_NAME.match(path.name)
-        if match and match["task"] == task:
-            found.append((match["stamp"], path))
-    return [path for _, path in sorted(found)]
-
-
-def _answer(record: Mapping[str, Any]) -> str | None:
-    value = record.get("filtered_resps", record.get("resps"))
-    while isinstance(value, list) and value:
-        value = value[0]
-    return value if isinstance(value, str) else None
-
-
 def read_turn_samples(path: Path) -> dict[str, TurnSample]:
     """The samples of one file by ``str(question_id)``; a malformed file is an InputFileError."""
-    from jp_bench.questions import iter_jsonl
+    from jp_bench.benchmarks.questions import iter_jsonl
 
     samples: dict[str, TurnSample] = {}
     for line, record in iter_jsonl(path):
         doc = record.get("doc")
-        answer = _answer(record)
-        if not isinstance(doc, dict) or "question_id" not in doc or answer is None:
-            raise InputFileError(path, line, "expected an lm-eval sample with doc.question_id and an answer")
+        if not isinstance(doc, dict) or "question_id" not in doc:
+            raise InputFileError(path, line, "expected an lm-eval sample with doc.question_id")
+        answer = answer_text(record, path, line)
         arguments = record.get("arguments")
         first = arguments.get("gen_args_0") if isinstance(arguments, dict) else None
         gen_kwargs = first.get("arg_1") if isinstance(first, dict) else None
@@ -267,8 +249,6 @@ def mt_docs(benchmark: str, category: str, turn: int, *, history: str | Path | N
     if turn > 1:
         previous = _previous_answers(Path(history), subtask_name(turn - 1, category),  # type: ignore[arg-type]
                                      {str(q.question_id): tuple(q.turns) for q in questions})
-    from jp_bench.harness.hooks import question_fields
-
     return [{**doc, "turn": turn, "previous_answers": previous.get(str(q.question_id), [])}
             for q, doc in zip(questions, question_fields(questions), strict=True)]
 

@@ -24,9 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from jp_bench import paths
-from jp_bench.atomic import write_text_atomic
+from jp_bench._util.atomic import write_text_atomic
 from jp_bench.errors import JpBenchError
-from jp_bench.harness import multiturn
+from jp_bench.harness.samples import sample_files
 
 # The key that marks a combined file (lm-eval ignores keys it does not know) and names its sources.
 MARKER = "jp_bench_combined"
@@ -136,7 +136,7 @@ def _sources(folder: Path, tasks: Iterable[str]) -> dict[str, Path]:
     sources: dict[str, Path] = {}
     problems: list[str] = []
     for task in tasks:
-        files = multiturn.sample_files(folder, task)
+        files = sample_files(folder, task)
         source = results_file_of(files[-1]) if files else None
         if source is None:
             problems.append(f"{task} ({'no samples' if not files else 'no results file of ' + files[-1].name})")

@@ -48,9 +48,9 @@ def run_lm_eval(argv: Sequence[str]) -> int:
     except ImportError:
         raise JpBenchError("lm-eval is not installed: pip install 'jp-bench[hf]' (or 'jp-bench[lm-eval]')") from None
 
-    from jp_bench.harness import in_harness
+    from jp_bench.harness.session import current_session
 
-    incomplete_before = len(in_harness.INCOMPLETE_RUNS)
+    incomplete_before = len(current_session().incomplete_runs)
     saved_argv = sys.argv
     sys.argv = ["lm-eval", *argv]
     try:
@@ -87,7 +87,7 @@ def run_lm_eval(argv: Sequence[str]) -> int:
         sys.argv = saved_argv
     # lm-eval itself exits 0 when the judge failed after generation (the answers and results are
     # written, judged metrics nan); through jp-bench the run says so in its exit code.
-    return 1 if len(in_harness.INCOMPLETE_RUNS) > incomplete_before else 0
+    return 1 if len(current_session().incomplete_runs) > incomplete_before else 0
 
 
 def _process_group() -> Any:
@@ -193,7 +193,8 @@ def lm_eval_runs(args: argparse.Namespace) -> list[dict[str, Any]]:
 
 def _multiturn_runs(args: argparse.Namespace, tasks: list[str], metadata: dict[str, Any],
                     output_path: str | None) -> list[dict[str, Any]]:
-    from jp_bench.harness import in_harness
+    from jp_bench.harness.judge_settings import parse_settings
+    from jp_bench.harness.judge_setup import check_baseline_covers, prepare_setup, score_scale
 
     group = multiturn.GROUP
     if not output_path or not (_effective(args, "log_samples") or _effective(args, "predict_only")):
@@ -223,15 +224,15 @@ def _multiturn_runs(args: argparse.Namespace, tasks: list[str], metadata: dict[s
                                                       gen_kwargs=gen_kwargs)
 
     judged = None
-    settings = in_harness.parse_settings(metadata)
+    settings = parse_settings(metadata)
     if settings is not None:
         # Checked now, before turn 1 is generated: the judge, its key and prompts (the tasks reuse this
         # set-up), and what only turn 2's tasks would otherwise check, after turn 1 had been generated
         # and judged: a prompt for the conversation (*_multi) and a pairwise baseline's last turn.
-        setup = in_harness.prepare_setup(settings, multiturn.BENCHMARK)
+        setup = prepare_setup(settings, multiturn.BENCHMARK)
         last_turn = [{**doc, "turn": multiturn.TURNS} for doc in every_doc]
-        in_harness.score_scale(setup, last_turn)
-        in_harness.check_baseline_covers(setup, group, last_turn)
+        score_scale(setup, last_turn)
+        check_baseline_covers(setup, group, last_turn)
         if not _effective(args, "predict_only"):  # --predict_only judges nothing: no judgments to ask for
             judged = setup.identity
 

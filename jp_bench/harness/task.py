@@ -3,7 +3,7 @@
 Without judging settings in ``--metadata`` it is lm-eval's own ``ConfigurableTask`` unchanged. With
 ``--metadata '{"judge": ...}'`` it checks the judge and the baseline while the task is built (before any
 answer is generated), lists the judged metrics, has every answer judged once generation is done
-(:mod:`jp_bench.harness.in_harness`), and reports the judge's score per document.
+(:mod:`jp_bench.harness.judge_run`), and reports the judge's score per document.
 """
 
 from __future__ import annotations
@@ -14,7 +14,10 @@ from typing import Any
 from lm_eval.api.task import ConfigurableTask
 
 from jp_bench.errors import JpBenchError
-from jp_bench.harness import in_harness
+from jp_bench.harness.judge_run import TaskAnswers, TaskJudgments, judge_pending_tasks, register
+from jp_bench.harness.judge_settings import parse_settings
+from jp_bench.harness.judge_setup import check_baseline_covers, prepare_setup, score_scale
+from jp_bench.harness.judged_metrics import ANSWER_METRIC, METRICS
 
 
 def _one_line_errors(hook: Any) -> Any:
@@ -42,21 +45,21 @@ class JpBenchTask(ConfigurableTask):
                  config: dict | None = None) -> None:
         install_error_hook()
         config = {k: v for k, v in (config or {}).items() if k != "class"}
-        settings = in_harness.parse_settings(config.get("metadata"))
+        settings = parse_settings(config.get("metadata"))
         benchmark = str((config.get("dataset_kwargs") or {}).get("benchmark", "jp_bench"))
         self.benchmark = benchmark
-        self.judging = in_harness.prepare_setup(settings, benchmark) if settings else None
-        self.judged: in_harness.TaskJudgments | None = None
+        self.judging = prepare_setup(settings, benchmark) if settings else None
+        self.judged: TaskJudgments | None = None
         self._bypassed = False
         if self.judging is not None:
-            config["metric_list"] = [in_harness.ANSWER_METRIC, *(
+            config["metric_list"] = [ANSWER_METRIC, *(
                 {"metric": name, "aggregation": aggregation, "higher_is_better": higher}
-                for name, aggregation, higher in in_harness.METRICS[self.judging.settings.judge_mode])]
+                for name, aggregation, higher in METRICS[self.judging.settings.judge_mode])]
         super().__init__(data_dir=data_dir, cache_dir=cache_dir, download_mode=download_mode, config=config)
         if self.judging is not None:
             docs = list(self.eval_docs)
-            in_harness.check_baseline_covers(self.judging, str(self.config.task), docs)
-            scale = in_harness.score_scale(self.judging, docs)
+            check_baseline_covers(self.judging, str(self.config.task), docs)
+            scale = score_scale(self.judging, docs)
             if scale is not None:
                 # lm-eval ignores extra keys of a metric_list entry when the task has process_results,
                 # and writes the entry into the results' `configs`: the one place that says what
@@ -64,7 +67,7 @@ class JpBenchTask(ConfigurableTask):
                 for entry in self.config.metric_list or []:
                     if entry.get("metric") == "judge_score":
                         entry["scale"] = scale
-            in_harness.register(self)
+            register(self)
 
     # --predict_only replaces the metrics with `bypass`: nothing is judged then.
     def override_metric(self, metric_name: str) -> None:
@@ -75,14 +78,14 @@ class JpBenchTask(ConfigurableTask):
         instances = self.instances
         return bool(instances) and all(instance.resps for instance in instances)
 
-    def answers(self) -> in_harness.TaskAnswers:
+    def answers(self) -> TaskAnswers:
         docs = [(inst.doc_id, inst.doc, _text(inst.resps[0]), inst.args) for inst in self.instances]
-        return in_harness.TaskAnswers(task=str(self.config.task), benchmark=self.benchmark, docs=docs)
+        return TaskAnswers(task=str(self.config.task), benchmark=self.benchmark, docs=docs)
 
     def apply_filters(self) -> Any:
         result = super().apply_filters()
         if self.judging is not None and not self._bypassed and self.judged is None:
-            in_harness.judge_pending_tasks()
+            judge_pending_tasks()
         return result
 
     def process_results(self, doc: dict, results: list) -> dict:

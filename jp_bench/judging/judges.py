@@ -24,10 +24,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_core import InitErrorDetails
 
+from jp_bench._util.yaml_lines import line_of, read_yaml_mapping
 from jp_bench.errors import InputFileError, JpBenchError, describe_validation_error
 from jp_bench.llm.limits import BaseUrl, Concurrency, MaxTokens, Temperature
 from jp_bench.llm.types import ModelSpec
-from jp_bench.yaml_lines import line_of, read_yaml_mapping
 
 JUDGES_DIR_ENV = "JP_BENCH_JUDGES_DIR"
 
@@ -148,7 +148,7 @@ class JudgeConfig(BaseModel):
     def model_spec(self, *, model: str | None = None, base_url: str | None = None) -> ModelSpec:
         """The spec of a call: ``base_url`` (the command line) > the provider's environment variable
         (``OPENAI_BASE_URL``, ``ANTHROPIC_BASE_URL``) > this file's ``base_url`` > the vendor's."""
-        from jp_bench.llm.endpoints import resolve_base_url
+        from jp_bench.llm.registry import resolve_base_url
 
         return ModelSpec(
             provider=self.provider,

@@ -22,9 +22,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from jp_bench._util.yaml_lines import line_of, read_yaml_mapping
 from jp_bench.errors import InputFileError, JpBenchError, describe_validation_error
 from jp_bench.llm.limits import MAX_JURY_MEMBERS
-from jp_bench.yaml_lines import line_of, read_yaml_mapping
 
 
 class Pooling(BaseModel):

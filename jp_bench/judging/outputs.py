@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from jp_bench.atomic import write_text_atomic
+from jp_bench._util.atomic import write_text_atomic
 from jp_bench.errors import JpBenchError
-from jp_bench.judging.outcomes import PairTally, combine_games, tally
+from jp_bench.stats.outcomes import PairTally, combine_games, tally
 
 
 @dataclass(frozen=True)

@@ -9,13 +9,13 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from jp_bench.answers import Answer
+from jp_bench.benchmarks.answers import Answer
+from jp_bench.benchmarks.questions import Question
 from jp_bench.errors import JpBenchError
 from jp_bench.judging.grammars import grammar_for_scale
 from jp_bench.judging.prompts import PromptKind, PromptSet
+from jp_bench.llm.store import call_key
 from jp_bench.llm.types import Message, ModelSpec
-from jp_bench.questions import Question
-from jp_bench.store import call_key
 
 Mode = Literal["single", "pairwise", "pairwise-all"]
 MODES: tuple[Mode, ...] = ("single", "pairwise", "pairwise-all")

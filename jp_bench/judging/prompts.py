@@ -20,10 +20,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
+from jp_bench._util.yaml_lines import load_yaml_text
 from jp_bench.errors import InputFileError, JpBenchError, read_input_text
 from jp_bench.judging.delimiters import neutralise, template_delimiters
 from jp_bench.llm.types import Message
-from jp_bench.yaml_lines import load_yaml_text
 
 PromptKind = Literal["pairwise", "pairwise_reference", "single", "single_reference", "pairwise_multi",
                      "pairwise_reference_multi", "single_multi", "single_reference_multi", "single_rubric"]
@@ -63,6 +63,11 @@ def _sandbox():
 def _compiled(source: str):
     """Compiling a template costs milliseconds; a run renders the same few templates thousands of times."""
     return _sandbox().from_string(source)
+
+
+def render_template(source: str, **variables: Any) -> str:
+    """``source`` rendered in the one sandboxed jinja2 environment every prompt uses (judges, self-instruct)."""
+    return _compiled(source).render(**variables)
 
 
 @dataclass(frozen=True)

@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
+from jp_bench.benchmarks.questions import QuestionId
 from jp_bench.errors import InputFileError
-from jp_bench.questions import QuestionId
 
 if TYPE_CHECKING:
     from jp_bench.judging.plan import Plan
-    from jp_bench.store import StoredCall
+    from jp_bench.llm.store import StoredCall
 
 JUDGMENT_SCHEMA_VERSION = 1
 
@@ -163,8 +163,8 @@ def judgment_rows(plan: Plan, results: dict[str, StoredCall], judge: str, prompt
     """``judge_model`` is the model actually called and ``judge_endpoint`` the host it was called at
     (never a key), so a judge YAML pointed at another model or server is told apart. With
     ``--samples N`` each row says which judge sample it is (``sample``); an ordinary run's rows do not."""
-    from jp_bench.judging.outcomes import winner_of_game
     from jp_bench.judging.weighted import expected_score
+    from jp_bench.stats.outcomes import winner_of_game
 
     rows = []
     for task in plan.tasks:
@@ -222,6 +222,6 @@ def judgment_rows(plan: Plan, results: dict[str, StoredCall], judge: str, prompt
 
 def read_judgments_file(path: str | Path) -> list[dict[str, Any]]:
     """The rows of a ``judgments.jsonl``, validated (see :func:`read_judgment_rows`)."""
-    from jp_bench.questions import iter_jsonl
+    from jp_bench.benchmarks.questions import iter_jsonl
 
     return read_judgment_rows(iter_jsonl(path), path)

@@ -17,9 +17,9 @@ from jp_bench.judging.grammars import grammar_for_scale
 from jp_bench.judging.plan import JudgeTask, Plan
 from jp_bench.judging.verdicts import parse_pairwise_verdict, parse_score
 from jp_bench.llm.engine import CallEngine, CallJob, EngineReport, ReplyPolicy, UnreadableReply
+from jp_bench.llm.store import Store, StoredCall
 from jp_bench.llm.tokens import estimate_messages_tokens
 from jp_bench.llm.types import Message, ModelSpec
-from jp_bench.store import Store, StoredCall
 
 PAIRWISE_REMINDER = "判定だけを最後の行に [[A]]、[[B]]、[[C]] のいずれか一つで書いてください。"
 SCORE_REMINDER = "点数だけを最後の行に [[{low}]] から [[{high}]] の形で書いてください。"

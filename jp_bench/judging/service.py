@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import Any
 
 from jp_bench import paths
-from jp_bench.answers import Answer
+from jp_bench.benchmarks.answers import Answer
+from jp_bench.benchmarks.questions import Question
 from jp_bench.errors import JpBenchError
 from jp_bench.judging.grammars import verdict_grammar
 from jp_bench.judging.judges import JudgeConfig, load_judge
-from jp_bench.judging.outcomes import PairTally
 from jp_bench.judging.outputs import SingleSummary, judgment_lines, pair_tallies, single_summaries, write_outputs
 from jp_bench.judging.plan import Mode, Plan, build_plan, check_answers_fit
 from jp_bench.judging.prompts import PromptSet, load_prompt_set
@@ -23,9 +23,9 @@ from jp_bench.judging.runner import CostEstimate, JudgeRunner, RunReport, estima
 from jp_bench.judging.structured import uses_json, with_response_format
 from jp_bench.llm.batch import BatchSettings
 from jp_bench.llm.endpoints import endpoint_host
+from jp_bench.llm.store import Store
 from jp_bench.llm.types import ModelSpec
-from jp_bench.questions import Question
-from jp_bench.store import Store
+from jp_bench.stats.outcomes import PairTally
 
 
 @dataclass
@@ -78,8 +78,8 @@ def parse_answer_source(value: str) -> tuple[str | None, Path]:
 
 def load_answers(sources: Sequence[str]) -> tuple[list[Answer], list[Question]]:
     """Answers from every source, and the questions embedded in lm-eval samples (if any)."""
-    from jp_bench.answers import read_lm_eval_questions
     from jp_bench.fastchat_io import is_fastchat_answer_path, read_answers
+    from jp_bench.harness.samples import read_lm_eval_questions
 
     answers: list[Answer] = []
     embedded: dict[object, Question] = {}
@@ -136,9 +136,9 @@ def prepare(request: JudgeRequest) -> JudgeOutcome:
     if request.weighted and not judge.weighted:
         judge.check_weighted()
         judge = judge.model_copy(update={"weighted": True})
-    from jp_bench.llm.registry import SENDS_NO_TEMPERATURE
+    from jp_bench.llm.registry import sends_temperature as provider_sends_temperature
 
-    sends_temperature = judge.provider not in SENDS_NO_TEMPERATURE
+    sends_temperature = provider_sends_temperature(judge.provider)
     if request.temperature is not None and not sends_temperature:
         # It would only change the store key: every value would pay again for the same replies.
         raise JpBenchError(f"--temperature: {judge.name} ({judge.provider}) is sent no temperature (its API takes "
@@ -287,8 +287,8 @@ def prepare_jury(request: JudgeRequest, jury: Any) -> list[tuple[JudgeRequest, J
 def write_jury_outputs(out: Path, outcome: JuryOutcome) -> list[Path]:
     """``out/judgments.jsonl`` with every member's rows (a report pools them), and each member's own
     files (its judgments.jsonl and FastChat model_judgment files) in ``out/<judge>/``."""
-    from jp_bench.atomic import write_text_atomic
-    from jp_bench.names import safe_name
+    from jp_bench._util.atomic import write_text_atomic
+    from jp_bench._util.names import safe_name
 
     rows = [row for member in outcome.members for row in member.rows]
     written = []

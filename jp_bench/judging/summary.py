@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from jp_bench._util.text_table import render_table
 from jp_bench.judging.service import JudgeOutcome
 from jp_bench.llm.endpoints import endpoint_of
-from jp_bench.text_table import render_table
 
 
 def print_plan(outcome: JudgeOutcome, *, brief: bool = False) -> None:

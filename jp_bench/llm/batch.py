@@ -30,17 +30,16 @@ import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from jp_bench.llm.batch_vendors import INTENT_KEY, BatchVendor, line_bytes
 from jp_bench.llm.endpoints import endpoint_of
-from jp_bench.llm.engine import BudgetReached, UnreadableReply
+from jp_bench.llm.engine import CallEngine
 from jp_bench.llm.errors import PermanentError, TransientError
+from jp_bench.llm.jobs import BudgetReached, CallJob, UnreadableReply
+from jp_bench.llm.registry import batch_vendor
+from jp_bench.llm.store import BatchIntent, BatchRecord, BatchRequest
 from jp_bench.llm.types import Message
-from jp_bench.store import BatchIntent, BatchRecord, BatchRequest
-
-if TYPE_CHECKING:
-    from jp_bench.llm.engine import CallEngine, CallJob
 
 _REFUSED = "refused: "  # prefix of a failed request's error when resending it cannot help
 
@@ -54,6 +53,11 @@ class BatchSettings:
     fallback: Literal["resubmit", "live"] = "resubmit"
     max_resubmits: int = 3
     max_requests_per_batch: int | None = None  # below the vendor's limit (tests, or smaller batches)
+
+    async def run(self, engine: CallEngine, todo: list[CallJob]) -> list[CallJob]:
+        """Send ``todo`` through the Batch API of ``engine``'s provider; returns the jobs to send live."""
+        vendor: BatchVendor = batch_vendor(getattr(engine.client, "provider", engine.client))
+        return await BatchRun(engine, vendor, self).run(todo)
 
 
 @dataclass
@@ -102,7 +106,7 @@ class BatchRun:
         self.spec = engine.spec
         self.endpoint = endpoint_of(self.spec.base_url)
         self.report = BatchReport()
-        engine._report.batch = self.report
+        engine.report.batch = self.report
         self._reserved: dict[str, float] = {}  # custom_id -> estimate counted in flight
         self._jobs: dict[str, CallJob] = {}  # key -> job of the run in progress
 
@@ -142,10 +146,10 @@ class BatchRun:
         # which this run must count as a result (not leave out as missing).
         engine = self.engine
         found = engine.store.get(job.key)
-        if found is None or (found.finished_at < engine._started and not engine.answered(job, found)):
+        if found is None or (found.finished_at < engine.started_at and not engine.answered(job, found)):
             # Stored before this run and not taken as its answer (an error with --retry-errors): ask again.
             return _Next("submit", 1, list(job.messages))
-        report = engine._report
+        report = engine.report
         report.results[job.key] = found
         report.reused += 1
         report.by_other_process += 1
@@ -170,13 +174,13 @@ class BatchRun:
     def _store(self, job: CallJob, rows: list[BatchRequest], reply: str | None, parsed: Any, status: str,
                error: str | None, attempts: int, *, details: Any = None) -> None:
         engine = self.engine
-        call = engine._record(job, reply, parsed, status, error, attempts, sum(r.input_tokens for r in rows),
+        call = engine.record(job, reply, parsed, status, error, attempts, sum(r.input_tokens for r in rows),
                               sum(r.output_tokens for r in rows), sum(r.cost_usd for r in rows), time.time(),
                               details=details)
         engine.store.update_batch_request(rows[-1].custom_id, state="done", error=error,
                                           input_tokens=rows[-1].input_tokens, output_tokens=rows[-1].output_tokens,
                                           cost_usd=rows[-1].cost_usd)
-        report = engine._report
+        report = engine.report
         report.results[job.key] = call
         report.called += 1
         report.errors += not call.ok
@@ -196,11 +200,11 @@ class BatchRun:
             sending = await self._recover()
             open_batches = {b.id: b for b in store.open_batches(engine.purpose, self.spec.model, self.endpoint)}
             history: dict[str, list[BatchRequest]] = {}
-            for row in store.batch_requests(keys=[k for k in by_key if k not in engine._report.results]):
+            for row in store.batch_requests(keys=[k for k in by_key if k not in engine.report.results]):
                 history.setdefault(row.key, []).append(row)
             to_submit: list[tuple[CallJob, int, list[Message]]] = []
             for key, job in by_key.items():
-                if key in engine._report.results or key in given_up or job in live or key in sending:
+                if key in engine.report.results or key in given_up or job in live or key in sending:
                     continue
                 step = self._decide(job, history.get(key, []), set(open_batches))
                 if step.action == "submit":
@@ -209,11 +213,11 @@ class BatchRun:
                     live.append(job)
                 elif step.action == "give_up":
                     given_up[key] = step.error or "batch request failed"
-            engine._progress()
+            engine.progress()
             submitted, elsewhere = await self._submit(to_submit)
             open_batches = {b.id: b for b in store.open_batches(engine.purpose, self.spec.model, self.endpoint)}
             unsettled = [key for key, job in by_key.items()
-                         if key not in engine._report.results and key not in given_up and job not in live]
+                         if key not in engine.report.results and key not in given_up and job not in live]
             # Read again: another run may have put some of these keys into a batch since the look above.
             mine = {row.batch_id for row in store.batch_requests(keys=unsettled)} | set(submitted)
             watched = [b for b in open_batches.values() if b.id in mine]
@@ -222,22 +226,22 @@ class BatchRun:
             if not watched and not waiting:
                 break
             ended = await self._poll(watched)
-            engine._progress()
+            engine.progress()
             if not ended:
                 started = time.monotonic()
                 await asyncio.sleep(interval)
                 self.report.waited_s += time.monotonic() - started
                 interval = min(interval * 1.5, self.settings.max_poll_interval_s)
         for error in given_up.values():
-            engine._report.unreachable += 1
-            engine._report.last_unreachable = error
+            engine.report.unreachable += 1
+            engine.report.last_unreachable = error
         return live
 
     async def _submit(self, items: list[tuple[CallJob, int, list[Message]]]) -> tuple[list[str], bool]:
         """Submit ``items`` in as few batches as the vendor's limits allow; record each at once. Returns
         the batches created and whether some items were left to another run submitting them now."""
         engine, store = self.engine, self.engine.store
-        budget = engine._budget
+        budget = engine.budget
         chosen: list[tuple[BatchRequest, dict[str, Any]]] = []
         elsewhere = False
         claimed: list[tuple[CallJob, int, list[Message]]] = []
@@ -260,7 +264,7 @@ class BatchRun:
             try:
                 budget.reserve(estimate)
             except BudgetReached:
-                engine._report.stopped_at_cost_limit = True
+                engine.report.stopped_at_cost_limit = True
                 store.release_claims(engine.owner, [job.key])
                 break
             # Deterministic and unique in the workspace: key, attempt, and how often this attempt was sent.
@@ -310,7 +314,7 @@ class BatchRun:
         store.release_claims(engine.owner, [request.key for request, _ in chunk])
         self.report.submitted += len(chunk)
         self.report.batches[batch_id] = BatchProgress(batch_id, "submitted", len(chunk))
-        engine._progress()
+        engine.progress()
         return batch_id
 
     async def _recover(self) -> set[str]:
@@ -400,5 +404,5 @@ class BatchRun:
     def _settle_reservation(self, custom_id: str, completion: Any) -> None:
         actual = self._cost(completion.input_tokens, completion.output_tokens) if completion is not None else 0.0
         # Requests of an earlier run's batch were never reserved here: only their cost is added.
-        self.engine._budget.settle(self._reserved.pop(custom_id, 0.0), actual)
-        self.engine._report.spent_usd = self.engine._budget.spent_usd
+        self.engine.budget.settle(self._reserved.pop(custom_id, 0.0), actual)
+        self.engine.report.spent_usd = self.engine.budget.spent_usd

@@ -29,8 +29,8 @@ from typing import Any, Literal, Protocol
 
 from jp_bench.llm._http import is_transient_status, sdk_errors
 from jp_bench.llm.errors import PermanentError
+from jp_bench.llm.store import BatchIntent
 from jp_bench.llm.types import Completion, Message, ModelSpec
-from jp_bench.store import BatchIntent
 
 Outcome = Literal["succeeded", "errored", "expired", "canceled"]
 INTENT_KEY = "jp_bench_intent"  # the metadata key carrying a batch's intent tag (OpenAI)
@@ -305,15 +305,3 @@ class AnthropicBatches:
                     found.append(BatchResult(item.custom_id, result.type, error=f"the request was {result.type}"))
         return found
 
-
-def batch_vendor(provider: Any) -> BatchVendor:
-    """The Batch API of a live provider, or a clear error when it has none."""
-    from jp_bench.llm.anthropic_provider import AnthropicProvider
-    from jp_bench.llm.openai_provider import OpenAIProvider
-
-    if isinstance(provider, OpenAIProvider):
-        return OpenAIBatches(provider)
-    if isinstance(provider, AnthropicProvider):
-        return AnthropicBatches(provider)
-    raise PermanentError(f"--batch: provider {type(provider).__name__} has no batch API "
-                         "(openai, anthropic and OpenAI-compatible servers that offer /v1/batches do)")

@@ -32,10 +32,6 @@ from jp_bench.llm.types import Completion, Message, ModelSpec, Provider
 
 logger = logging.getLogger("jp_bench.llm")
 
-# The variable each vendor SDK reads its key from when none is given.
-_DEFAULT_KEY_ENV = {"openai": "OPENAI_API_KEY", "openai-compatible": "OPENAI_API_KEY",
-                    "anthropic": "ANTHROPIC_API_KEY"}
-
 # A server asking for longer than this is misconfigured or telling us to stop; we wait at most this.
 MAX_RETRY_AFTER_S = 600.0
 
@@ -78,10 +74,13 @@ class LLMClient:
             raise ValueError(f"concurrency must be at least 1, not {concurrency}")
         if max_attempts < 1:
             raise ValueError(f"max_attempts must be at least 1, not {max_attempts}")
-        if provider is None:
-            from jp_bench.llm.registry import get_provider
+        from jp_bench.llm.registry import describe, get_provider
 
+        if provider is None:
             provider = get_provider(spec)
+        # The variable the vendor SDK reads its key from when the spec names none: kept out of every message.
+        description = describe(spec.provider) if spec.provider else None
+        self._default_key_env = description.key_env if description is not None else None
         self.spec = spec
         self.provider = provider
         self.concurrency = concurrency
@@ -226,7 +225,7 @@ class LLMClient:
 
     def _secrets(self) -> list[str | None]:
         """The keys this client may send: its own variable's, and the vendor default the SDK falls back to."""
-        names = {self.spec.api_key_env, _DEFAULT_KEY_ENV.get(self.spec.provider)}
+        names = {self.spec.api_key_env, self._default_key_env}
         return [os.environ.get(name) for name in names if name]
 
     def _safe(self, text: str) -> str:

@@ -61,8 +61,8 @@ class EmbeddedProvider:
 
     def _start_server(self) -> str:
         """Start the server (blocking: assembling the GGUF and loading it take seconds) and return its URL."""
-        from jp_bench.local_server import llama_cpp_server
-        from jp_bench.packaged_models import gemma_gguf
+        from jp_bench.local.packaged_models import gemma_gguf
+        from jp_bench.local.server import llama_cpp_server
 
         model_path = self._model_path or gemma_gguf()
         # Kept on self before entering, so aclose stops the server even if the caller was

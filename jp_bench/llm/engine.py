@@ -28,7 +28,8 @@ everything else, once:
 * **accounting and progress**: calls, errors, spend and the in-flight estimate, one report.
 
 Retries of transient HTTP failures and the adaptive concurrency limit live in
-:class:`jp_bench.llm.client.LLMClient`; Batch APIs in :mod:`jp_bench.llm.batch`, driven from here.
+:class:`jp_bench.llm.client.LLMClient`; Batch APIs in :mod:`jp_bench.llm.batch` (an engine's ``batch``).
+Jobs, the reply policy, the budget and the report are :mod:`jp_bench.llm.jobs` (importable from here).
 """
 
 from __future__ import annotations
@@ -37,13 +38,15 @@ import asyncio
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from jp_bench.errors import JpBenchError
+from jp_bench.llm._gate import ClaimedElsewhere, DoneElsewhere, Gate, NoReply, RunStopped
 from jp_bench.llm.errors import LLMError, PermanentError, TransientError
+from jp_bench.llm.jobs import Budget, BudgetReached, CallJob, EngineReport, ProgressHook, ReplyPolicy, UnreadableReply
+from jp_bench.llm.store import CallRecord, Store, StoredCall, StoreWriteError, new_claim_owner
 from jp_bench.llm.tokens import estimate_messages_tokens
 from jp_bench.llm.types import Message, ModelSpec
-from jp_bench.store import CallRecord, Store, StoredCall, StoreWriteError, new_claim_owner
 
 # Statuses that mean the whole run is misconfigured (bad key, no access, unknown model): stop.
 FATAL_STATUSES = frozenset({401, 403, 404})
@@ -52,112 +55,15 @@ FATAL_STATUSES = frozenset({401, 403, 404})
 DEFAULT_LEASE_S = 60.0
 
 
-class UnreadableReply(Exception):
-    """Raised by a :class:`ReplyPolicy` reader: the reply lacks what was asked for (the message says what)."""
+class BatchPath(Protocol):
+    """A way to send jobs through a vendor's Batch API (:class:`jp_bench.llm.batch.BatchSettings`).
 
-
-@dataclass(frozen=True)
-class CallJob:
-    """One stored call to make: its store key, the messages, and what the caller's reader needs."""
-
-    key: str
-    messages: tuple[Message, ...]
-    context: Any = None
-    # The request's own spec when it differs from the engine's in what is sent, not in price or
-    # endpoint (judge sample k of --samples N); None: the engine's.
-    spec: ModelSpec | None = None
-
-
-def _read_anything(job: CallJob, reply: str) -> Any:  # noqa: ARG001 (a ReplyPolicy reader's signature)
-    """The default reader: every reply is kept as it is; the caller reads it later (the generator)."""
-    return None
-
-
-@dataclass(frozen=True)
-class ReplyPolicy:
-    """What belongs to the caller: reading a reply and asking again.
-
-    ``read`` returns the parsed value stored with the reply, or raises :class:`UnreadableReply`.
-    ``attempts`` is how many replies one job may ask for in all; after ``n`` unreadable replies the
-    next request is ``follow_up(job, last_reply, n)`` (None: the same messages again).
-    ``final_error`` turns the last problem into the stored error text.
-    ``describe(job, completion, parsed)`` keeps what else a readable reply carries (the judge's
-    verdict probabilities from the token log-probabilities), stored as the call's ``details``.
+    The engine knows only this, so the batch path may use the engine without the two importing each other.
     """
 
-    read: Callable[[CallJob, str], Any] = _read_anything
-    attempts: int = 1
-    follow_up: Callable[[CallJob, str, int], Sequence[Message]] | None = None
-    final_error: Callable[[str], str] = str
-    describe: Callable[[CallJob, Any, Any], Any] | None = None
-
-    def next_messages(self, job: CallJob, reply: str, unreadable: int) -> list[Message]:
-        if self.follow_up is None:
-            return list(job.messages)
-        return list(self.follow_up(job, reply, unreadable))
-
-
-class BudgetReached(Exception):
-    """The next request would take spend plus the in-flight estimate past the limit: it is not sent."""
-
-
-class _ClaimedElsewhere(Exception):
-    """Another process holds the claim on this key; its result will be read from the store."""
-
-
-class _NoReply(Exception):
-    """A job got no reply at all; carries the last transport error."""
-
-
-class _RunStopped(Exception):
-    """The run has stopped (a fatal reply, or a judge nobody answers): this request must not leave."""
-
-
-@dataclass
-class Budget:
-    """Spend so far plus the estimated cost of the requests in flight, against a limit."""
-
-    limit_usd: float | None
-    spent_usd: float = 0.0
-    in_flight_usd: float = 0.0
-
-    @property
-    def exhausted(self) -> bool:
-        return self.limit_usd is not None and self.spent_usd + self.in_flight_usd >= self.limit_usd
-
-    def reserve(self, estimate_usd: float) -> None:
-        """Count a request about to be sent, or raise BudgetReached once spend plus the in-flight
-        estimate has reached the limit. (Refusing a request whose own estimate would pass the limit
-        would stop runs whose estimates are far above what the judge really uses, before the first call.)"""
-        if self.exhausted:
-            raise BudgetReached
-        self.in_flight_usd += estimate_usd
-
-    def settle(self, estimate_usd: float, actual_usd: float) -> None:
-        self.in_flight_usd = max(0.0, self.in_flight_usd - estimate_usd)
-        self.spent_usd += actual_usd
-
-
-@dataclass
-class EngineReport:
-    """What a run did. ``results`` holds every job's stored call (reused or new) by key."""
-
-    reused: int = 0
-    called: int = 0
-    errors: int = 0
-    spent_usd: float = 0.0
-    in_flight_usd: float = 0.0
-    stopped_at_cost_limit: bool = False
-    # Calls that never got a reply (connection refused, DNS, timeouts, retries exhausted): not
-    # verdicts, so nothing is stored and the next run asks again.
-    unreachable: int = 0
-    last_unreachable: str | None = None
-    by_other_process: int = 0  # results another process on the same workspace produced meanwhile
-    batch: Any = None  # jp_bench.llm.batch.BatchReport when the run went through a Batch API
-    results: dict[str, StoredCall] = field(default_factory=dict)
-
-
-ProgressHook = Callable[[EngineReport, int], None]
+    async def run(self, engine: CallEngine, todo: list[CallJob]) -> list[CallJob]:
+        """Send ``todo`` as batches; returns the jobs to send live (fallback)."""
+        ...
 
 
 @dataclass
@@ -186,12 +92,12 @@ class CallEngine:
     owner: str = field(default_factory=new_claim_owner)
     # Whether a stored ok call answers the job (False: ask again, e.g. written by something else).
     reusable: Callable[[CallJob, StoredCall], bool] | None = None
-    batch: Any = None  # jp_bench.llm.batch.BatchSettings: send through the vendor's Batch API
+    batch: BatchPath | None = None  # jp_bench.llm.batch.BatchSettings: send through the vendor's Batch API
     # The state of the run in progress (reset by run()).
-    _budget: Budget = field(init=False, default_factory=lambda: Budget(None))
-    _report: EngineReport = field(init=False, default_factory=EngineReport)
+    budget: Budget = field(init=False, default_factory=lambda: Budget(None))
+    report: EngineReport = field(init=False, default_factory=EngineReport)
     _todo_count: int = field(init=False, default=0)
-    _started: float = field(init=False, default=0.0)
+    started_at: float = field(init=False, default=0.0)  # when run() began (time.time())
     # Why the run stopped (the first fatal reply, or nobody answering); once set, no request leaves.
     _stop: Exception | None = field(init=False, default=None)
     # Whether any request of this run has had an HTTP answer (a reply or an error status).
@@ -227,17 +133,17 @@ class CallEngine:
     async def run(self, jobs: Sequence[CallJob]) -> EngineReport:
         todo, stored = self.pending(jobs)
         keys = {job.key for job in jobs}
-        self._report = EngineReport(reused=len(keys) - len(todo),
+        self.report = EngineReport(reused=len(keys) - len(todo),
                                     results={k: v for k, v in stored.items() if k in keys})
-        self._budget = Budget(self.max_cost_usd)
+        self.budget = Budget(self.max_cost_usd)
         self._todo_count = len(todo)
-        self._started = time.time()
+        self.started_at = time.time()
         self._stop = None
         self._reached = False
         self._changed = asyncio.Event()
-        self._progress()
+        self.progress()
         if not todo:
-            return self._report
+            return self.report
         owned = self.client is None
         if owned:
             if self.client_factory is None:
@@ -257,25 +163,22 @@ class CallEngine:
                 if close is not None:
                     await close()
                 self.client = None
-        return self._report
+        return self.report
 
     async def _run_batches(self, todo: list[CallJob]) -> list[CallJob]:
         """Send ``todo`` through the vendor's Batch API; returns the jobs to send live (fallback)."""
-        from jp_bench.llm.batch import BatchRun
-        from jp_bench.llm.batch_vendors import batch_vendor
-
+        assert self.batch is not None
         try:
-            vendor = batch_vendor(getattr(self.client, "provider", self.client))
-            return await BatchRun(self, vendor, self.batch).run(todo)
+            return await self.batch.run(self, todo)
         except PermanentError as exc:
             raise JpBenchError(f"{self.refused_what} refused the batch: {exc}") from None
 
     async def _run_jobs(self, todo: list[CallJob]) -> None:
         deferred: list[CallJob] = []
-        report = self._report
+        report = self.report
         window = self._probe_window()
         tasks: dict[str, asyncio.Task[None]] = {}
-        gates: dict[str, _Gate] = {}  # each running job's current gate (in flight while it is reserved)
+        gates: dict[str, Gate] = {}  # each running job's current gate (in flight while it is reserved)
         # Until something has answered, one window of jobs in all may try: a job that ends without a
         # reply uses its place up; any other ending (claimed elsewhere, the budget) gives it back.
         probe_places = window
@@ -304,7 +207,7 @@ class CallEngine:
                 return
             unanswered = False
             try:
-                if self._budget.exhausted:
+                if self.budget.exhausted:
                     report.stopped_at_cost_limit = True
                     return
                 unanswered = await self._one(job, gates, deferred, stop)
@@ -338,21 +241,21 @@ class CallEngine:
         if report.unreachable and not report.called and not report.by_other_process:
             raise self._unreachable_error()
 
-    async def _one(self, job: CallJob, gates: dict[str, _Gate], deferred: list[CallJob],
+    async def _one(self, job: CallJob, gates: dict[str, Gate], deferred: list[CallJob],
                    stop: Callable[[Exception], None]) -> bool:
         """One job through :meth:`_call`, its outcome counted in the report (or the run stopped).
 
         Returns whether the job ended without any reply (the host was not reached)."""
-        report = self._report
+        report = self.report
         try:
             call = await self._call(job, gates)
-        except _RunStopped:
+        except RunStopped:
             return False
         except asyncio.CancelledError:
             if self._stop is None:  # not our stop (Ctrl-C): the whole run is being cancelled
                 raise
             return False
-        except _ClaimedElsewhere:
+        except ClaimedElsewhere:
             deferred.append(job)
             return False
         except StoreWriteError as exc:  # disk full, read-only: no further call may be paid for and then lost
@@ -365,18 +268,18 @@ class CallEngine:
             if exc.status in FATAL_STATUSES or exc.status is None or exc.param is not None:
                 stop(self._refused_error(exc))
                 return False
-            call = self._record(job, None, None, "error", str(exc), 1, 0, 0, 0.0, time.time())
-        except _NoReply as exc:
+            call = self.record(job, None, None, "error", str(exc), 1, 0, 0, 0.0, time.time())
+        except NoReply as exc:
             report.unreachable += 1
             report.last_unreachable = str(exc)
-            self._progress()
+            self.progress()
             return True
         if call is not None:  # None: another process finished it between our look-up and our claim
             report.results[job.key] = call
             report.called += 1
             report.errors += not call.ok
-            report.spent_usd = self._budget.spent_usd
-            self._progress()
+            report.spent_usd = self.budget.spent_usd
+            self.progress()
         return False
 
     def _probe_window(self) -> int | None:
@@ -394,11 +297,16 @@ class CallEngine:
         return JpBenchError(f"{self.refused_what} refused the request: {exc}{hint}")
 
     def _unreachable_error(self) -> JpBenchError:
-        report = self._report
+        report = self.report
         return JpBenchError(f"no call reached {self.refused_what} ({report.unreachable} tried; last error: "
                             f"{report.last_unreachable}); nothing was stored")
 
-    def _answered(self) -> None:
+    @property
+    def stopped(self) -> bool:
+        """Whether the run has stopped (a fatal reply, nobody answering): no request may leave."""
+        return self._stop is not None
+
+    def mark_answered(self) -> None:
         """A request had an HTTP answer (a reply or an error status): the host is there."""
         if not self._reached:
             self._reached = True
@@ -409,7 +317,7 @@ class CallEngine:
         self._changed.set()
         self._changed = asyncio.Event()
 
-    async def _call(self, job: CallJob, gates: dict[str, _Gate] | None = None) -> StoredCall | None:
+    async def _call(self, job: CallJob, gates: dict[str, Gate] | None = None) -> StoredCall | None:
         """Ask until the reply is readable or the policy's attempts are spent; store the outcome."""
         started = time.time()
         messages = list(job.messages)
@@ -419,22 +327,22 @@ class CallEngine:
         problem = ""
         claimed = False
         for attempt in range(1, self.policy.attempts + 1):
-            gate = _Gate(self, job.key, self.estimate_usd(messages), claim=not claimed)
+            gate = Gate(self, job.key, self.estimate_usd(messages), claim=not claimed)
             if gates is not None:
                 gates[job.key] = gate
             try:
                 completion = await self._send(messages, gate, job.spec)
-            except _DoneElsewhere as done:
-                self._report.reused += 1
-                self._report.by_other_process += 1
-                self._report.results[job.key] = done.call
+            except DoneElsewhere as done:
+                self.report.reused += 1
+                self.report.by_other_process += 1
+                self.report.results[job.key] = done.call
                 return None
-            except (PermanentError, _ClaimedElsewhere, BudgetReached, _RunStopped):
+            except (PermanentError, ClaimedElsewhere, BudgetReached, RunStopped):
                 raise
             except LLMError as exc:
                 if reply is None:  # nothing came back and nothing was paid: not a verdict, ask next run
-                    raise _NoReply(str(exc)) from None
-                return self._record(job, reply, None, "error", str(exc), attempt, input_tokens, output_tokens,
+                    raise NoReply(str(exc)) from None
+                return self.record(job, reply, None, "error", str(exc), attempt, input_tokens, output_tokens,
                                     cost, started)
             finally:
                 claimed = claimed or gate.claimed
@@ -450,12 +358,12 @@ class CallEngine:
                     messages = self.policy.next_messages(job, reply, attempt)
                 continue
             details = self.policy.describe(job, completion, parsed) if self.policy.describe else None
-            return self._record(job, reply, parsed, "ok", None, attempt, input_tokens, output_tokens, cost, started,
+            return self.record(job, reply, parsed, "ok", None, attempt, input_tokens, output_tokens, cost, started,
                                 details=details)
-        return self._record(job, reply, None, "error", self.policy.final_error(problem), self.policy.attempts,
+        return self.record(job, reply, None, "error", self.policy.final_error(problem), self.policy.attempts,
                             input_tokens, output_tokens, cost, started)
 
-    async def _send(self, messages: list[Message], gate: _Gate, spec: ModelSpec | None = None) -> Any:
+    async def _send(self, messages: list[Message], gate: Gate, spec: ModelSpec | None = None) -> Any:
         """One reply through the client; ``gate`` runs each time a request is about to leave."""
         from jp_bench.llm.client import LLMClient
 
@@ -478,7 +386,7 @@ class CallEngine:
         gate.settle(self.spec.cost_usd(completion.input_tokens, completion.output_tokens))
         return completion
 
-    def _record(self, job: CallJob, reply: str | None, parsed: Any, status: str,
+    def record(self, job: CallJob, reply: str | None, parsed: Any, status: str,
                 error: str | None, attempts: int, input_tokens: int, output_tokens: int, cost: float,
                 started: float, *, details: Any = None) -> StoredCall:
         self.store.put(CallRecord(
@@ -494,12 +402,12 @@ class CallEngine:
 
     # ----------------------------------------------------------------------- two processes, one store
 
-    def _done_elsewhere(self, key: str) -> StoredCall | None:
+    def done_elsewhere(self, key: str) -> StoredCall | None:
         """The stored call another process made for ``key`` since this run looked, if any."""
         found = self.store.get(key)
         if found is None:
             return None
-        if found.ok or not self.retry_errors or found.finished_at >= self._started:
+        if found.ok or not self.retry_errors or found.finished_at >= self.started_at:
             return found
         return None
 
@@ -510,19 +418,19 @@ class CallEngine:
         waiting = {job.key: job for job in jobs}
         while waiting:
             for key in list(waiting):
-                found = self._done_elsewhere(key)
+                found = self.done_elsewhere(key)
                 if found is not None:
                     del waiting[key]
-                    self._report.results[key] = found
-                    self._report.reused += 1
-                    self._report.by_other_process += 1
+                    self.report.results[key] = found
+                    self.report.reused += 1
+                    self.report.by_other_process += 1
             if not waiting:
                 break
             lapsed = set(self.store.unclaimed(list(waiting)))
             if lapsed:
                 return ([job for key, job in waiting.items() if key in lapsed],
                         [job for key, job in waiting.items() if key not in lapsed])
-            self._progress()
+            self.progress()
             await asyncio.sleep(self.poll_interval_s)
         return [], []
 
@@ -531,60 +439,9 @@ class CallEngine:
             await asyncio.sleep(self.lease_s / 3)
             self.store.renew_claims(self.owner, self.lease_s)
 
-    def _progress(self) -> None:
-        self._report.in_flight_usd = self._budget.in_flight_usd
+    def progress(self) -> None:
+        self.report.in_flight_usd = self.budget.in_flight_usd
         if self.on_progress:
-            self.on_progress(self._report, self._todo_count)
+            self.on_progress(self.report, self._todo_count)
 
 
-class _DoneElsewhere(Exception):
-    """Another process stored this job's result after this run looked: use it, send nothing."""
-
-    def __init__(self, call: StoredCall) -> None:
-        super().__init__(call.key)
-        self.call = call
-
-
-class _Gate:
-    """What happens each time one request is about to be sent: the claim (once), then the budget.
-
-    :class:`jp_bench.llm.client.LLMClient` calls :meth:`admit` inside its concurrency slot before every
-    HTTP attempt, :meth:`answered` when the attempt had an HTTP answer (a reply or an error status),
-    and :meth:`abandon` after an attempt that failed (nothing was paid for it).
-    """
-
-    def __init__(self, engine: CallEngine, key: str, estimate_usd: float, claim: bool) -> None:
-        self.engine, self.key, self.estimate_usd, self.claim = engine, key, estimate_usd, claim
-        self.claimed = False
-        self.reserved = False
-
-    def admit(self) -> None:
-        """Let the request go, or raise _RunStopped / BudgetReached / _ClaimedElsewhere / _DoneElsewhere."""
-        engine = self.engine
-        if engine._stop is not None:
-            raise _RunStopped
-        if self.claim and not self.claimed:
-            state = engine.store.claim(self.key, engine.owner, engine.lease_s)
-            if state == "taken":
-                raise _ClaimedElsewhere
-            done = engine._done_elsewhere(self.key)
-            if done is not None:
-                engine.store.release_claims(engine.owner, [self.key])
-                raise _DoneElsewhere(done)
-            self.claimed = True
-        engine._budget.reserve(self.estimate_usd)
-        self.reserved = True
-
-    def answered(self) -> None:
-        """The request had an HTTP answer, whatever its status (the client tells us)."""
-        self.engine._answered()
-
-    def abandon(self) -> None:
-        if self.reserved:
-            self.reserved = False
-            self.engine._budget.settle(self.estimate_usd, 0.0)
-
-    def settle(self, actual_usd: float) -> None:
-        if self.reserved:
-            self.reserved = False
-            self.engine._budget.settle(self.estimate_usd, actual_usd)

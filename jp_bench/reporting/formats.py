@@ -7,8 +7,8 @@ import io
 import json
 from typing import Any
 
+from jp_bench._util.text_table import render_table
 from jp_bench.reporting.scales import ScoreScale, score_label
-from jp_bench.text_table import render_table
 
 FORMATS = ("table", "md", "csv", "json")
 

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from jp_bench.stats._common import CLUSTER_COLUMN, resampling_units, sorted_unique, to_plain
+from jp_bench.stats.common import CLUSTER_COLUMN, resampling_units, sorted_unique, to_plain
 from jp_bench.stats.judge_noise import sample_matrix, two_level_bootstrap
 
 _SWAP = {"model_1": "model_2", "model_2": "model_1", "tie": "tie", "error": "error"}
@@ -77,9 +77,9 @@ def fold_samples(frame: pd.DataFrame) -> pd.DataFrame:
 def _pairwise_values(frame: pd.DataFrame, model: Any, baseline: Any, column: str) -> list[tuple[Any, int, float]]:
     """(question, sample, value) from ``model``'s side against ``baseline``: ``column`` "score" is the
     combined hard outcome (1 / 0.5 / 0), "weighted_score" the probability-weighted one."""
-    from jp_bench.judging.outcomes import combine_games
+    from jp_bench.stats.outcomes import OUTCOME_SCORES, combine_games
 
-    hard = {"win": 1.0, "tie": 0.5, "loss": 0.0}
+    hard = OUTCOME_SCORES
     items = []
     for row in frame.itertuples(index=False):
         if {row.model_1, row.model_2} != {model, baseline}:
@@ -212,8 +212,8 @@ def pooled_frames(pairwise: pd.DataFrame, single: pd.DataFrame) -> tuple[pd.Data
 
 def jury_agreement(pairwise: pd.DataFrame, single: pd.DataFrame, judge_models: dict[str, str]) -> list[dict]:
     """Per jury: its members, judge–judge agreement of every pair of members, and self-preference."""
-    from jp_bench.agreement.stats import agreement_stats, judge_judge_comparisons
-    from jp_bench.agreement.votes import combine_games, make_vote
+    from jp_bench.votes.comparisons import agreement_stats, judge_judge_comparisons
+    from jp_bench.votes.model import combine_games, make_vote
 
     juries = sorted(set(pairwise.get("jury", pd.Series(dtype=object)).dropna())
                     | set(single.get("jury", pd.Series(dtype=object)).dropna()))

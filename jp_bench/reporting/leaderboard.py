@@ -28,7 +28,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from jp_bench.atomic import write_bytes_atomic, write_text_atomic
+from jp_bench._util.atomic import write_bytes_atomic, write_text_atomic
 from jp_bench.errors import InputFileError, JpBenchError, describe_validation_error, read_input_text
 from jp_bench.reporting.results_schema import (
     PublishedResult,
@@ -49,10 +49,10 @@ __all__ = [
     "write_result",
 ]
 
+from jp_bench._util.spreadsheet import protect_cell
 from jp_bench.reporting.boards import Board, format_with_ci, format_wlt, judge_settings, listing_order, make_boards
 from jp_bench.reporting.html_page import render_html
 from jp_bench.reporting.plots import PLOT_SUFFIXES, PLOTS_FOLDER, PlotImage, render_plots
-from jp_bench.spreadsheet import protect_cell
 
 CSV_FIXED_COLUMNS = [
     "benchmark", "judge", "model", "date", "headline_metric", "headline", "ci_low", "ci_high", "rank", "errors",

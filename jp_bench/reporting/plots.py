@@ -55,14 +55,14 @@ def _figure(width: float, height: float) -> Any:
 
 def _label_width(labels: Iterable[str]) -> float:
     """Rough inches a tick label column needs (full-width characters count double)."""
-    from jp_bench.text_table import display_width
+    from jp_bench._util.text_table import display_width
 
     return 0.085 * max((display_width(label) for label in labels), default=0)
 
 
 def _title_width(title: str) -> float:
     """Inches a 10-point title needs, with a margin."""
-    from jp_bench.text_table import display_width
+    from jp_bench._util.text_table import display_width
 
     return 0.5 + 0.075 * display_width(title)
 

@@ -32,7 +32,7 @@ from typing import Any
 import pandas as pd
 
 from jp_bench.reporting.sources import Judgments, item_keys
-from jp_bench.stats._common import CLUSTER_COLUMN, to_plain
+from jp_bench.stats.common import CLUSTER_COLUMN, to_plain
 from jp_bench.stats.tables import REPEAT_COLUMN
 
 

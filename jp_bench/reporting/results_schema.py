@@ -26,7 +26,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from jp_bench.names import safe_name
+from jp_bench._util.names import safe_name
+from jp_bench.stats.outcomes import OUTCOME_SCORES
 
 SCHEMA_VERSION = 1
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -154,9 +155,10 @@ class PairwiseSummary(BaseModel):
         for rate_name, count in (("win_rate", self.win), ("loss_rate", self.loss), ("tie_rate", self.tie)):
             if not _close(getattr(self, rate_name), count, self.n):
                 raise ValueError(f"{rate_name} = {getattr(self, rate_name)} does not match {count}/{self.n}")
-        if not _close(self.adjusted_win_rate, self.win + 0.5 * self.tie, self.n):
+        worth = self.win * OUTCOME_SCORES["win"] + self.tie * OUTCOME_SCORES["tie"]
+        if not _close(self.adjusted_win_rate, worth, self.n):
             raise ValueError(f"adjusted_win_rate = {self.adjusted_win_rate} does not match "
-                             f"(win + tie/2)/n = {(self.win + 0.5 * self.tie) / self.n:.4f}")
+                             f"(win + tie/2)/n = {worth / self.n:.4f}")
         for category, entry in self.by_category.items():
             if entry.n > self.n:
                 raise ValueError(f"by_category[{category!r}].n = {entry.n} exceeds n = {self.n}")

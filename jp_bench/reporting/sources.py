@@ -24,10 +24,11 @@ from typing import Any
 
 import pandas as pd
 
+from jp_bench.benchmarks.questions import iter_jsonl
 from jp_bench.errors import InputFileError, JpBenchError
-from jp_bench.questions import iter_jsonl
 from jp_bench.reporting.scales import ScoreScale, scale_from_prompt, schema_scale
-from jp_bench.stats._common import CLUSTER_COLUMN
+from jp_bench.stats.common import CLUSTER_COLUMN
+from jp_bench.stats.outcomes import OUTCOME_SCORES
 from jp_bench.stats.tables import REPEAT_COLUMN
 
 PAIRWISE_COLUMNS = ["question_id", "category", "model_1", "model_2", "g1_winner", "g2_winner", "len_1", "len_2",
@@ -62,7 +63,7 @@ def _lm_eval_rows(path: Path) -> list[dict]:
 
     The judged model is named as the answers reader names it (lm-eval's ``model_name``).
     """
-    from jp_bench.answers import lm_eval_sample_files, model_name_for
+    from jp_bench.harness.samples import lm_eval_sample_files, model_name_for
     from jp_bench.judging.records import read_judgment_rows
 
     rows: list[dict] = []
@@ -142,7 +143,8 @@ def _our_rows(rows: list[dict], costs: dict, prompt_sets: dict,
         probs = row.get("verdict_probs")
         if probs and row.get("status") == "ok":
             mine = "A" if row["game"] == 1 else "B"  # game 2 shows model_1 as B
-            entry["_weights"][row["game"]] = probs.get(mine, 0.0) + 0.5 * probs.get("C", 0.0)
+            entry["_weights"][row["game"]] = (probs.get(mine, 0.0) * OUTCOME_SCORES["win"]
+                                              + probs.get("C", 0.0) * OUTCOME_SCORES["tie"])
     for entry in games.values():
         weights = entry.pop("_weights")
         entry["weighted_score"] = (weights[1] + weights[2]) / 2 if len(weights) == 2 else None

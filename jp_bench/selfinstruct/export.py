@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from jp_bench.atomic import write_bytes_atomic, write_text_atomic
+from jp_bench._util.atomic import write_bytes_atomic, write_text_atomic
 
 
 def to_record(item: dict[str, Any]) -> dict[str, Any]:

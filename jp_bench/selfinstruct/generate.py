@@ -20,11 +20,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from jp_bench._util.yaml_lines import load_yaml_text
 from jp_bench.errors import JpBenchError, read_input_text
 from jp_bench.llm.engine import CallEngine, CallJob
+from jp_bench.llm.store import Store, call_key
 from jp_bench.llm.types import Message, ModelSpec
-from jp_bench.store import Store, call_key
-from jp_bench.yaml_lines import load_yaml_text
 
 DEFAULT_PROMPT = "generate-ja-v1"
 
@@ -37,11 +37,11 @@ class GenerationPrompt:
     user: str
 
     def render(self, demonstrations: Sequence[dict[str, str]], num_tasks: int) -> list[Message]:
-        from jp_bench.judging.prompts import _compiled  # one sandboxed jinja2 environment for all prompts
+        from jp_bench.judging.prompts import render_template  # one sandboxed jinja2 environment for all prompts
 
         variables = {"demonstrations": list(demonstrations), "num_tasks": num_tasks}
-        system = _compiled(self.system).render(**variables).strip()
-        user = _compiled(self.user).render(**variables).strip()
+        system = render_template(self.system, **variables).strip()
+        user = render_template(self.user, **variables).strip()
         return [Message("system", system), Message("user", user)] if system else [Message("user", user)]
 
 

@@ -26,9 +26,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from jp_bench.atomic import write_text_atomic
+from jp_bench._util.atomic import write_text_atomic
+from jp_bench.benchmarks.questions import iter_jsonl_lines
 from jp_bench.errors import InputFileError, JpBenchError, describe_validation_error, read_input_text
-from jp_bench.questions import iter_jsonl_lines
 from jp_bench.selfinstruct.filters import japanese_share
 
 SeedSource = Literal["ours", "translated", "english", "generated"]

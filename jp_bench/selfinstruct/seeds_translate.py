@@ -2,7 +2,7 @@
 
 One model call per seed (instruction and every instance together, so the translation stays
 consistent within a task), through :class:`jp_bench.llm.LLMClient`. Every call goes through the
-workspace :class:`jp_bench.store.Store`: it is looked up by :func:`jp_bench.store.call_key` before
+workspace :class:`jp_bench.llm.store.Store`: it is looked up by :func:`jp_bench.llm.store.call_key` before
 calling and recorded the moment it finishes (purpose ``translate:<model>``), so an interrupted run
 resumes where it stopped and a re-run costs nothing.
 
@@ -25,10 +25,10 @@ from typing import Any
 from jp_bench.errors import JpBenchError
 from jp_bench.llm.client import LLMClient
 from jp_bench.llm.engine import CallEngine, CallJob, ReplyPolicy, UnreadableReply
+from jp_bench.llm.store import Store, StoredCall, call_key
 from jp_bench.llm.types import Message, ModelSpec
 from jp_bench.selfinstruct.seeds import SeedTask
 from jp_bench.selfinstruct.sheet import SheetRow, row_id
-from jp_bench.store import Store, StoredCall, call_key
 
 logger = logging.getLogger("jp_bench.selfinstruct")
 

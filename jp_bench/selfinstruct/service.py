@@ -10,13 +10,13 @@ from pathlib import Path
 from typing import Any
 
 from jp_bench import paths
+from jp_bench.llm.store import Store
 from jp_bench.selfinstruct.generate import (
     GenerationConfig,
     GenerationReport,
     Generator,
     load_generation_prompt,
 )
-from jp_bench.store import Store
 
 
 def tasks_schema(tasks: int) -> dict:

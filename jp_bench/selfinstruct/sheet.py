@@ -37,10 +37,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from jp_bench.atomic import write_bytes_atomic, write_text_atomic
+from jp_bench._util.atomic import write_bytes_atomic, write_text_atomic
+from jp_bench._util.spreadsheet import protect_cell, unprotect_cell
 from jp_bench.errors import InputFileError, JpBenchError
 from jp_bench.selfinstruct.seeds import SeedTask, japanese_ratio
-from jp_bench.spreadsheet import protect_cell, unprotect_cell
 
 SheetStatus = Literal["todo", "done", "skip", "error"]
 

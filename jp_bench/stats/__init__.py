@@ -19,18 +19,30 @@ are plain Python types (NaN as None), ready for ``json.dumps``.
 
 from __future__ import annotations
 
-from jp_bench.stats.diagnostics import first_slot_preference, judge_diagnostics, length_effect, position_consistency
-from jp_bench.stats.length_control import fit_length_logistic, length_controlled_win_rate
-from jp_bench.stats.pairwise import pairwise_summary
-from jp_bench.stats.ratings import bradley_terry, bradley_terry_bootstrap, separability
-from jp_bench.stats.single import single_summary
-from jp_bench.stats.tables import (
-    expand_games,
-    orient_to_baseline,
-    question_outcomes,
-    validate_pairwise,
-    validate_single,
-)
+# Loaded on first use (PEP 562): ``jp_bench.stats.outcomes`` (the outcome rule the judging code uses)
+# must not pull pandas and scipy into every command that merely judges.
+_WHERE = {
+    "first_slot_preference": "diagnostics", "judge_diagnostics": "diagnostics", "length_effect": "diagnostics",
+    "position_consistency": "diagnostics",
+    "fit_length_logistic": "length_control", "length_controlled_win_rate": "length_control",
+    "pairwise_summary": "pairwise",
+    "bradley_terry": "ratings", "bradley_terry_bootstrap": "ratings", "separability": "ratings",
+    "single_summary": "single",
+    "expand_games": "tables", "orient_to_baseline": "tables", "question_outcomes": "tables",
+    "validate_pairwise": "tables", "validate_single": "tables",
+}
+
+
+def __getattr__(name: str) -> object:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'jp_bench.stats' has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(f"jp_bench.stats.{module}"), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "bradley_terry",

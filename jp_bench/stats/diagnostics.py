@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from jp_bench.stats._common import ratio, to_plain
+from jp_bench.stats.common import ratio, to_plain
 from jp_bench.stats.tables import has_lengths, question_outcomes, validate_pairwise
 
 

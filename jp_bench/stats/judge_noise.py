@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from jp_bench.stats._common import bootstrap_counts, interval, percentile_interval, question_draws, sorted_unique
+from jp_bench.stats.common import bootstrap_counts, interval, percentile_interval, question_draws, sorted_unique
 
 # Seeds the within-question draws apart from the question draws (which must stay as in the one-level bootstrap).
 _SAMPLE_STREAM = 7_919
@@ -72,7 +72,7 @@ def two_level_counts(n_questions: int, n_samples: int, n_boot: int, seed: int | 
 
     Every draw of a question brings ``n_samples`` sample draws, so a replicate weighs ``Q·S`` (question,
     sample) units in all, as many as the data hold. With one sample this is
-    :func:`jp_bench.stats._common.bootstrap_counts` exactly.
+    :func:`jp_bench.stats.common.bootstrap_counts` exactly.
     """
     if n_samples <= 1:
         return bootstrap_counts(n_questions, n_boot, seed)[:, :, None]
@@ -90,7 +90,7 @@ def two_level_bootstrap(values: np.ndarray, n_boot: int, seed: int | None, ci: f
     """The mean of item means of ``values`` (``(I, S)``) with its two-level bootstrap interval.
 
     ``clusters``: each item's question as a position ``0..K-1`` in draw order (see
-    :func:`jp_bench.stats._common.resampling_units`); default: every item is a question of its own.
+    :func:`jp_bench.stats.common.resampling_units`); default: every item is a question of its own.
     Returns ``mean``, ``ci95`` (percentile interval at level ``ci``), ``stderr`` (SD of the
     replicates), ``judge_sd``, ``judge_share`` and ``samples`` (S).
     """

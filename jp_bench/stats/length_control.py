@@ -20,10 +20,11 @@ import pandas as pd
 from scipy.optimize import minimize
 from scipy.special import expit
 
-from jp_bench.stats._common import to_plain
+from jp_bench.stats.common import to_plain
+from jp_bench.stats.outcomes import OUTCOME_SCORES
 from jp_bench.stats.tables import has_lengths, orient_to_baseline, question_outcomes
 
-_GAME_SCORE = {"model_1": 1.0, "tie": 0.5, "model_2": 0.0}
+_GAME_SCORE = {"model_1": OUTCOME_SCORES["win"], "tie": OUTCOME_SCORES["tie"], "model_2": OUTCOME_SCORES["loss"]}
 
 
 def _observations(rows: pd.DataFrame, unit: str, lengths: bool) -> tuple[np.ndarray, np.ndarray]:

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from jp_bench.stats._common import (
+from jp_bench.stats.common import (
     bootstrap_counts,
     bootstrap_weighted_means,
     breakdown_entries,
@@ -20,6 +20,7 @@ from jp_bench.stats._common import (
     to_plain,
     unit_totals,
 )
+from jp_bench.stats.outcomes import OUTCOME_SCORES
 from jp_bench.stats.tables import orient_to_baseline, question_outcomes
 
 
@@ -37,7 +38,7 @@ def _counts(rows: pd.DataFrame) -> dict[str, Any]:
         "win_rate": ratio(win, n),
         "loss_rate": ratio(loss, n),
         "tie_rate": ratio(tie, n),
-        "adjusted_win_rate": ratio(win + 0.5 * tie, n),
+        "adjusted_win_rate": ratio(win * OUTCOME_SCORES["win"] + tie * OUTCOME_SCORES["tie"], n),
     }
 
 
@@ -76,7 +77,7 @@ def pairwise_summary(df: pd.DataFrame, baseline: str | None = None, n_boot: int 
     optional ``cluster`` column (multi-turn: ``question_id`` "81/2" is turn 2 of question 81, ``cluster``
     81) a row is an item of its question, the rates are means over items as before (FastChat counts
     every turn's game) and the bootstrap draws whole questions, each bringing all its items (see
-    :func:`jp_bench.stats._common.resampling_units`). ``n_boot=0`` gives ``ci95``/``stderr`` None.
+    :func:`jp_bench.stats.common.resampling_units`). ``n_boot=0`` gives ``ci95``/``stderr`` None.
     Returns plain Python types (NaN as None).
     """
     check_bootstrap_args(n_boot, ci)

@@ -27,7 +27,7 @@ import pandas as pd
 from scipy.optimize import minimize
 from scipy.special import expit
 
-from jp_bench.stats._common import (
+from jp_bench.stats.common import (
     check_bootstrap_args,
     interval,
     percentile_interval,

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from jp_bench.stats._common import (
+from jp_bench.stats.common import (
     bootstrap_counts,
     bootstrap_weighted_means,
     breakdown_entries,
@@ -55,7 +55,7 @@ def single_summary(df: pd.DataFrame, n_boot: int = 1000, seed: int | None = 0,
     the Q distinct question ids (sorted) serves every model, category and turn; a drawn question
     brings all its rows (every turn) into the replicate (a cluster bootstrap: the turns of a question
     are not independent draws; an optional ``cluster`` column names the question where
-    ``question_id`` is a smaller item, see :func:`jp_bench.stats._common.resampling_units`); NaN scores
+    ``question_id`` is a smaller item, see :func:`jp_bench.stats.common.resampling_units`); NaN scores
     and questions a model did not answer are ignored in its replicate means. Returns plain Python types.
     """
     check_bootstrap_args(n_boot, ci)

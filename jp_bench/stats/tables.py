@@ -6,7 +6,7 @@ lengths in characters, NaN allowed). Game 1 showed model_1 as assistant A, game 
 Winners are in model terms: ``"model_1"``, ``"model_2"``, ``"tie"`` or ``"error"``; a missing winner
 (None/NaN) is read as ``"error"``.
 
-Optional in both, for the bootstrap (:func:`jp_bench.stats._common.resampling_units`): ``cluster``,
+Optional in both, for the bootstrap (:func:`jp_bench.stats.common.resampling_units`): ``cluster``,
 the question a row's item belongs to when ``question_id`` is a smaller item (a turn, "81/2"; a judge
 sample), and ``sample``, the judge sample (``--samples``) a row is. Optional in PAIRWISE: ``turn``
 (the turn judged, for per-turn figures; the item is still ``question_id``) and ``repeat`` (0 for an
@@ -24,7 +24,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from jp_bench.stats._common import CLUSTER_COLUMN, require_columns, to_plain
+from jp_bench.stats.common import CLUSTER_COLUMN, require_columns, to_plain
+from jp_bench.stats.outcomes import OUTCOME_SCORES, combine_games
 
 PAIRWISE_COLUMNS = ("question_id", "category", "model_1", "model_2", "g1_winner", "g2_winner")
 SINGLE_COLUMNS = ("question_id", "category", "model", "score")
@@ -123,10 +124,8 @@ def question_outcomes(df: pd.DataFrame) -> pd.DataFrame:
     Adds columns ``outcome`` (``"error"`` if either game is an error; else ``"win"``/``"loss"`` when
     both games name model_1/model_2; else ``"tie"``: either game said tie, or the games disagree),
     ``inconsistent`` (True when both games named a winner and not the same one) and ``score``
-    (win 1.0, tie 0.5, loss 0.0, error NaN). This is the rule of ``jp_bench.judging.outcomes``.
+    (:data:`jp_bench.stats.outcomes.OUTCOME_SCORES`, error NaN). This is the rule of ``jp_bench.stats.outcomes``.
     """
-    from jp_bench.judging.outcomes import combine_games
-
     table = validate_pairwise(df)
     # The one position-swap rule; a table holds one row per question and pair, so this is cheap.
     combined = [combine_games(g1, g2) for g1, g2 in zip(table["g1_winner"], table["g2_winner"], strict=True)]
@@ -136,7 +135,7 @@ def question_outcomes(df: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-_SCORES = {"win": 1.0, "tie": 0.5, "loss": 0.0, "error": np.nan}
+_SCORES = {**OUTCOME_SCORES, "error": np.nan}
 
 
 def orient_to_baseline(df: pd.DataFrame, baseline: str) -> pd.DataFrame:
@@ -182,7 +181,8 @@ def expand_games(df: pd.DataFrame) -> pd.DataFrame:
     for game, column, model_a, model_b in ((1, "g1_winner", "model_1", "model_2"),
                                            (2, "g2_winner", "model_2", "model_1")):
         winner = table[column]
-        result = np.select([winner == model_a, winner == model_b, winner == "tie"], [1.0, 0.0, 0.5], np.nan)
+        result = np.select([winner == model_a, winner == model_b, winner == "tie"],
+                           [OUTCOME_SCORES["win"], OUTCOME_SCORES["loss"], OUTCOME_SCORES["tie"]], np.nan)
         parts.append(pd.DataFrame({
             "question_id": table["question_id"].to_numpy(),
             "category": table["category"].to_numpy(),
