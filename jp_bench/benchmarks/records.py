@@ -58,8 +58,21 @@ class ReferenceSet:
     description: str = ""
 
 
+@dataclass(frozen=True, kw_only=True)
+class TaskSettings:
+    """What the lm-eval tasks are generated from (jp_bench/harness/task_yamls.py) and multi-turn generation
+    reads: the category labels in display order (one subtask each; empty: one subtask of every question),
+    the turns of each question, and per-category generation settings where the benchmark's authors fix
+    them (MT-Bench's temperatures and token limit; empty / None: the task's defaults)."""
+
+    categories: tuple[str, ...] = ()
+    turns: int = 1
+    temperatures: Mapping[str, float] = field(default_factory=dict, hash=False)
+    max_gen_toks: int | None = None
+
+
 @dataclass(frozen=True)
-class UpstreamBenchmark:
+class UpstreamBenchmark(TaskSettings):
     """A benchmark whose questions are loaded at run time from a pinned public repository."""
 
     name: str
@@ -87,14 +100,6 @@ class UpstreamBenchmark:
     # Environment overrides; empty means JP_BENCH_DATA_<NAME> and JP_BENCH_UPSTREAM_URL_<NAME>.
     data_env: str = ""
     url_env: str = ""
-    # What the lm-eval tasks are generated from (jp_bench/harness/task_yamls.py) and multi-turn generation
-    # reads: the category labels in display order (one subtask each; empty: one subtask of every question),
-    # the turns of each question, and per-category generation settings where the benchmark's authors fix
-    # them (MT-Bench's temperatures and token limit; empty / None: the task's defaults).
-    categories: tuple[str, ...] = ()
-    turns: int = 1
-    temperatures: Mapping[str, float] = field(default_factory=dict, hash=False)
-    max_gen_toks: int | None = None
 
     def __post_init__(self) -> None:
         suffix = self.name.upper()
@@ -146,21 +151,13 @@ class UpstreamBenchmark:
 
 
 @dataclass(frozen=True)
-class ShippedBenchmark:
+class ShippedBenchmark(TaskSettings):
     """A benchmark whose questions ship inside this package."""
 
     name: str
     resource: str
     license: str
     description: str = ""
-    # What the lm-eval tasks are generated from (jp_bench/harness/task_yamls.py) and multi-turn generation
-    # reads: the category labels in display order (one subtask each; empty: one subtask of every question),
-    # the turns of each question, and per-category generation settings where the benchmark's authors fix
-    # them (MT-Bench's temperatures and token limit; empty / None: the task's defaults).
-    categories: tuple[str, ...] = ()
-    turns: int = 1
-    temperatures: Mapping[str, float] = field(default_factory=dict, hash=False)
-    max_gen_toks: int | None = None
 
 
 Benchmark = UpstreamBenchmark | ShippedBenchmark

@@ -44,7 +44,7 @@ from jp_bench.errors import JpBenchError
 from jp_bench.llm._gate import ClaimedElsewhere, DoneElsewhere, Gate, NoReply, RunStopped
 from jp_bench.llm.errors import LLMError, PermanentError, TransientError
 from jp_bench.llm.jobs import Budget, BudgetReached, CallJob, EngineReport, ProgressHook, ReplyPolicy, UnreadableReply
-from jp_bench.llm.store import CallRecord, Store, StoredCall, StoreWriteError, new_claim_owner
+from jp_bench.llm.store import CallRecord, Store, StoredCall, new_claim_owner
 from jp_bench.llm.tokens import estimate_messages_tokens
 from jp_bench.llm.types import Message, ModelSpec
 
@@ -211,7 +211,7 @@ class CallEngine:
                     report.stopped_at_cost_limit = True
                     return
                 unanswered = await self._one(job, gates, deferred, stop)
-            except Exception as exc:  # the store failed, a bug: nothing more leaves either
+            except Exception as exc:  # the store failed (disk full, read-only), a bug: nothing more leaves
                 stop(exc)
                 raise
             finally:
@@ -257,9 +257,6 @@ class CallEngine:
             return False
         except ClaimedElsewhere:
             deferred.append(job)
-            return False
-        except StoreWriteError as exc:  # disk full, read-only: no further call may be paid for and then lost
-            stop(exc)
             return False
         except BudgetReached:
             report.stopped_at_cost_limit = True
