@@ -21,6 +21,8 @@ _PUBLIC = {
     "agreement": "jp_bench.votes.study",
     "Agreement": "jp_bench.votes.study",
     "leaderboard": "jp_bench._api.leaderboard",
+    "compare_judges": "jp_bench.judge_board.compare",
+    "JudgesBoard": "jp_bench.judge_board.compare",
     "BENCHMARKS": "jp_bench.benchmarks",
     "load_questions": "jp_bench.benchmarks",
     "InputFileError": "jp_bench.errors",

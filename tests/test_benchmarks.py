@@ -41,8 +41,11 @@ def copy_upstream(checkout: Path, target: Path) -> Path:
 @pytest.mark.unit
 def test_import_from_data_folder_then_load(jp_home: Path, upstream_checkout: Path) -> None:
     written = import_upstream(upstream_checkout)
+    released = "model_judgment/pairwise/gpt-4/pairwise:"  # the paper's judgments and their prompts, pinned too
     assert set(written) == {"question.jsonl", "reference_answer/gpt-4/results.jsonl",
-                            "model_answer/openai--text-davinci-003/results.jsonl"}
+                            "model_answer/openai--text-davinci-003/results.jsonl", "judge_prompts.jsonl",
+                            f"{released}cyberagent--calm2-7b-chat_openai--text-davinci-003.jsonl",
+                            f"{released}openai--text-davinci-003_rinna--japanese-gpt-neox-3.6b-instruction-ppo.jsonl"}
     questions = load_questions("jp_bench")
     assert len(questions) == 80
     assert Counter(q.category for q in questions) == UPSTREAM_LABELS

@@ -277,3 +277,16 @@ def test_weighted_verdicts_through_the_openai_batch_api(tmp_path: Path, monkeypa
         for i in range(3):
             call = store.get(f"k{i}")
             assert call.parsed == "A" and call.details["verdict_probs"]["probs"] == pytest.approx(probs)
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(("name", "family"), [
+    ("gpt-4o-mini", "openai"), ("openai--gpt-4", "openai"), ("gpt-5", "openai"), ("gpt-oss-20b", "openai"),
+    ("openai--text-davinci-003", "openai"), ("o3-mini", "openai"), ("claude-sonnet-4-5", "anthropic"),
+    # "gpt" inside another maker's model name is no kin of an OpenAI judge.
+    ("rinna--japanese-gpt-neox-3.6b-instruction-ppo", None), ("EleutherAI/gpt-neox-20b", None), ("gpt-j-6b", None),
+])
+def test_model_families_for_self_preference(name: str, family: str | None) -> None:
+    from jp_bench.reporting.judge_noise import family_of
+
+    assert family_of(name) == family

@@ -123,8 +123,8 @@ def test_a_reply_that_echoes_the_key_is_redacted_everywhere(imported_home: Path,
 @pytest.mark.unit
 def test_leaderboard_csv_cells_are_formula_safe() -> None:
     from jp_bench._util.spreadsheet import unprotect_cell
-    from jp_bench.reporting.leaderboard import _csv_cell
+    from jp_bench.reporting.leaderboard import csv_cell
 
     for text in ('=HYPERLINK("http://example.invalid")', "+1", "-cmd", "@SUM(A1)"):
-        assert _csv_cell(text) == "'" + text and unprotect_cell(_csv_cell(text)) == text
-    assert _csv_cell("gpt-4o") == "gpt-4o" and _csv_cell(-0.25) == "-0.25" and _csv_cell(-3) == "-3"
+        assert csv_cell(text) == "'" + text and unprotect_cell(csv_cell(text)) == text
+    assert csv_cell("gpt-4o") == "gpt-4o" and csv_cell(-0.25) == "-0.25" and csv_cell(-3) == "-3"

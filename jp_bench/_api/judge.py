@@ -56,6 +56,8 @@ def judge(
     batch_fallback: Literal["resubmit", "live"] = "resubmit",
     batch_poll: float = 30.0,
     batch_size: int | None = None,
+    require_japanese: bool = False,
+    japanese_threshold: float | None = None,
     progress: bool = True,
     verbose: bool = False,
 ) -> JudgeOutcome | JuryOutcome:
@@ -67,6 +69,9 @@ def judge(
     plan, cost estimate, the run's counts, win/tie tallies or mean scores, the judgments.jsonl rows and
     the files written (when ``out`` is given and every judgment is in). ``progress=False`` turns the
     progress bar off; ``verbose=True`` prints the plan and the result as the command does.
+    ``require_japanese=True`` scores answers whose Japanese share is under ``japanese_threshold`` (default:
+    the judge YAML's, else :data:`jp_bench.answer_text.JAPANESE_THRESHOLD`) as the lowest score / a loss
+    without asking the judge (docs/judging.md, "Japanese answer checks and reasoning removal").
     Raises :class:`~jp_bench.errors.JpBenchError` with one line for anything wrong in the input.
     """
     if mode not in MODES:
@@ -89,12 +94,20 @@ def judge(
         samples=check_setting("--samples", "Samples", int, samples),
         temperature=check_setting("--temperature", "Temperature", float, temperature),
         turns=tuple(sorted(set(turns))) if turns else None,
+        require_japanese=_flag("--require-japanese", require_japanese),
+        japanese_threshold=check_setting("--japanese-threshold", "JapaneseThreshold", float, japanese_threshold),
     )
     jury = jury_of(judges)
     if jury is not None:
         return _judge_with_jury(request, jury, progress=progress, verbose=verbose)
     prepared = prepare(request)
     return _run_one(request, prepared, progress=progress, verbose=verbose)
+
+
+def _flag(option: str, value: object) -> bool:
+    if not isinstance(value, bool):
+        raise JpBenchError(f"{option}: expected True or False, got {value!r}")
+    return value
 
 
 def _batch(batch: bool, fallback: str, poll: float, size: int | None) -> BatchSettings | None:

@@ -15,8 +15,9 @@ from typing import Any
 
 import pandas as pd
 
-from jp_bench._api._settings import as_list
+from jp_bench._api._settings import as_list, check_setting
 from jp_bench._util.atomic import write_bytes_atomic
+from jp_bench.answer_text.japanese import JAPANESE_THRESHOLD
 from jp_bench.reporting.formats import render
 from jp_bench.reporting.report import build_report
 from jp_bench.reporting.sources import attach_categories, load_judgments
@@ -78,11 +79,13 @@ def report(
     plot: str | Path | None = None,
     publish: bool = False,
     results: str | Path = "results",
+    japanese_threshold: float | None = None,
 ) -> Report:
     """The report over ``judged``: judging output folders or judgments.jsonl, or FastChat model_judgment
     files or folders. Every keyword is the ``jp-bench report`` option of that name: ``benchmark`` gives
     the categories (FastChat judgment files carry none), ``plot`` writes MT-Bench's radar plot (PNG),
-    ``publish`` writes ``results/<benchmark>/<judge>/<model>.json``.
+    ``publish`` writes ``results/<benchmark>/<judge>/<model>.json``, ``japanese_threshold`` is the share of
+    kana/kanji letters under which an answer counts as not Japanese (default 0.5).
     Raises :class:`~jp_bench.errors.JpBenchError` with one line for anything wrong in the input.
     """
     judgments = load_judgments(as_list(judged))
@@ -90,7 +93,9 @@ def report(
         from jp_bench.benchmarks import load_questions
 
         attach_categories(judgments, {q.question_id: q.category for q in load_questions(benchmark)})
-    result = Report(build_report(judgments, baseline=baseline, n_boot=bootstrap, seed=seed))
+    threshold = check_setting("--japanese-threshold", "JapaneseThreshold", float, japanese_threshold)
+    result = Report(build_report(judgments, baseline=baseline, n_boot=bootstrap, seed=seed,
+                                 japanese_threshold=JAPANESE_THRESHOLD if threshold is None else threshold))
     if plot:
         from jp_bench.reporting.plots import render_radar
 

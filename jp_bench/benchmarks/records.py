@@ -1,8 +1,10 @@
 """One record per benchmark: where its questions come from (pinned upstream, or shipped), its
-categories and their ASCII slugs, reference sets, baseline answers and score scale."""
+categories and their ASCII slugs, reference sets, baseline answers, the judgments its authors released
+(and the prompts they were judged with) and score scale."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -58,6 +60,18 @@ class ReferenceSet:
     description: str = ""
 
 
+@dataclass(frozen=True)
+class PublishedJudgments:
+    """Judgments a benchmark's authors released (FastChat ``model_judgment`` files), which
+    ``jp-bench data publish`` turns into leaderboard entries: the files, the judge model they name
+    and the judge prompts file they were judged with (its prompts are named in every row)."""
+
+    judge: str
+    files: tuple[PinnedFile, ...]
+    prompts: PinnedFile
+    note: str = ""
+
+
 @dataclass(frozen=True, kw_only=True)
 class TaskSettings:
     """What the lm-eval tasks are generated from (jp_bench/harness/task_yamls.py) and multi-turn generation
@@ -89,6 +103,10 @@ class UpstreamBenchmark(TaskSettings):
     # Answers released with the benchmark that serve as its pairwise baseline (``baseline: paper``).
     baseline_answers: PinnedFile | None = None
     baseline_model: str | None = None
+    # Judgments released with the benchmark, one entry per judge (``jp-bench data publish``).
+    published_judgments: tuple[PublishedJudgments, ...] = ()
+    # The date of ``commit``: published results of the released judgments carry it, never today's.
+    commit_date: dt.date | None = None
     description: str = ""
     reader: Callable[[Path], list[Question]] = parse_questions
     raw_url: str = GITHUB_RAW
@@ -124,8 +142,10 @@ class UpstreamBenchmark(TaskSettings):
         raise JpBenchError(f"{self.name} has no reference set {name!r} (known: {known})")
 
     def pinned_files(self) -> tuple[PinnedFile, ...]:
-        files = (self.questions, *(s.file for s in self.reference_sets), self.baseline_answers)
-        return tuple(p for p in files if p is not None)
+        released = [pinned for judged in self.published_judgments for pinned in (*judged.files, judged.prompts)]
+        files = (self.questions, *(s.file for s in self.reference_sets), self.baseline_answers, *released)
+        # dict.fromkeys: judgments of two judges may share one prompts file; each file once, in order.
+        return tuple(dict.fromkeys(p for p in files if p is not None))
 
     @property
     def pin(self) -> str:
@@ -138,6 +158,20 @@ class UpstreamBenchmark(TaskSettings):
     def url(self, relative_path: str) -> str:
         base = os.environ.get(self.url_env) or self.raw_url.format(repository=self.repository, commit=self.commit)
         return "/".join([base.rstrip("/"), *(part.strip("/") for part in (self.subdir, relative_path) if part)])
+
+    @property
+    def commit_page(self) -> str:
+        """The repository's page at the pinned commit (GitHub and the Hugging Face Hub spell it alike)."""
+        return f"{self.home}/tree/{self.commit}"
+
+    def repository_path(self, relative_path: str) -> str:
+        """``relative_path`` of the data folder as a path in the repository (``data/jp_bench/...``)."""
+        return "/".join(part.strip("/") for part in (self.subdir, relative_path) if part)
+
+    def page(self, relative_path: str) -> str:
+        """A link to a file of the data folder at the pinned commit, for people (the mirror override
+        of downloads does not apply: a published link names the upstream file itself)."""
+        return f"{self.home}/blob/{self.commit}/{self.repository_path(relative_path)}"
 
     def cache_dir(self) -> Path:
         return paths.data_dir() / self.name
@@ -189,6 +223,30 @@ JP_BENCH = UpstreamBenchmark(
         alternatives=("model_answer/openai--text-davinci-003.jsonl",),
     ),
     baseline_model="openai--text-davinci-003",
+    # The pairs the paper reports. The pinned commit holds four more pairs judged later (llm-jp-13b full and
+    # LoRA, rinna sft-v2, Swallow-70b): each would be one more PinnedFile here.
+    published_judgments=(
+        PublishedJudgments(
+            judge="gpt-4",
+            files=(
+                PinnedFile(
+                    "model_judgment/pairwise/gpt-4/pairwise:cyberagent--calm2-7b-chat_openai--text-davinci-003.jsonl",
+                    "b3bb2e4bea19b7041bd1cfd6ce7042ed1c8d11862f883ee3de6fa0d8ed02f11b",
+                ),
+                PinnedFile(
+                    "model_judgment/pairwise/gpt-4/"
+                    "pairwise:openai--text-davinci-003_rinna--japanese-gpt-neox-3.6b-instruction-ppo.jsonl",
+                    "8e9c71cfd12fb8d0a17993f7f968ca1b34779283a5651c5e4b27a5524f9a2848",
+                ),
+            ),
+            prompts=PinnedFile(
+                "judge_prompts.jsonl", "429c07ec35405812b26e10273520d8cd6ffe923808ab6021d431d9ae537be684"
+            ),
+            note="GPT-4's pairwise judgments released with the benchmark, each question judged in both answer "
+                 "orders, reported as jp-bench reports FastChat judgment files.",
+        ),
+    ),
+    commit_date=dt.date(2024, 6, 11),
     description="The paper's 80 questions (Japanese Vicuna QA benchmark, 2023)",
     categories=VICUNA_CATEGORIES,
     data_env=DATA_ENV,

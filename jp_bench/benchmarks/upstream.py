@@ -1,5 +1,6 @@
-"""Upstream question sets: download once from the pinned commit, import from a checkout, verify every
-file against its sha256 (or the one recorded when first cached), and keep the verified copy."""
+"""Upstream question sets and the files released with them (reference and baseline answers, judgments,
+judge prompts): download once from the pinned commit, import from a checkout, verify every file against
+its sha256 (or the one recorded when first cached), and keep the verified copy."""
 
 from __future__ import annotations
 
@@ -151,16 +152,21 @@ def _file_in(benchmark: UpstreamBenchmark, folder: Path, pinned: PinnedFile, wha
     return found
 
 
-def baseline_answers_path(benchmark: UpstreamBenchmark = JP_BENCH) -> Path:
-    """The verified file of the answers released as ``benchmark``'s baseline (downloaded once).
+def upstream_file_path(benchmark: UpstreamBenchmark, pinned: PinnedFile, what: str) -> Path:
+    """The verified local copy of one pinned file of ``benchmark`` (``what`` names it in errors).
 
     Read like the questions: the data override, else the imported or downloaded copy in the cache.
-    A cache filled before the baseline was pinned gets the file downloaded on first use.
+    A cache filled before the file was pinned gets it downloaded on first use.
     """
+    return _file_in(benchmark, _upstream_folder(benchmark), pinned, what)
+
+
+def baseline_answers_path(benchmark: UpstreamBenchmark = JP_BENCH) -> Path:
+    """The verified file of the answers released as ``benchmark``'s baseline (downloaded once)."""
     pinned = benchmark.baseline_answers
     if pinned is None:
         raise JpBenchError(f"{benchmark.name} has no released baseline answers; give a path to answers instead")
-    return _file_in(benchmark, _upstream_folder(benchmark), pinned, "the baseline answers")
+    return upstream_file_path(benchmark, pinned, "the baseline answers")
 
 
 def _upstream_folder(benchmark: UpstreamBenchmark) -> Path:

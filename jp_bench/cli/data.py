@@ -1,4 +1,5 @@
-"""``jp-bench data show`` and ``jp-bench data import``: benchmark questions, their counts and their pins."""
+"""``jp-bench data show``, ``import`` and ``publish``: benchmark questions, their counts and their pins, and
+the judgments released with them as published results."""
 
 from __future__ import annotations
 
@@ -32,6 +33,15 @@ def add_parser(commands: Any) -> None:
                           "(Stability-AI/FastChat), rakuda (yuzu-ai/japanese-llm-ranking) or "
                           "elyza_tasks_100 (elyza/ELYZA-tasks-100 on the Hugging Face Hub)")
     imp.set_defaults(func=run_import)
+    publish = data_commands.add_parser(
+        "publish", help="publish the judgments released with a benchmark (pinned) as results, rebuild the views"
+    )
+    publish.add_argument("--benchmark", default="jp_bench",
+                         help="the benchmark whose released judgments to publish (jp_bench: the paper's GPT-4 "
+                              "pairwise judgments; the default)")
+    publish.add_argument("--results", default="results",
+                         help="published results folder; the views are rebuilt there (default ./results)")
+    publish.set_defaults(func=run_publish)
 
 
 def _turns_summary(questions: Sequence[Any]) -> str:
@@ -127,4 +137,17 @@ def run_import(args: argparse.Namespace) -> int:
         else:
             print(f"imported {relative} -> {target} (upstream publishes no sha256 for it; recorded "
                   f"{sha256_of(target.read_bytes())} in {RECORDED_SUMS}: compare it with a copy you trust)")
+    return 0
+
+
+def run_publish(args: argparse.Namespace) -> int:
+    from jp_bench.reporting.published_upstream import publish_upstream
+
+    done = publish_upstream(args.benchmark, args.results)
+    for path in done.results:
+        print(f"published {path}")
+    for path in done.removed:
+        print(f"removed {path} (no longer among the released judgments)")
+    for path in done.views:
+        print(path)
     return 0

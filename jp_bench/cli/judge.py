@@ -11,6 +11,8 @@ INTERRUPTED = "interrupted: every finished judgment is stored; run the same comm
 
 
 def add_parser(commands: Any) -> None:
+    from jp_bench.answer_text.japanese import JAPANESE_THRESHOLD  # plain Python: the help imports nothing heavy
+
     judge = commands.add_parser(
         "judge", help="judge answers with an LLM judge (single scores or position-swapped pairwise)"
     )
@@ -48,6 +50,13 @@ def add_parser(commands: Any) -> None:
     judge.add_argument("--turn", type=positive_int, action="append", metavar="K",
                        help="multi-turn questions (ja_mt_bench): judge only turn K (repeatable; default: every "
                             "turn the answers have)")
+    judge.add_argument("--require-japanese", action="store_true",
+                       help="answers whose Japanese share is under the threshold get the lowest score (single) or "
+                            "lose (pairwise; both under: a tie) without a judge call (the judge YAML's "
+                            "require_japanese: true does the same)")
+    judge.add_argument("--japanese-threshold", type=setting("JapaneseThreshold", float), metavar="SHARE",
+                       help="the share of kana/kanji letters under which an answer is not Japanese (default: the "
+                            f"judge YAML's japanese_threshold, else {JAPANESE_THRESHOLD:g})")
     add_batch_options(judge)
     judge.set_defaults(func=run, interrupted=INTERRUPTED)
 
@@ -60,6 +69,7 @@ def run(args: argparse.Namespace) -> int:
         benchmark=args.benchmark, prompts=args.prompts, judges_dir=args.judges_dir, judge_model=args.judge_model,
         base_url=args.base_url, workspace=args.workspace, concurrency=args.concurrency, max_cost=args.max_cost,
         dry_run=args.dry_run, retry_errors=args.retry_errors, weighted=args.weighted, samples=args.samples,
-        temperature=args.temperature, turn=args.turn, **batch_options(args), verbose=True,
+        temperature=args.temperature, turn=args.turn, require_japanese=args.require_japanese,
+        japanese_threshold=args.japanese_threshold, **batch_options(args), verbose=True,
     )
     return 0 if args.dry_run or outcome.complete else 1

@@ -121,7 +121,8 @@ class PairwiseLine(_JudgmentLine):
     g2_judgment: StrictStr
     g1_user_prompt: StrictStr | None = None
     g2_user_prompt: StrictStr | None = None
-    # The paper's layout copies both answers in; only their lengths are kept (judge-bias diagnostics).
+    # The paper's layout copies both answers in; only their lengths and features are kept (judge-bias
+    # diagnostics, style control: jp_bench.answer_text).
     answer_1: StrictStr | None = None
     answer_2: StrictStr | None = None
 

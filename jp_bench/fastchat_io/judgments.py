@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 from jp_bench._util.atomic import write_text_atomic
 from jp_bench._util.names import safe_name
+from jp_bench.answer_text import AnswerFeatures, answer_features
 from jp_bench.benchmarks.questions import iter_jsonl
 from jp_bench.errors import InputFileError, JpBenchError
 from jp_bench.fastchat_io._common import PairwiseLine, SingleLine, Winner, _first_record, parse_line
@@ -41,6 +42,10 @@ class PairwiseJudgmentRecord:
     # Answer lengths in characters, when the file copies the answers in (``answer_1``/``answer_2``).
     answer_1_chars: int | None = None
     answer_2_chars: int | None = None
+    # What those answers say about themselves (jp_bench.answer_text: markdown counts, Japanese share,
+    # reasoning left in), measured from the copied texts; None when the file has no texts.
+    answer_1_features: AnswerFeatures | None = None
+    answer_2_features: AnswerFeatures | None = None
     # ``file:line`` it was read from (None when built in code), so a report can point at a row.
     where: str | None = field(default=None, compare=False, repr=False)
 
@@ -74,6 +79,8 @@ def _pairwise_record(record: dict[str, Any], path: Path, line: int) -> PairwiseJ
         g1_user_prompt=row.g1_user_prompt, g2_user_prompt=row.g2_user_prompt, tstamp=row.tstamp,
         answer_1_chars=None if row.answer_1 is None else len(row.answer_1),
         answer_2_chars=None if row.answer_2 is None else len(row.answer_2),
+        answer_1_features=None if row.answer_1 is None else answer_features(row.answer_1)[1],
+        answer_2_features=None if row.answer_2 is None else answer_features(row.answer_2)[1],
     )
 
 

@@ -78,9 +78,13 @@ def _check(settings: JudgingSettings, benchmark: str) -> JudgingSetup:
     check_workspace(store)
     if settings.judge_preflight:  # last: the only check that goes over the network
         _check_access(spec)
-    identity = json.dumps({"judge": spec.identity(), "prompts": [prompts.name, prompts.version],
-                           "mode": settings.judge_mode, "baseline": baseline.source if baseline else None},
-                          sort_keys=True, ensure_ascii=False, default=str)
+    decided = {"judge": spec.identity(), "prompts": [prompts.name, prompts.version],
+               "mode": settings.judge_mode, "baseline": baseline.source if baseline else None}
+    # A judge YAML with require_japanese gives other verdicts for the same calls, so it is part of what
+    # decides the judgments (named only then: the set-ups of every other judge keep their identity).
+    if judge.require_japanese:
+        decided["require_japanese"] = judge.japanese_threshold
+    identity = json.dumps(decided, sort_keys=True, ensure_ascii=False, default=str)
     return JudgingSetup(settings=settings, judge_name=judge.name, smoke_test=judge.smoke_test,
                         store=store, baseline=baseline, prompts=prompts,
                         identity=hashlib.sha256(identity.encode()).hexdigest()[:16])

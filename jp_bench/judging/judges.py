@@ -11,6 +11,8 @@ max_tokens: 2048
 prompt_set: ja-v1           # a shipped set, or a path (our YAML or FastChat judge_prompts.jsonl)
 prices: {input_per_mtok: 2.5, output_per_mtok: 10.0, batch_discount: 0.5}
 batch: true                 # the provider has a Batch API (`--batch`)
+require_japanese: false     # true: answers not in Japanese are scored without the judge (`--require-japanese`)
+japanese_threshold: 0.5     # under this share of kana/kanji letters an answer is not Japanese
 ```
 """
 
@@ -25,8 +27,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from pydantic_core import InitErrorDetails
 
 from jp_bench._util.yaml_lines import line_of, read_yaml_mapping
+from jp_bench.answer_text.japanese import JAPANESE_THRESHOLD
 from jp_bench.errors import InputFileError, JpBenchError, describe_validation_error
-from jp_bench.llm.limits import BaseUrl, Concurrency, MaxTokens, Temperature
+from jp_bench.llm.limits import BaseUrl, Concurrency, JapaneseThreshold, MaxTokens, Temperature
 from jp_bench.llm.types import ModelSpec
 
 JUDGES_DIR_ENV = "JP_BENCH_JUDGES_DIR"
@@ -95,6 +98,10 @@ class JudgeConfig(BaseModel):
     concurrency: Concurrency = 8
     batch: bool = False  # whether the provider offers a Batch API (its price cut: prices.batch_discount)
     smoke_test: bool = False  # true for stand-ins that prove the pipeline, not quality
+    # Answers under the Japanese threshold get the lowest score / lose without a call (docs/judging.md,
+    # "Japanese answer checks"); `jp-bench judge --require-japanese` turns it on for any judge.
+    require_japanese: bool = Field(False, strict=True)
+    japanese_threshold: JapaneseThreshold = JAPANESE_THRESHOLD
     params: dict[str, Any] = Field(default_factory=dict)
     source: str = ""
 

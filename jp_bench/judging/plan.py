@@ -1,4 +1,11 @@
-"""Planning a judging run: which judgments are needed, with which prompt, under which store key."""
+"""Planning a judging run: which judgments are needed, with which prompt, under which store key.
+
+Reasoning the evaluated models left in their answers (``<think>…</think>``) is removed before any prompt
+is rendered (:mod:`jp_bench.answer_text.reasoning`): the judge weighs the answer the user would read.
+An answer without reasoning renders exactly as before, under the same store key. Each task records
+what the answers judged say about themselves (:class:`jp_bench.answer_text.AnswerFeatures`): their
+length, markdown counts, Japanese share and the reasoning removed.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +16,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from jp_bench.answer_text import AnswerFeatures, conversation_features
 from jp_bench.benchmarks.answers import Answer
 from jp_bench.benchmarks.questions import Question
 from jp_bench.errors import JpBenchError
@@ -37,6 +45,9 @@ class JudgeTask:
     sample: int = 0  # judge sample k of --samples N (its own store key)
     turn: int | None = None  # the turn judged of a multi-turn question; None: a single-turn question
     scale: tuple[int, int] = (1, 10)  # single: the score range the prompt asks for
+    # What model_1's and model_2's answers judged say about themselves (the turn judged; the whole
+    # answer when turn is None), measured after their reasoning was removed; None: not measured.
+    features: tuple[AnswerFeatures | None, AnswerFeatures | None] = (None, None)
 
     @property
     def model_a(self) -> str:
@@ -132,17 +143,39 @@ def build_plan(
     if samples < 1:
         raise JpBenchError(f"--samples must be at least 1, not {samples}")
     only = frozenset(turns) if turns is not None else None
-    plans = [_build_one(mode, questions, answers, prompts, dataclasses.replace(spec, sample=k), baseline, k, only)
-             for k in range(samples)]
+    # Measured once (reasoning removed, features), whatever the samples and pairings that judge them.
+    measured = {(answer.model_id, answer.question_id): _measure(answer) for answer in answers}
+    plans = [_build_one(mode, questions, answers, prompts, dataclasses.replace(spec, sample=k), baseline, k, only,
+                        measured) for k in range(samples)]
     first = plans[0]
     return Plan(mode=mode, tasks=[task for plan in plans for task in plan.tasks], pairs=first.pairs,
                 models=first.models, questions=first.questions, skipped=first.skipped, samples=samples,
                 short=first.short)
 
 
+@dataclass(frozen=True)
+class _Measured:
+    """One answer with its reasoning removed from every turn, and the features of each turn and of the whole."""
+
+    answer: Answer
+    turns: tuple[AnswerFeatures, ...]
+    whole: AnswerFeatures
+
+    def features(self, turn: int | None) -> AnswerFeatures:
+        """Of the answer judged: turn ``turn``, or every turn (None)."""
+        return self.whole if turn is None else self.turns[turn - 1]
+
+
+def _measure(answer: Answer) -> _Measured:
+    cleaned, turns, whole = conversation_features(answer.turns)
+    return _Measured(dataclasses.replace(answer, turns=cleaned), turns, whole)
+
+
 def _build_one(mode: Mode, questions: Sequence[Question], answers: Sequence[Answer], prompts: PromptSet,
-               spec: ModelSpec, baseline: str | None, sample: int, only_turns: frozenset[int] | None) -> Plan:
-    by_model = index_answers(answers)
+               spec: ModelSpec, baseline: str | None, sample: int, only_turns: frozenset[int] | None,
+               measured: dict[tuple[str, int | str], _Measured]) -> Plan:
+    by_model = {model: {qid: measured[(model, qid)].answer for qid in found}
+                for model, found in index_answers(answers).items()}
     models = sorted(by_model)
     if not models:
         raise JpBenchError("no answers given")
@@ -153,11 +186,14 @@ def _build_one(mode: Mode, questions: Sequence[Question], answers: Sequence[Answ
     tasks: list[JudgeTask] = []
 
     def add(kind: str, question: Question, model_1: str, model_2: str | None, game: int,
-            messages: list[Message], prompt_kind: PromptKind, lengths: tuple[int, int | None],
-            turn: int | None) -> None:
+            messages: list[Message], prompt_kind: PromptKind, turn: int | None) -> None:
         scale = prompts.templates[prompt_kind].scale
+        first = measured[(model_1, question.question_id)].features(turn)
+        second = measured[(model_2, question.question_id)].features(turn) if model_2 is not None else None
+        lengths = (first.chars, second.chars if second is not None else None)
         tasks.append(JudgeTask(kind, question, model_1, model_2, game, prompt_kind, tuple(messages),  # type: ignore[arg-type]
-                               call_key(grammar_for_scale(spec, kind, scale), messages), lengths, sample, turn, scale))
+                               call_key(grammar_for_scale(spec, kind, scale), messages), lengths, sample, turn, scale,
+                               (first, second)))
 
     for question in questions:
         # A multi-turn question is judged turn by turn, as FastChat judges MT-Bench: turn 1 on turn 1
@@ -181,7 +217,7 @@ def _build_one(mode: Mode, questions: Sequence[Question], answers: Sequence[Answ
                         continue
                     messages = prompts.render(kind, questions=questions_text, answers=_turns(answer, upto),
                                               references=references, grading_notes=question.grading_notes)
-                    add("single", question, model, None, 1, messages, kind, (_chars(answer, turn), None), turn)
+                    add("single", question, model, None, 1, messages, kind, turn)
                 continue
             kind = prompts.kind_for("pairwise", bool(references), multi_turn=multi)
             for model_1, model_2 in pairs:
@@ -197,8 +233,7 @@ def _build_one(mode: Mode, questions: Sequence[Question], answers: Sequence[Answ
                     messages = prompts.render(kind, questions=questions_text, answers_a=_turns(a, upto),
                                               answers_b=_turns(b, upto), references=references,
                                               grading_notes=question.grading_notes)
-                    add("pairwise", question, model_1, model_2, game, messages, kind,
-                        (_chars(first, turn), _chars(second, turn)), turn)
+                    add("pairwise", question, model_1, model_2, game, messages, kind, turn)
     if not tasks:
         raise JpBenchError("nothing to judge: no question has answers from the models compared "
                            "(do the answers and the benchmark's question ids match?)")
@@ -211,10 +246,3 @@ def _turns(answer: Answer, count: int) -> list[str]:
     """One answer text for each of the first ``count`` turns (missing turns become empty answers)."""
     turns = list(answer.turns)[:count]
     return turns + [""] * (count - len(turns))
-
-
-def _chars(answer: Answer, turn: int | None = None) -> int:
-    """The length of the answer judged: the one turn, or all turns of a whole-answer judgment."""
-    if turn is not None:
-        return len(answer.turns[turn - 1]) if len(answer.turns) >= turn else 0
-    return sum(len(text) for text in answer.turns)

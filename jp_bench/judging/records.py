@@ -19,10 +19,28 @@ from jp_bench.benchmarks.questions import QuestionId
 from jp_bench.errors import InputFileError
 
 if TYPE_CHECKING:
+    from jp_bench.answer_text import AnswerFeatures
     from jp_bench.judging.plan import Plan
     from jp_bench.llm.store import StoredCall
 
 JUDGMENT_SCHEMA_VERSION = 1
+
+
+class AnswerFeaturesRecord(BaseModel):
+    """What the answer judged says about itself (:mod:`jp_bench.answer_text`), measured after the reasoning
+    left in it was removed: the turn judged, or the whole answer when ``turn`` is null."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    headers: int = Field(ge=0, description="markdown ATX headers (# .. ######), code set aside")
+    list_items: int = Field(ge=0, description="list items (-, *, +, 1., 1), ・, １．), code set aside")
+    bold: int = Field(ge=0, description="bold spans (**x**, __x__), code set aside")
+    japanese_share: float | None = Field(
+        ge=0, le=1, allow_inf_nan=False,
+        description="share of the letters that are kana or kanji, code, math and URLs set aside; null: no "
+                    "letter to measure (empty, only code or numbers)")
+    reasoning_chars: int = Field(ge=0, description="characters of reasoning (<think>…</think>) removed before "
+                                                   "judging")
 
 
 class _JudgmentBase(BaseModel):
@@ -54,10 +72,26 @@ class _JudgmentBase(BaseModel):
     status: Literal["ok", "error"]
     error: str | None = Field(description="why there is no verdict (status 'error')")
     reply: str | None = Field(description="the judge's last reply, verbatim")
-    attempts: int = Field(ge=1, description="calls made for this judgment (a reply without a verdict is re-asked)")
+    attempts: int = Field(ge=0, description="calls made for this judgment (a reply without a verdict is re-asked); "
+                                            "0: decided by a rule, the judge was not asked")
     input_tokens: int = Field(ge=0)
     output_tokens: int = Field(ge=0)
     cost_usd: float = Field(ge=0)
+    rule: Literal["not_japanese"] | None = Field(
+        None, description="why the judge was not asked and a rule gave the verdict (--require-japanese): "
+                          "not_japanese = an answer's Japanese share is under the threshold (single: the lowest "
+                          "score; pairwise: the Japanese answer wins, both under: a tie); absent: the judge's verdict")
+
+    @model_validator(mode="after")
+    def _a_rule_asks_nobody(self) -> _JudgmentBase:
+        asked = (self.reply is not None or self.attempts > 0 or self.input_tokens or self.output_tokens
+                 or self.cost_usd or self.status != "ok")
+        if self.rule is not None and asked:
+            raise ValueError(f"a judgment decided by rule {self.rule!r} has status 'ok', no reply, 0 attempts, "
+                             "tokens and cost")
+        if self.rule is None and self.attempts == 0:
+            raise ValueError("attempts is 0 only for a judgment decided by a rule (field 'rule')")
+        return self
 
 
 class PairwiseJudgment(_JudgmentBase):
@@ -75,6 +109,10 @@ class PairwiseJudgment(_JudgmentBase):
                                                   "all turns when turn is null)")
     answer_2_chars: int = Field(ge=0, description="length of model_2's answer in characters (the turn judged; "
                                                   "all turns when turn is null)")
+    answer_1_features: AnswerFeaturesRecord | None = Field(None, description="model_1's answer measured; absent "
+                                                                              "in rows written before")
+    answer_2_features: AnswerFeaturesRecord | None = Field(None, description="model_2's answer measured; absent "
+                                                                              "in rows written before")
 
     @model_validator(mode="after")
     def _two_models(self) -> PairwiseJudgment:
@@ -91,6 +129,8 @@ class SingleJudgment(_JudgmentBase):
     score: float | None = Field(ge=1, le=10, description="null when status is 'error'")
     answer_chars: int = Field(ge=0, description="length of the answer in characters (the turn judged; all turns "
                                                 "when turn is null)")
+    answer_features: AnswerFeaturesRecord | None = Field(None, description="the answer measured; absent in rows "
+                                                                           "written before")
     expected_score: float | None = Field(None, ge=1, le=10, description="weighted judges: Σ p(k)·k over verdict_probs")
     scale: tuple[int, int] | None = Field(None, description="the score range the prompt asked for, when it is not "
                                                             "1-10 (a rubric prompt: [1, 5])")
@@ -197,6 +237,9 @@ def judgment_rows(plan: Plan, results: dict[str, StoredCall], judge: str, prompt
             row["sample"] = task.sample
         if jury is not None:
             row["jury"] = jury
+        rule = call.details.get("rule") if isinstance(call.details, dict) else None
+        if rule is not None:
+            row["rule"] = rule
         # Written only when there is one, so the rows of a judge without log-probabilities stay as they were.
         distribution = call.details.get("verdict_probs") if call.ok and isinstance(call.details, dict) else None
         if distribution:
@@ -208,9 +251,11 @@ def judgment_rows(plan: Plan, results: dict[str, StoredCall], judge: str, prompt
                         "model_a": task.model_a, "model_b": task.model_b, "verdict": verdict,
                         "winner": winner_of_game(verdict, task.game),
                         "answer_1_chars": task.answer_chars[0], "answer_2_chars": task.answer_chars[1]})
+            row.update(_features("answer_1_features", task.features[0]) | _features("answer_2_features",
+                                                                                      task.features[1]))
         else:
             row.update({"model": task.model_1, "score": call.parsed if call.ok else None,
-                        "answer_chars": task.answer_chars[0]})
+                        "answer_chars": task.answer_chars[0]} | _features("answer_features", task.features[0]))
             if task.scale != (1, 10):
                 row["scale"] = list(task.scale)
             if distribution:
@@ -218,6 +263,11 @@ def judgment_rows(plan: Plan, results: dict[str, StoredCall], judge: str, prompt
         _ROW.validate_python(row)  # what is written is what the reader accepts
         rows.append(row)
     return rows
+
+
+def _features(field: str, features: AnswerFeatures | None) -> dict[str, Any]:
+    """The row's field for one answer's features (none when the task carries none)."""
+    return {} if features is None else {field: features.row_fields()}
 
 
 def read_judgments_file(path: str | Path) -> list[dict[str, Any]]:

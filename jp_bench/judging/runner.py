@@ -4,15 +4,22 @@ The engine looks every judgment up in the store, calls the judge for the rest an
 judge owns only reading the verdict. A reply without a verdict is asked again (once as is, then with
 a short request for the verdict alone); if it still has none, the judgment is stored as an error:
 never a win, loss or tie.
+
+With ``--require-japanese`` (:class:`JapaneseRule`), a task whose answer is not in Japanese is never
+sent: the rule gives its verdict (the lowest score; a loss against a Japanese answer, a tie between two
+answers that are not Japanese), recorded as a result that cost nothing and is not stored, so turning
+the rule off later asks the judge as if it had never been on.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from jp_bench.answer_text import AnswerFeatures
+from jp_bench.answer_text.japanese import JAPANESE_THRESHOLD, is_not_japanese
 from jp_bench.judging.grammars import grammar_for_scale
 from jp_bench.judging.plan import JudgeTask, Plan
 from jp_bench.judging.verdicts import parse_pairwise_verdict, parse_score
@@ -68,6 +75,41 @@ def estimate_cost(tasks: list[JudgeTask], spec: ModelSpec, expected_output_token
 
 # A judging run's report is the engine's (reused, called, errors, spend, unreachable, results).
 RunReport = EngineReport
+
+# The ``rule`` a judgment row names when the judge was not asked: an answer under the Japanese threshold.
+NOT_JAPANESE = "not_japanese"
+
+
+@dataclass(frozen=True)
+class JapaneseRule:
+    """Which answers count as not Japanese (share of kana/kanji letters under ``threshold``), and whether
+    they are scored without the judge (``required``: ``--require-japanese`` or the judge YAML's
+    ``require_japanese``); when not required, they are only flagged (reports count them)."""
+
+    threshold: float = JAPANESE_THRESHOLD
+    required: bool = False
+
+    def flagged(self, features: AnswerFeatures | None) -> bool:
+        """Whether an answer is under the threshold (one without letters to measure never is)."""
+        return features is not None and is_not_japanese(features.japanese_share, self.threshold)
+
+    def ruling(self, task: JudgeTask) -> Any:
+        """The verdict the rule gives ``task`` without asking the judge; None: the judge is asked.
+
+        Single: the lowest score of the prompt's scale. Pairwise: the Japanese answer wins (the verdict
+        names the position it is shown in: A in one game, B in the other); two answers under the
+        threshold tie."""
+        if not self.required:
+            return None
+        first, second = (self.flagged(features) for features in task.features)
+        if task.kind == "single":
+            return float(task.scale[0]) if first else None
+        if not (first or second):
+            return None
+        if first and second:
+            return "C"
+        model_1_wins = second
+        return "A" if model_1_wins == (task.game == 1) else "B"  # game 1 shows model_1 as A
 
 
 def _verdict(job: CallJob) -> Verdict:
@@ -132,6 +174,7 @@ class JudgeRunner:
     client_factory: Callable[[], Any] | None = None
     expected_output_tokens: int = 400
     batch: Any = None  # jp_bench.llm.batch.BatchSettings
+    japanese: JapaneseRule = field(default_factory=JapaneseRule)  # --require-japanese
 
     def engine(self) -> CallEngine:
         return CallEngine(spec=self.spec, store=self.store, purpose=self.purpose, prompt_version=self.prompt_version,
@@ -140,12 +183,32 @@ class JudgeRunner:
                           retry_errors=self.retry_errors, expected_output_tokens=self.expected_output_tokens,
                           on_progress=self.on_progress, refused_what="the judge", batch=self.batch)
 
-    def pending(self, plan: Plan) -> tuple[list[JudgeTask], dict[str, StoredCall]]:
-        todo, stored = self.engine().pending(judge_jobs(plan.tasks, self.spec))
-        first: dict[str, JudgeTask] = {}
+    def ruled(self, plan: Plan) -> tuple[list[JudgeTask], dict[str, StoredCall]]:
+        """The tasks for the judge, and the results of those the Japanese rule decides (by key): the one
+        place where the rule keeps a task from the judge, for the run and its estimates alike."""
+        asked: list[JudgeTask] = []
+        decided: dict[str, StoredCall] = {}
         for task in plan.tasks:
+            verdict = self.japanese.ruling(task)
+            if verdict is None:
+                asked.append(task)
+            else:
+                decided[task.key] = StoredCall(
+                    key=task.key, purpose=self.purpose, prompt_version=self.prompt_version, model=self.spec.model,
+                    reply=None, parsed=verdict, status="ok", error=None, attempts=0, input_tokens=0,
+                    output_tokens=0, cost_usd=0.0, finished_at=0.0, details={"rule": NOT_JAPANESE})
+        return asked, decided
+
+    def pending(self, plan: Plan) -> tuple[list[JudgeTask], dict[str, StoredCall]]:
+        asked, _ = self.ruled(plan)
+        todo, stored = self.engine().pending(judge_jobs(asked, self.spec))
+        first: dict[str, JudgeTask] = {}
+        for task in asked:
             first.setdefault(task.key, task)
         return [first[job.key] for job in todo], stored
 
     async def run(self, plan: Plan) -> RunReport:
-        return await self.engine().run(judge_jobs(plan.tasks, self.spec))
+        asked, decided = self.ruled(plan)
+        report = await self.engine().run(judge_jobs(asked, self.spec))
+        report.results.update(decided)
+        return report

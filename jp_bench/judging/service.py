@@ -19,7 +19,7 @@ from jp_bench.judging.outputs import SingleSummary, judgment_lines, pair_tallies
 from jp_bench.judging.plan import Mode, Plan, build_plan, check_answers_fit
 from jp_bench.judging.prompts import PromptSet, load_prompt_set
 from jp_bench.judging.records import judgment_rows
-from jp_bench.judging.runner import CostEstimate, JudgeRunner, RunReport, estimate_cost
+from jp_bench.judging.runner import CostEstimate, JapaneseRule, JudgeRunner, RunReport, estimate_cost
 from jp_bench.judging.structured import uses_json, with_response_format
 from jp_bench.llm.batch import BatchSettings
 from jp_bench.llm.endpoints import endpoint_host
@@ -51,6 +51,9 @@ class JudgeRequest:
     temperature: float | None = None  # override the judge's temperature (samples need one above 0)
     jury: str | None = None  # the jury this judge sits on: its rows say so and reports pool them
     turns: tuple[int, ...] | None = None  # multi-turn questions: judge only these turns (None: every turn)
+    # Answers not in Japanese get the lowest score / lose without a call (the judge YAML may say so too).
+    require_japanese: bool = False
+    japanese_threshold: float | None = None  # None: the judge YAML's (default JAPANESE_THRESHOLD)
 
 
 @dataclass
@@ -66,6 +69,8 @@ class JudgeOutcome:
     written: list[Path] = field(default_factory=list)
     rows: list[dict] = field(default_factory=list)  # judgments.jsonl rows of this run's plan
     complete: bool = False
+    # Which answers are not Japanese, and whether they are scored without the judge (--require-japanese).
+    japanese: JapaneseRule = field(default_factory=JapaneseRule)
 
 
 def parse_answer_source(value: str) -> tuple[str | None, Path]:
@@ -170,9 +175,12 @@ def prepare(request: JudgeRequest) -> JudgeOutcome:
                                                  for k, t in prompts.templates.items()})
     plan = build_plan(request.mode, questions, answers, prompts, spec, request.baseline, samples=request.samples,
                       turns=request.turns)
+    japanese = JapaneseRule(
+        threshold=judge.japanese_threshold if request.japanese_threshold is None else request.japanese_threshold,
+        required=request.require_japanese or judge.require_japanese)
     outcome = JudgeOutcome(judge=judge, spec=spec, prompts=prompts, plan=plan,
                            estimate=estimate_cost(plan.tasks, spec, judge.expected_output_tokens,
-                                                  batch=request.batch is not None))
+                                                  batch=request.batch is not None), japanese=japanese)
     # The plan line printed before a run says what will be called now: only what the store does not
     # have yet, one call per distinct key, as the run (and --dry-run) count it.
     with workspace_store(request.workspace) as store:
@@ -234,7 +242,7 @@ def _runner(request: JudgeRequest, outcome: JudgeOutcome, store: Store,
                        max_cost_usd=request.max_cost_usd, retry_errors=request.retry_errors,
                        on_progress=on_progress, expected_output_tokens=outcome.judge.expected_output_tokens,
                        client_factory=_client_factory(outcome.spec, concurrency, client_factory),
-                       batch=request.batch)
+                       batch=request.batch, japanese=outcome.japanese)
 
 
 def _pending_estimate(request: JudgeRequest, outcome: JudgeOutcome, store: Store) -> CostEstimate:

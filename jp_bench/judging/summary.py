@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 from jp_bench._util.text_table import render_table
+from jp_bench.answer_text import AnswerFeatures
 from jp_bench.judging.service import JudgeOutcome
 from jp_bench.llm.endpoints import endpoint_of
 
@@ -20,6 +23,8 @@ def print_plan(outcome: JudgeOutcome, *, brief: bool = False) -> None:
     for model, short in plan.short.items():
         print(f"warning: {model} answered {len(short)} question(s) only partly (e.g. {short[:5]}); those turns "
               "are skipped")
+    for line in answer_check_lines(outcome):
+        print(line)
     print(f"to call now: {estimate.calls} (the rest are in the store); estimated ~{estimate.input_tokens:,} input + "
           f"~{estimate.output_tokens:,} output tokens, ~${estimate.cost_usd:.2f}")
     if brief:
@@ -27,6 +32,33 @@ def print_plan(outcome: JudgeOutcome, *, brief: bool = False) -> None:
     rows = [(m1, m2) for m1, m2 in plan.pairs]
     if rows:
         print(render_table(["model", "compared with"], rows))
+
+
+def answer_check_lines(outcome: JudgeOutcome) -> list[str]:
+    """What the plan's answers say about themselves: how many of each model's are not in Japanese (and
+    whether they are scored without the judge), how many had reasoning removed. Each answer judged is
+    counted once (per question and turn), however many games and samples judge it."""
+    answers: dict[tuple[str, str, int | None], AnswerFeatures] = {}
+    for task in outcome.plan.tasks:
+        for model, features in zip((task.model_1, task.model_2), task.features, strict=True):
+            if model is not None and features is not None:
+                answers[(model, repr(task.question.question_id), task.turn)] = features
+    rule = outcome.japanese
+    flagged = Counter(model for (model, _, _), features in answers.items() if rule.flagged(features))
+    reasoning = Counter(model for (model, _, _), features in answers.items() if features.reasoning_chars)
+    lines = []
+    if flagged:
+        what = ("scored as the lowest score / a loss without calling the judge (--require-japanese)" if rule.required
+                else "flagged only, judged as usual (--require-japanese scores them without the judge)")
+        lines.append(f"not Japanese (under {rule.threshold:g} of their letters in kana/kanji): "
+                     f"{_per_model(flagged)}; {what}")
+    if reasoning:
+        lines.append(f"reasoning removed before judging (<think>…</think>): {_per_model(reasoning)}")
+    return lines
+
+
+def _per_model(counts: Counter) -> str:
+    return ", ".join(f"{model} {count} answer(s)" for model, count in sorted(counts.items()))
 
 
 def print_outcome(outcome: JudgeOutcome) -> None:

@@ -28,6 +28,8 @@ MaxCost = Annotated[float, Strict(), Field(ge=0, allow_inf_nan=False)]  # USD; n
 Temperature = Annotated[float, Strict(), Field(ge=0, allow_inf_nan=False)]
 MaxTokens = Annotated[int, Strict(), Field(ge=1, le=MAX_TOKENS_LIMIT)]
 BatchPoll = Annotated[float, Strict(), Field(gt=0, le=MAX_BATCH_POLL_S, allow_inf_nan=False)]
+# The share of an answer's letters in kana/kanji under which it is not Japanese (jp_bench.answer_text).
+JapaneseThreshold = Annotated[float, Strict(), Field(ge=0, le=1, allow_inf_nan=False)]
 Samples = Annotated[int, Strict(), Field(ge=1, le=MAX_SAMPLES)]
 
 

@@ -99,6 +99,7 @@ class StoredCall:
     cost_usd: float
     finished_at: float
     details: Any = None  # e.g. the judge's verdict probabilities (weighted judges)
+    started_at: float | None = None  # when the call was sent (None: not recorded, e.g. a batch call)
 
     @property
     def ok(self) -> bool:
@@ -145,7 +146,7 @@ class Store(BatchBookkeeping, Leases):
     def get(self, key: str) -> StoredCall | None:
         row = self._db.execute(
             "SELECT key, purpose, prompt_version, model, reply, parsed, status, error, attempts, input_tokens,"
-            " output_tokens, cost_usd, finished_at, details FROM calls WHERE key = ?",
+            " output_tokens, cost_usd, finished_at, details, started_at FROM calls WHERE key = ?",
             (key,),
         ).fetchone()
         return None if row is None else _row_to_call(row)
@@ -157,7 +158,7 @@ class Store(BatchBookkeeping, Leases):
             chunk = unique[start : start + 500]
             rows = self._db.execute(
                 "SELECT key, purpose, prompt_version, model, reply, parsed, status, error, attempts, input_tokens,"
-                " output_tokens, cost_usd, finished_at, details FROM calls"
+                " output_tokens, cost_usd, finished_at, details, started_at FROM calls"
                 f" WHERE key IN ({','.join('?' * len(chunk))})",
                 chunk,
             ).fetchall()
@@ -192,5 +193,6 @@ def _row_to_call(row: Sequence[Any]) -> StoredCall:
         parsed=json.loads(row[5]) if row[5] is not None else None, status=row[6], error=row[7],
         attempts=row[8], input_tokens=row[9], output_tokens=row[10], cost_usd=row[11], finished_at=row[12],
         details=json.loads(row[13]) if len(row) > 13 and row[13] is not None else None,
+        started_at=row[14] if len(row) > 14 else None,
     )
 

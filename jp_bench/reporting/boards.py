@@ -1,7 +1,9 @@
-"""Leaderboard boards: one ranked table per (benchmark, judge, kind, baseline), and figure formatting."""
+"""Leaderboard boards: one ranked table per (benchmark, judge, kind, baseline), where each entry's
+judgments come from, and figure formatting."""
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Iterable, Sequence
@@ -9,8 +11,11 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from jp_bench.reporting.results_schema import (
+    JudgeInfo,
+    Provenance,
     PublishedResult,
     SingleSummary,
+    SourceFile,
 )
 from jp_bench.reporting.scales import ScoreScale, score_label
 
@@ -80,8 +85,8 @@ class Board:
 def result_scale(result: PublishedResult) -> ScoreScale:
     """The scale of a result's single scores: the one its ``single.scale`` states (what ``jp-bench
     report --publish`` records from the judgments), else the result schema's score range (1–10)."""
-    stated = (result.single.model_extra or {}).get("scale") if result.single is not None else None
-    if isinstance(stated, list | tuple) and len(stated) == 2:
+    stated = result.single.scale if result.single is not None else None
+    if stated is not None:
         return ScoreScale(float(stated[0]), float(stated[1]))
     bounds = SingleSummary.model_fields["mean"].metadata
     return ScoreScale(float(next(b.ge for b in bounds if hasattr(b, "ge"))),
@@ -135,6 +140,47 @@ def make_boards(results: Iterable[PublishedResult]) -> list[Board]:
         used.add(unique.lower())
         boards.append(Board(benchmark, judge, kind, baseline, _rank(groups[key]), unique))
     return boards
+
+
+# --------------------------------------------------------------------------------------------- provenance
+
+
+@dataclass
+class SourceGroup:
+    """Results of one board whose judgments share a provenance (source, commit, prompts, note) and judge:
+    shown once, with each model's own judgment files. ``provenance`` None: results that record none."""
+
+    provenance: Provenance | None
+    judge: JudgeInfo | None
+    models: list[tuple[str, list[SourceFile]]] = field(default_factory=list)
+
+
+def source_groups(board: Board) -> list[SourceGroup]:
+    """Where the board's results come from, grouped; empty when none of them records a provenance
+    (so boards of results published before provenance was recorded look as they did).
+
+    Groups are in the order of their sources (those without last); models in board order.
+    """
+    if all(entry.result.provenance is None for entry in board.entries):
+        return []
+    groups: dict[str, SourceGroup] = {}
+    for entry in board.entries:
+        provenance = entry.result.provenance
+        if provenance is None:
+            key = "\uffff"  # after every source
+            group = groups.setdefault(key, SourceGroup(None, None))
+            group.models.append((entry.model, []))
+            continue
+        shared = provenance.model_copy(update={"judgments": []})
+        key = json.dumps([shared.model_dump(mode="json"), entry.result.judge.model_dump(mode="json")], sort_keys=True)
+        group = groups.setdefault(key, SourceGroup(shared, entry.result.judge))
+        group.models.append((entry.model, list(provenance.judgments)))
+    return [groups[key] for key in sorted(groups)]
+
+
+def file_label(source_file: SourceFile) -> str:
+    """A judgment or prompts file as a link text: its file name (the link or the path gives the rest)."""
+    return source_file.path.rstrip("/").rpartition("/")[2] or source_file.path
 
 
 # --------------------------------------------------------------------------------------------- formatting

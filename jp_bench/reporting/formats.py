@@ -28,13 +28,20 @@ def _pairwise_rows(entries: list[dict[str, Any]], turns: list[str]) -> list[list
     return [[e["judge"], str(e["model"]), str(e["baseline"]), str(e["n"]), str(e["win"]), str(e["loss"]),
              str(e["tie"]), str(e["inconsistent"]), str(e["errors"]), _num(e["win_rate"]),
              _num(e["adjusted_win_rate"]), _ci(e["ci95"]), _num(e.get("length_controlled_win_rate")),
+             _num((e.get("style_controlled") or {}).get("win_rate")), *_answer_cells(e),
              *(_num((e.get("by_turn") or {}).get(t, {}).get("adjusted_win_rate")) for t in turns)]
             for e in entries]
 
 
 PAIRWISE_HEADERS = ["judge", "model", "baseline", "n", "win", "loss", "tie", "inconsistent", "errors", "win rate",
-                    "adj. win rate", "95% CI", "LC win rate"]
-SINGLE_HEADERS = ["judge", "model", "n", "mean", "95% CI", "errors"]
+                    "adj. win rate", "95% CI", "LC win rate", "SC win rate", "ja share", "non-ja"]
+SINGLE_HEADERS = ["judge", "model", "n", "mean", "95% CI", "errors", "ja share", "non-ja"]
+
+
+def _answer_cells(entry: dict[str, Any]) -> list[str]:
+    """The model's mean Japanese share and its answers under the threshold (``-``: not measured)."""
+    measured = entry.get("japanese_share") is not None
+    return [_num(entry.get("japanese_share"), 2), str(entry.get("non_japanese_answers", 0)) if measured else "-"]
 
 
 def pandas_figures(values: list[float | None]) -> list[str]:
@@ -70,7 +77,7 @@ def _single_rows(entries: list[dict[str, Any]], turns: list[str]) -> list[list[s
         per_turn = [pandas_figures([(e.get("by_turn") or {}).get(t, {}).get("mean") for e in group]) for t in turns]
         for i, e in enumerate(group):
             rows.append([e["judge"], str(e["model"]), str(e["n"]), means[i], _ci(e["ci95"], 2), str(e["errors"]),
-                         *(column[i] for column in per_turn)])
+                         *_answer_cells(e), *(column[i] for column in per_turn)])
     return rows
 
 
@@ -131,12 +138,28 @@ DIAGNOSTIC_HEADERS = ["judge", "position consistency", "first-slot preference", 
                       "longer answer wins"]
 
 
+def _style_rows(report: dict[str, Any]) -> list[list[str]]:
+    """Per judge and style feature: how much the feature moved the verdicts (style control's coefficient)."""
+    rows = []
+    for judge, d in report["diagnostics"].items():
+        for feature, c in ((d.get("style") or {}).get("coefficients") or {}).items():
+            rows.append([judge, feature, _num(c.get("beta")), _ci(c.get("ci95")), _num(c.get("win_prob_plus_1sd"))])
+    return rows
+
+
+STYLE_HEADERS = ["judge", "style feature", "beta (log-odds per typical difference)", "95% CI",
+                 "P(win) one typical difference ahead"]
+
+
 def _ranking_rows(report: dict[str, Any]) -> list[list[str]]:
+    """Raw ratings, and beside them the style-controlled ones (``-`` where the judgments carry no style)."""
     rows = []
     for ranking in report["rankings"]:
+        styled = {m["model"]: m for m in (ranking.get("style_controlled") or {}).get("models") or []}
         for m in ranking.get("models", []):
+            sc = styled.get(m["model"], {})
             rows.append([ranking["judge"], str(m.get("rank")), str(m["model"]), _num(m.get("rating"), 0),
-                         _ci(m.get("ci95"), 0)])
+                         _ci(m.get("ci95"), 0), _num(sc.get("rating"), 0), _ci(sc.get("ci95"), 0)])
     return rows
 
 
@@ -164,14 +187,18 @@ def render(report: dict[str, Any], fmt: str) -> str:
     if rows and len(headers) > 2:
         sections.append(("By category", headers, rows))
     if report["rankings"]:
-        sections.append(("Bradley-Terry ranking (with a first-position term)", ["judge", "rank", "model", "rating",
-                                                                                "95% CI"], _ranking_rows(report)))
+        sections.append(("Bradley-Terry ranking (with a first-position term; SC: style-controlled)",
+                         ["judge", "rank", "model", "rating", "95% CI", "SC rating", "SC 95% CI"],
+                         _ranking_rows(report)))
         for ranking in report["rankings"]:
             sep = ranking.get("separability")
             sections.append((f"{ranking['judge']}: separability {_num(sep, 2)} "
                              f"(share of model pairs whose CIs do not overlap)", [], []))
     if report["diagnostics"]:
         sections.append(("Judge diagnostics", DIAGNOSTIC_HEADERS, _diagnostic_rows(report)))
+        if style_rows := _style_rows(report):
+            sections.append(("Style bias (style control: how much each style feature moved the verdicts)",
+                             STYLE_HEADERS, style_rows))
     from jp_bench.reporting.judge_noise import text_sections
 
     sections += text_sections(report)

@@ -1,13 +1,23 @@
-"""The leaderboard as one static HTML page: sortable table, plots embedded, no external assets."""
+"""The leaderboard as one static HTML page: sortable table, plots embedded, no external assets (links to
+the judgments' sources are plain links, followed only when clicked)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from importlib import resources
 from typing import Any
 
-from jp_bench.errors import JpBenchError
-from jp_bench.reporting.boards import Board, format_figure, format_wlt, judge_settings, listing_order, result_scale
+from jp_bench._util.html_templates import package_template
+from jp_bench.reporting.boards import (
+    Board,
+    SourceGroup,
+    file_label,
+    format_figure,
+    format_wlt,
+    judge_settings,
+    listing_order,
+    result_scale,
+    source_groups,
+)
 from jp_bench.reporting.plots import PlotImage
 from jp_bench.reporting.results_schema import (
     PublishedResult,
@@ -62,20 +72,44 @@ def html_rows(boards: Sequence[Board]) -> list[dict[str, Any]]:
     return rows
 
 
+def _link(text: str, url: str | None) -> dict[str, str | None]:
+    return {"text": text, "url": url}
+
+
+def html_sources(groups: list[SourceGroup]) -> list[dict[str, Any]]:
+    """A board's provenance for the template: per source its link, date, judge, prompts and note, and each
+    model's judgment files (links where public, else paths) with their sha256."""
+    shown = []
+    for group in groups:
+        models = [{"model": model,
+                   "files": [{**_link(file_label(f) if f.url else f.path, f.url), "sha256": (f.sha256 or "")[:12]}
+                             for f in files]}
+                  for model, files in group.models]
+        if group.provenance is None or group.judge is None:
+            shown.append({"recorded": False, "models": models})
+            continue
+        provenance, judge, prompts = group.provenance, group.judge, group.provenance.prompts
+        shown.append({
+            "recorded": True, "source": _link(provenance.source, provenance.url),
+            "date": provenance.date.isoformat() if provenance.date else "",
+            "judge": f"{judge.name} (model {judge.model})",
+            "prompts": None if prompts is None else {**_link(file_label(prompts) if prompts.url else prompts.path,
+                                                             prompts.url), "names": ", ".join(prompts.names)},
+            "prompt_set": f"{judge.prompt_set} (version {judge.prompt_version})",
+            "note": provenance.note or "", "models": models,
+        })
+    return shown
+
+
 def _template() -> Any:
-    try:
-        import jinja2
-    except ImportError:
-        raise JpBenchError("the leaderboard page needs jinja2: pip install jinja2") from None
-    source = resources.files("jp_bench.reporting").joinpath("templates", TEMPLATE).read_text(encoding="utf-8")
-    environment = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
-    return environment.from_string(source)
+    return package_template("jp_bench.reporting", TEMPLATE, "the leaderboard page")
 
 
 def render_html(boards: Sequence[Board], results: Sequence[PublishedResult],
                 plots: Mapping[str, Sequence[PlotImage]]) -> str:
     """``leaderboard.html``: the sortable table and the plots, in one file with nothing external."""
     sections = [{"title": board.title, "slug": board.slug, "settings": judge_settings(board),
+                 "sources": html_sources(source_groups(board)),
                  "plots": [{"alt": image.alt, "src": image.data_uri} for image in plots.get(board.slug, ())]}
                 for board in boards]
     return _template().render(

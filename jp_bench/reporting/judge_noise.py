@@ -35,8 +35,10 @@ _SWAP = {"model_1": "model_2", "model_2": "model_1", "tie": "tie", "error": "err
 
 # Model families by the names vendors and hubs give their models; a judge is suspected of
 # self-preference when a model of its own family is among those judged.
+# OpenAI's GPT models by their versions (gpt-3.5, gpt-4o, gpt-5, gpt-oss): "gpt" alone also names other
+# makers' models (rinna's japanese-gpt-neox, EleutherAI's gpt-neox and gpt-j), which are no kin of the judge.
 FAMILIES = (
-    ("openai", r"gpt|openai|\bo[134]\b|o[134]-|davinci|chatgpt"),
+    ("openai", r"(?<![a-z])gpt-?(?:3\.?5|4|5|oss)|openai|\bo[134]\b|o[134]-|davinci|chatgpt"),
     ("anthropic", r"claude|anthropic"),
     ("google", r"gemini|gemma|palm|bard"),
     ("meta", r"llama"),

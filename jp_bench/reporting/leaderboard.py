@@ -9,7 +9,9 @@ file and the field.
 Results are grouped into *boards*: one per (benchmark, judge, kind), where kind is ``pairwise``
 (split further by baseline, since win rates against different baselines do not compare) or
 ``single``. A result with both kinds of figures appears on both boards. Its *headline* (one CSV/HTML
-row per result) is the pairwise adjusted win rate when it has one, else the mean score.
+row per result) is the pairwise adjusted win rate when it has one, else the mean score. Results that
+record a provenance get it shown under their board (source commit with a link, judge, prompts, each
+model's judgment files) and in the CSV's ``provenance_*`` columns.
 
 Everything written is a function of the result files alone (sorted names, no timestamps), so a
 rebuild from the same files gives the same bytes.
@@ -50,7 +52,17 @@ __all__ = [
 ]
 
 from jp_bench._util.spreadsheet import protect_cell
-from jp_bench.reporting.boards import Board, format_with_ci, format_wlt, judge_settings, listing_order, make_boards
+from jp_bench.reporting.boards import (
+    Board,
+    SourceGroup,
+    file_label,
+    format_with_ci,
+    format_wlt,
+    judge_settings,
+    listing_order,
+    make_boards,
+    source_groups,
+)
 from jp_bench.reporting.html_page import render_html
 from jp_bench.reporting.plots import PLOT_SUFFIXES, PLOTS_FOLDER, PlotImage, render_plots
 
@@ -61,6 +73,7 @@ CSV_FIXED_COLUMNS = [
     "pairwise_errors", "pairwise_win_rate", "pairwise_loss_rate", "pairwise_tie_rate", "pairwise_adjusted_win_rate",
     "pairwise_ci_low", "pairwise_ci_high", "pairwise_stderr",
     "single_n", "single_mean", "single_ci_low", "single_ci_high", "single_stderr", "single_errors",
+    "provenance_source", "provenance_url", "provenance_date", "provenance_judgments",
 ]
 """The CSV's leading columns; ``cat_<category>`` columns (the headline figure per category) follow, sorted."""
 
@@ -136,6 +149,40 @@ def md_escape(text: str) -> str:
     return _MD_UNDERSCORE.sub(r"\\_", text)
 
 
+def _md_link(text: str, url: str | None) -> str:
+    """``[text](url)``, or the escaped text alone without a url (urls are http(s) with no spaces or quotes,
+    see the result schema; parentheses are encoded so they cannot end the link early)."""
+    if url is None:
+        return md_escape(text)
+    return f"[{md_escape(text)}]({url.replace('(', '%28').replace(')', '%29')})"
+
+
+def _md_sources(groups: Sequence[SourceGroup]) -> list[str]:
+    """The board's provenance: one item per source, each model's judgment files below it."""
+    lines = ["Where the judgments come from:", ""]
+    for group in groups:
+        if group.provenance is None or group.judge is None:
+            lines.append("- no provenance recorded: " + ", ".join(md_escape(model) for model, _ in group.models))
+            continue
+        provenance, judge = group.provenance, group.judge
+        head = _md_link(provenance.source, provenance.url)
+        if provenance.date is not None:
+            head += f" ({provenance.date.isoformat()})"
+        head += f"; judge {md_escape(judge.name)} (model {md_escape(judge.model)})"
+        if provenance.prompts is not None:
+            prompts = provenance.prompts
+            named = f" ({', '.join(md_escape(n) for n in prompts.names)})" if prompts.names else ""
+            head += f"; prompts {_md_link(file_label(prompts) if prompts.url else prompts.path, prompts.url)}{named}"
+        else:
+            head += f"; prompt set {md_escape(judge.prompt_set)} (version {md_escape(judge.prompt_version)})"
+        if provenance.note:
+            head += f". {md_escape(provenance.note)}"
+        lines.append(f"- {head}")
+        for model, files in group.models:
+            shown = [_md_link(file_label(f) if f.url else f.path, f.url)
+                     + (f" (sha256 `{f.sha256[:12]}`)" if f.sha256 else "") for f in files]
+            lines.append(f"  - {md_escape(model)}: {', '.join(shown) if shown else 'no judgment files recorded'}")
+    return lines
 
 
 def render_markdown(boards: Sequence[Board], results: Sequence[PublishedResult],
@@ -178,6 +225,9 @@ def render_markdown(boards: Sequence[Board], results: Sequence[PublishedResult],
         lines.append("| " + " | ".join(header) + " |")
         lines.append("|" + "|".join(align) + "|")
         lines += ["| " + " | ".join(row) + " |" for row in rows]
+        groups = source_groups(board)
+        if groups:
+            lines += ["", *_md_sources(groups)]
         images = plots.get(board.slug, ())
         for image in images:
             lines += ["", f"![{md_escape(image.alt)}]({PLOTS_FOLDER}/{image.filename})"]
@@ -187,7 +237,7 @@ def render_markdown(boards: Sequence[Board], results: Sequence[PublishedResult],
 # --------------------------------------------------------------------------------------------- CSV
 
 
-def _csv_cell(value: object) -> str:
+def csv_cell(value: object) -> str:
     if value is None:
         return ""
     if isinstance(value, float):
@@ -213,6 +263,14 @@ def csv_rows(boards: Sequence[Board]) -> tuple[list[str], list[dict[str, object]
             "prompt_set": result.judge.prompt_set, "prompt_version": result.judge.prompt_version,
             "answers_source": result.answers.source,
         }
+        provenance = result.provenance
+        if provenance is not None:
+            record.update({
+                "provenance_source": provenance.source, "provenance_url": provenance.url,
+                "provenance_date": provenance.date.isoformat() if provenance.date else None,
+                # the links where there are (public files), else the paths: space-separated, one cell
+                "provenance_judgments": " ".join(f.url or f.path for f in provenance.judgments) or None,
+            })
         if pairwise is not None:
             record.update({
                 "pairwise_baseline": pairwise.baseline, "pairwise_n": pairwise.n, "pairwise_win": pairwise.win,
@@ -243,7 +301,7 @@ def render_csv(boards: Sequence[Board]) -> str:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(columns)
     for record in records:
-        writer.writerow([_csv_cell(record.get(column)) for column in columns])
+        writer.writerow([csv_cell(record.get(column)) for column in columns])
     return buffer.getvalue()
 
 

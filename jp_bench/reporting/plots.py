@@ -37,14 +37,14 @@ class PlotImage:
         return "data:image/png;base64," + base64.b64encode(self.png).decode("ascii")
 
 
-def _png(fig: Any) -> bytes:
+def png_bytes(fig: Any) -> bytes:
     buffer = io.BytesIO()
     # No "Software" tag: the bytes depend on the figure alone.
     fig.savefig(buffer, format="png", dpi=100, metadata={"Software": None})
     return buffer.getvalue()
 
 
-def _figure(width: float, height: float) -> Any:
+def new_figure(width: float, height: float) -> Any:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -73,7 +73,7 @@ def _ci_plot(board: Board) -> bytes:
     entries = board.entries
     models = [e.model for e in entries]
     width = max(4.5 + _label_width(models), _title_width(board.title))
-    fig = _figure(min(width, 14.0), 1.3 + 0.42 * len(entries))
+    fig = new_figure(min(width, 14.0), 1.3 + 0.42 * len(entries))
     ax = fig.add_subplot()
     ys = np.arange(len(entries))[::-1]  # best at the top
     values = np.array([e.value for e in entries])
@@ -95,7 +95,7 @@ def _ci_plot(board: Board) -> bytes:
     ax.set_xlabel(f"{board.metric_label} (95% CI)")
     ax.set_title(board.title, fontsize=10)
     ax.grid(axis="x", alpha=0.3)
-    return _png(fig)
+    return png_bytes(fig)
 
 
 def _heatmap(board: Board) -> bytes | None:
@@ -122,7 +122,7 @@ def _heatmap(board: Board) -> bytes | None:
         cmap = colormaps["YlGnBu"].with_extremes(bad="#eeeeee")
     width = max(3.0 + _label_width(models) + 0.75 * len(categories), _title_width(board.title))
     height = 1.8 + _label_width(categories) * 0.7 + 0.42 * len(models)
-    fig = _figure(min(width, 20.0), height)
+    fig = new_figure(min(width, 20.0), height)
     ax = fig.add_subplot()
     image = ax.imshow(np.ma.masked_invalid(data), cmap=cmap, norm=norm, aspect="auto")
     for i in range(len(models)):
@@ -139,7 +139,7 @@ def _heatmap(board: Board) -> bytes | None:
     ax.set_yticks(range(len(models)), labels=models)
     ax.set_title(f"{board.title}\nby category", fontsize=10)
     fig.colorbar(image, ax=ax, shrink=0.85, label="adjusted win rate" if board.kind == "pairwise" else "mean score")
-    return _png(fig)
+    return png_bytes(fig)
 
 
 def render_plots(boards: Sequence[Board]) -> dict[str, list[PlotImage]]:
@@ -184,7 +184,7 @@ def render_radar(report: dict[str, Any]) -> bytes:
     judges = list(dict.fromkeys(e["judge"] for e in entries))
     with plot_style():
         models = [str(e["model"]) for e in entries]
-        fig = _figure(min(5.5 * len(judges), 22.0), 6.2 + 0.22 * len(models) / len(judges))
+        fig = new_figure(min(5.5 * len(judges), 22.0), 6.2 + 0.22 * len(models) / len(judges))
         for index, judge in enumerate(judges, start=1):
             group = [e for e in entries if e["judge"] == judge]
             categories = sorted({c for e in group for c in e["by_category"] if c != "unknown"})
@@ -208,4 +208,4 @@ def render_radar(report: dict[str, Any]) -> bytes:
             ax.set_title(f"judge {judge}\nmean {score_label(scale)} by category", fontsize=10, pad=14)
             ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.08), fontsize=8, frameon=False,
                       ncol=2 if len(group) > 4 else 1)
-        return _png(fig)
+        return png_bytes(fig)

@@ -31,6 +31,8 @@ from typing import Any
 
 import pandas as pd
 
+from jp_bench.answer_text.japanese import JAPANESE_THRESHOLD
+from jp_bench.reporting.answer_checks import answer_check_notes, answer_checks
 from jp_bench.reporting.sources import Judgments, item_keys
 from jp_bench.stats.common import CLUSTER_COLUMN, to_plain
 from jp_bench.stats.tables import REPEAT_COLUMN
@@ -54,7 +56,7 @@ def infer_baseline(frame: pd.DataFrame) -> str | None:
 
 
 def build_report(judgments: Judgments, *, baseline: str | None = None, n_boot: int = 1000, seed: int = 0,
-                 ci: float = 0.95) -> dict[str, Any]:
+                 ci: float = 0.95, japanese_threshold: float = JAPANESE_THRESHOLD) -> dict[str, Any]:
     from jp_bench.reporting import judge_noise
     from jp_bench.stats import (
         bradley_terry_bootstrap,
@@ -62,6 +64,7 @@ def build_report(judgments: Judgments, *, baseline: str | None = None, n_boot: i
         length_controlled_win_rate,
         pairwise_summary,
         single_summary,
+        style_controlled_ratings,
     )
 
     report: dict[str, Any] = {"pairwise": [], "single": [], "rankings": [], "diagnostics": {}, "notes": []}
@@ -81,13 +84,24 @@ def build_report(judgments: Judgments, *, baseline: str | None = None, n_boot: i
         controlled = {}
         if judge_baseline is not None and lengths_known:
             controlled = {e["model"]: e["lc_win_rate"] for e in length_controlled_win_rate(frame, judge_baseline)}
+        style = style_controlled_ratings(frame, baseline=judge_baseline, seed=seed, ci=ci)
+        styled = {e["model"]: e for e in (style or {}).get("win_rates") or []}
+        judge_entries = []
         for entry in pairwise_summary(frame, baseline=judge_baseline, n_boot=n_boot, seed=seed, ci=ci):
             entry.update(judge_noise.pairwise_additions(noisy, entry, n_boot, seed, ci))
-            report["pairwise"].append({"judge": judge, **entry,
-                                       "length_controlled_win_rate": controlled.get(entry["model"])})
+            judge_entries.append({"judge": judge, **entry,
+                                  "length_controlled_win_rate": controlled.get(entry["model"]),
+                                  "style_controlled": _style_win_rate(styled.get(entry["model"])),
+                                  **answer_checks(frame, entry["model"], japanese_threshold)})
+        report["pairwise"] += judge_entries
+        report["notes"] += answer_check_notes(judge, judge_entries, japanese_threshold)
         report["diagnostics"][judge] = judge_diagnostics(frame)
+        if style is not None:  # how much each style feature moved this judge's verdicts
+            report["diagnostics"][judge]["style"] = _style_diagnostics(style)
         if len(models) >= 3:
             ranking = bradley_terry_bootstrap(frame, seed=seed, ci=ci)
+            if style is not None:
+                ranking["style_controlled"] = {key: style[key] for key in STYLE_RANKING_KEYS}
             report["rankings"].append({"judge": judge, **ranking})
     for judge, frame in single_frames.groupby("judge", sort=True):
         frame = frame.reset_index(drop=True)
@@ -97,14 +111,36 @@ def build_report(judgments: Judgments, *, baseline: str | None = None, n_boot: i
         report["notes"] += _single_notes(judge, frame, duplicated)
         extra_rows = frame.loc[duplicated, "model"].value_counts()
         entries = single_summary(frame, n_boot=n_boot, seed=seed, ci=ci, allow_duplicates=True)
+        judge_entries = []
         for entry in sorted(entries, key=fastchat_order):
             entry.update(judge_noise.single_additions(frame, entry, n_boot, seed, ci))
-            report["single"].append({"judge": judge, **entry, "duplicates": int(extra_rows.get(entry["model"], 0)),
-                                     "scale": None if scale is None else scale.as_list()})
+            judge_entries.append({"judge": judge, **entry, "duplicates": int(extra_rows.get(entry["model"], 0)),
+                                  "scale": None if scale is None else scale.as_list(),
+                                  **answer_checks(frame, entry["model"], japanese_threshold)})
+        report["single"] += judge_entries
+        report["notes"] += answer_check_notes(judge, judge_entries, japanese_threshold)
     juries = judge_noise.jury_agreement(judgments.pairwise, judgments.single, judgments.judge_models)
     if juries:
         report["juries"] = juries
     return report
+
+
+# The style-controlled figures a ranking carries beside its raw ratings (the win rates go to the pairwise
+# entries, the coefficients to the judge's diagnostics).
+STYLE_RANKING_KEYS = ("models", "separability", "position_bias", "features", "n_games", "n_games_left_out")
+
+
+def _style_win_rate(entry: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A pairwise entry's ``style_controlled``: the predicted win rate at equal style and its interval."""
+    if entry is None:
+        return None
+    return {"win_rate": entry["win_rate"], "ci95": entry["ci95"]}
+
+
+def _style_diagnostics(style: dict[str, Any]) -> dict[str, Any]:
+    """Per style feature, how much it moved the verdicts (see :mod:`jp_bench.stats.style_control`)."""
+    return {"coefficients": style["coefficients"], "n_games": style["n_games"],
+            "n_games_left_out": style["n_games_left_out"]}
 
 
 def _member_scale(judgments: Judgments, frame: pd.DataFrame) -> Any:

@@ -12,6 +12,13 @@ SINGLE: one row per (judge, question, model, turn): question_id, category, model
 score), length, judge, prompt_version, turn (our rows without one: 1), where (``file:line`` of a
 FastChat row, else None). FastChat files may hold a (model, question, turn) twice: those rows are
 kept, since FastChat's ``show_result`` counts both, and the report says so.
+
+Both tables also carry what the answers judged say about themselves (:mod:`jp_bench.answer_text`; the
+names are :data:`jp_bench.answer_text.FEATURE_COLUMNS`): headers, list_items, bold, japanese_share and
+reasoning_chars in SINGLE; the same with ``_1`` (model_1's answer) and ``_2`` (model_2's) in PAIRWISE
+(:data:`jp_bench.answer_text.PAIRWISE_FEATURE_COLUMNS`). Floats, NaN where unknown: rows written before
+answers were measured, FastChat files without the answer texts (single-answer files never have them),
+an answer without letters (japanese_share).
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ from typing import Any
 
 import pandas as pd
 
+from jp_bench.answer_text import FEATURE_COLUMNS, PAIRWISE_FEATURE_COLUMNS
 from jp_bench.benchmarks.questions import iter_jsonl
 from jp_bench.errors import InputFileError, JpBenchError
 from jp_bench.reporting.scales import ScoreScale, scale_from_prompt, schema_scale
@@ -38,6 +46,11 @@ SINGLE_COLUMNS = ["question_id", "category", "model", "score", "length", "judge"
 # sample of an ordinary run), the probability-weighted value (NaN: no log-probabilities; pairwise:
 # model_1's mean over both games of P(win) + 0.5·P(tie)) and the jury the judge sat on.
 NOISE_COLUMNS = ["sample", "weighted_score", "jury"]
+
+
+def _feature_values(features: dict | None, suffix: str = "") -> dict[str, Any]:
+    """A table row's answer feature columns from a judgment row's features object (None: not measured)."""
+    return {f"{name}{suffix}": (features or {}).get(name) for name in FEATURE_COLUMNS}
 
 
 @dataclass
@@ -124,7 +137,7 @@ def _our_rows(rows: list[dict], costs: dict, prompt_sets: dict,
                            # A rubric prompt's rows state their scale (1-5); the rest score 1-10.
                            "scale": ScoreScale(*map(float, row["scale"])) if row.get("scale") else schema_scale(),
                            "sample": row.get("sample"), "weighted_score": row.get("expected_score"),
-                           "jury": row.get("jury")})
+                           "jury": row.get("jury"), **_feature_values(row.get("answer_features"))})
             continue
         key = (judge, row["question_id"], row.get("turn"), row["model_1"], row["model_2"], row.get("sample"))
         entry = games.setdefault(key, {
@@ -138,6 +151,8 @@ def _our_rows(rows: list[dict], costs: dict, prompt_sets: dict,
             "len_1": row.get("answer_1_chars"), "len_2": row.get("answer_2_chars"),
             "judge": judge, "prompt_version": row.get("prompt_version"),
             "sample": row.get("sample"), "jury": row.get("jury"), "_weights": {},
+            **_feature_values(row.get("answer_1_features"), "_1"),
+            **_feature_values(row.get("answer_2_features"), "_2"),
         })
         entry[f"g{row['game']}_winner"] = row.get("winner", "error")
         probs = row.get("verdict_probs")
@@ -160,7 +175,9 @@ def _fastchat(path: Path) -> tuple[list[dict], list[dict]]:
     pairwise = [{"question_id": turn_item(r.question_id, r.turn), "category": "unknown", "model_1": r.model_1,
                  "model_2": r.model_2, "g1_winner": r.g1_winner, "g2_winner": r.g2_winner,
                  "len_1": r.answer_1_chars, "len_2": r.answer_2_chars, "judge": judge_model_name(r.judge),
-                 "prompt_version": None, CLUSTER_COLUMN: r.question_id, "turn": r.turn, "where": r.where}
+                 "prompt_version": None, CLUSTER_COLUMN: r.question_id, "turn": r.turn, "where": r.where,
+                 **_feature_values(r.answer_1_features and r.answer_1_features.row_fields(), "_1"),
+                 **_feature_values(r.answer_2_features and r.answer_2_features.row_fields(), "_2")}
                 for r in (read_pairwise_judgments(path, keep_duplicates=True) if "pairwise" in kinds else [])]
     # Duplicates are kept (FastChat counts them) and reported; the prompt states the score scale.
     single = [{"question_id": r.question_id, "category": "unknown", "model": r.model, "score": r.score,
@@ -239,12 +256,16 @@ def load_judgments(sources: Sequence[str | Path]) -> Judgments:
         pairwise += found[0]
         single += found[1]
     scales = _judge_scales(single)
-    pair_frame = pd.DataFrame(pairwise, columns=PAIRWISE_COLUMNS + NOISE_COLUMNS)
-    single_frame = pd.DataFrame(single, columns=SINGLE_COLUMNS + NOISE_COLUMNS)
+    pair_frame = pd.DataFrame(pairwise, columns=PAIRWISE_COLUMNS + NOISE_COLUMNS + list(PAIRWISE_FEATURE_COLUMNS))
+    single_frame = pd.DataFrame(single, columns=SINGLE_COLUMNS + NOISE_COLUMNS + list(FEATURE_COLUMNS))
     for frame in (pair_frame, single_frame):
         frame["weighted_score"] = pd.to_numeric(frame["weighted_score"], errors="coerce")
     for column in ("len_1", "len_2"):
         pair_frame[column] = pd.to_numeric(pair_frame[column], errors="coerce")
+    for column in PAIRWISE_FEATURE_COLUMNS:
+        pair_frame[column] = pd.to_numeric(pair_frame[column], errors="coerce").astype(float)
+    for column in FEATURE_COLUMNS:
+        single_frame[column] = pd.to_numeric(single_frame[column], errors="coerce").astype(float)
     single_frame["score"] = pd.to_numeric(single_frame["score"], errors="coerce")
     single_frame["length"] = pd.to_numeric(single_frame["length"], errors="coerce")
     single_frame["turn"] = single_frame["turn"].astype(int)

@@ -4,7 +4,8 @@ Input tables (built by the caller):
 
 - PAIRWISE: one row per (question, model pair): ``question_id``, ``category``, ``model_1``,
   ``model_2``, ``g1_winner``, ``g2_winner`` (``"model_1"``/``"model_2"``/``"tie"``/``"error"``; game 1
-  shows model_1 as A, game 2 as B), optional ``len_1``, ``len_2``.
+  shows model_1 as A, game 2 as B), optional ``len_1``, ``len_2`` and the markdown counts of
+  :data:`jp_bench.stats.style_control.STYLE_FEATURES` (``headers_1``, ``headers_2``, ...).
 - SINGLE: one row per (question, model): ``question_id``, ``category``, ``model``, ``score`` (NaN =
   no score), optional ``length``.
 
@@ -28,6 +29,7 @@ _WHERE = {
     "pairwise_summary": "pairwise",
     "bradley_terry": "ratings", "bradley_terry_bootstrap": "ratings", "separability": "ratings",
     "single_summary": "single",
+    "STYLE_FEATURES": "style_control", "style_controlled_ratings": "style_control",
     "expand_games": "tables", "orient_to_baseline": "tables", "question_outcomes": "tables",
     "validate_pairwise": "tables", "validate_single": "tables",
 }
@@ -45,6 +47,7 @@ def __getattr__(name: str) -> object:
 
 
 __all__ = [
+    "STYLE_FEATURES",
     "bradley_terry",
     "bradley_terry_bootstrap",
     "expand_games",
@@ -59,6 +62,7 @@ __all__ = [
     "question_outcomes",
     "separability",
     "single_summary",
+    "style_controlled_ratings",
     "validate_pairwise",
     "validate_single",
 ]
