@@ -248,3 +248,23 @@ def test_provenance_refuses_local_paths_and_non_web_links(field: str, value: str
     SourceFile.model_validate(good)
     with pytest.raises(ValidationError, match=field):
         SourceFile.model_validate({**good, field: value})
+
+
+def test_the_views_show_style_control_and_the_japanese_share_of_each_entry(published: Path) -> None:
+    """The figures the report adds beside the raw ones reach the views: the style-controlled win rate with
+    its interval and the Japanese share, as the result files hold them (the paper's answers are Japanese)."""
+    import csv
+
+    board = (published / "LEADERBOARD.md").read_text(encoding="utf-8")
+    assert "Style-controlled win rate [95% CI]" in board and "Japanese share" in board
+    rows = {row["model"]: row for row in csv.DictReader((published / "leaderboard.csv").open(encoding="utf-8"))}
+    for model in (CALM, RINNA):
+        figures = json.loads((published / "jp_bench" / "gpt-4" / f"{model}.json").read_text(encoding="utf-8"))
+        styled, share = figures["pairwise"]["style_controlled"], figures["pairwise"]["japanese_share"]
+        assert 0 < styled["ci95"][0] <= styled["win_rate"] <= styled["ci95"][1] < 1
+        assert float(rows[model]["pairwise_style_controlled_win_rate"]) == styled["win_rate"]
+        assert share > 0.9 and figures["pairwise"]["non_japanese_answers"] == 0
+        # An answer with no letter to measure (only code or numbers) has no share; most answers have one.
+        assert 70 <= figures["pairwise"]["measured_answers"] <= 80
+        assert f"| {styled['win_rate']:.3f} [{styled['ci95'][0]:.3f}, {styled['ci95'][1]:.3f}] | {share:.2f} (0) |" \
+            in board

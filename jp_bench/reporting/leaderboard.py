@@ -71,8 +71,10 @@ CSV_FIXED_COLUMNS = [
     "cost_usd", "judge_model", "prompt_set", "prompt_version", "answers_source",
     "pairwise_baseline", "pairwise_n", "pairwise_win", "pairwise_loss", "pairwise_tie", "pairwise_inconsistent",
     "pairwise_errors", "pairwise_win_rate", "pairwise_loss_rate", "pairwise_tie_rate", "pairwise_adjusted_win_rate",
-    "pairwise_ci_low", "pairwise_ci_high", "pairwise_stderr",
+    "pairwise_ci_low", "pairwise_ci_high", "pairwise_stderr", "pairwise_style_controlled_win_rate",
+    "pairwise_style_controlled_ci_low", "pairwise_style_controlled_ci_high",
     "single_n", "single_mean", "single_ci_low", "single_ci_high", "single_stderr", "single_errors",
+    "japanese_share", "non_japanese_answers",
     "provenance_source", "provenance_url", "provenance_date", "provenance_judgments",
 ]
 """The CSV's leading columns; ``cat_<category>`` columns (the headline figure per category) follow, sorted."""
@@ -198,7 +200,10 @@ def render_markdown(boards: Sequence[Board], results: Sequence[PublishedResult],
         "Pairwise tables rank models by the adjusted win rate against the baseline, (win + tie/2) / n, "
         "with its 95% bootstrap interval; single tables rank by the mean score (on the scale in the table header) "
         "with its 95% interval. "
-        "W/L/T and n count questions; errors are questions without a usable verdict, left out of n.",
+        "W/L/T and n count questions; errors are questions without a usable verdict, left out of n. "
+        "Where shown, the style-controlled win rate is the win rate predicted at equal answer style (length and "
+        "markdown headers, list items, bold), and the Japanese share the mean share of kana/kanji letters in the "
+        "model's answers (code and formulas set aside), with the number of answers under the threshold.",
     ]
     for board in boards:
         lines += ["", f"## {md_escape(board.title)}", ""]
@@ -215,12 +220,25 @@ def render_markdown(boards: Sequence[Board], results: Sequence[PublishedResult],
             rows = [[str(e.rank), md_escape(e.model), format_with_ci(e.value, e.ci, "pairwise"),
                      format_wlt(e.result), str(e.result.pairwise.n), str(e.result.pairwise.errors)]
                     for e in board.entries if e.result.pairwise is not None]
+            if any(e.result.pairwise.style_controlled for e in board.entries if e.result.pairwise is not None):
+                header.append("Style-controlled win rate [95% CI]")
+                for row, e in zip(rows, [e for e in board.entries if e.result.pairwise is not None], strict=True):
+                    styled = e.result.pairwise.style_controlled
+                    row.append("-" if styled is None else format_with_ci(styled.win_rate, styled.ci95 or (None, None),
+                                                                          "pairwise"))
         else:
             header = ["Rank", "Model", f"{md_escape(board.metric_label[:1].upper() + board.metric_label[1:])} [95% CI]",
                       "n", "Errors"]
             rows = [[str(e.rank), md_escape(e.model), format_with_ci(e.value, e.ci, "single"),
                      str(e.result.single.n), str(e.result.single.errors)]
                     for e in board.entries if e.result.single is not None]
+        summaries = [e.result.pairwise if board.kind == "pairwise" else e.result.single for e in board.entries]
+        if any(summary is not None and summary.japanese_share is not None for summary in summaries):
+            header.append("Japanese share (answers under the threshold)")
+            shown = [summary for summary in summaries if summary is not None]
+            for row, summary in zip(rows, shown, strict=True):
+                row.append("-" if summary.japanese_share is None else
+                           f"{summary.japanese_share:.2f} ({summary.non_japanese_answers or 0})")
         align = ["---:", ":---", *["---:"] * (len(header) - 2)]
         lines.append("| " + " | ".join(header) + " |")
         lines.append("|" + "|".join(align) + "|")
@@ -281,11 +299,19 @@ def csv_rows(boards: Sequence[Board]) -> tuple[list[str], list[dict[str, object]
                 "pairwise_ci_low": pairwise.ci95[0], "pairwise_ci_high": pairwise.ci95[1],
                 "pairwise_stderr": pairwise.stderr,
             })
+            if pairwise.style_controlled is not None:
+                low, high = pairwise.style_controlled.ci95 or (None, None)
+                record.update({"pairwise_style_controlled_win_rate": pairwise.style_controlled.win_rate,
+                               "pairwise_style_controlled_ci_low": low, "pairwise_style_controlled_ci_high": high})
         if single is not None:
             record.update({
                 "single_n": single.n, "single_mean": single.mean, "single_ci_low": single.ci95[0],
                 "single_ci_high": single.ci95[1], "single_stderr": single.stderr, "single_errors": single.errors,
             })
+        checked = pairwise if entry.kind == "pairwise" else single
+        if checked is not None:
+            record.update({"japanese_share": checked.japanese_share,
+                           "non_japanese_answers": checked.non_japanese_answers})
         for name, value in entry.category_values().items():
             record[f"cat_{name}"] = value
             categories.add(name)
