@@ -39,12 +39,14 @@ def test_demo_answers_every_category_and_prints_samples(jp_home: Path, tmp_path:
 
 
 def test_demo_on_transformers_converts_the_gguf_once(jp_home: Path, tmp_path: Path) -> None:
-    """The path a fresh install takes (no llama-cpp-python): GGUF -> transformers folder -> lm-eval hf."""
+    """The path a fresh install takes (no llama-cpp-python): GGUF -> transformers folder -> lm-eval hf.
+    Answers only (--no-judge): judging inside the run is the test above's."""
     out = tmp_path / "demo"
     result = run_cli("jp-bench", "demo", "--out", str(out), "--backend", "transformers", "--max-gen-toks", "8",
-                     env={"JP_BENCH_HOME": str(jp_home)})
+                     "--no-judge", env={"JP_BENCH_HOME": str(jp_home)})
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "9 answers from the packaged Gemma 3 270M (transformers)" in result.stdout
+    assert "9 answers from the packaged Gemma 3 270M (transformers); scores: not judged (--no-judge)" in result.stdout
+    assert not (out / "workspace").exists()  # no judge was started, nothing judged
     assert len(sorted((out / "lm_eval").rglob("samples_jp_bench_fresh_*.jsonl"))) == 9
     converted = jp_home / "models" / "gemma-3-270m-hf"
     assert (converted / "config.json").is_file() and (converted / "model.safetensors").is_file()

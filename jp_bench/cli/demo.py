@@ -13,6 +13,8 @@ def add_parser(commands: Any) -> None:
     demo.add_argument("--max-gen-toks", type=int, default=128, help="answer length cap in tokens (default 128)")
     demo.add_argument("--backend", default="auto", choices=["auto", "transformers", "llama-cpp"],
                       help="auto uses llama-cpp-python when installed, else transformers")
+    demo.add_argument("--no-judge", dest="judge", action="store_false",
+                      help="answers only: skip the embedded judge (faster)")
     demo.set_defaults(func=run)
 
 
@@ -25,6 +27,7 @@ def run(args: argparse.Namespace) -> int:
         per_category=args.per_category,
         max_gen_toks=args.max_gen_toks,
         backend=args.backend,
+        judge=args.judge,
         log=lambda message: print(message, flush=True),
     )
     rows = [(c.category, c.answers, "-" if c.mean_score is None else f"{c.mean_score:.1f}", c.mean_chars,

@@ -108,14 +108,17 @@ def run_demo(
     max_gen_toks: int = 128,
     backend: str = "auto",
     benchmark: str = DEFAULT_OFFLINE_BENCHMARK,
+    judge: bool = True,
     log: Callable[[str], None] = print,
 ) -> DemoResult:
-    """Answer ``per_category`` questions of each category of ``benchmark`` and judge them, in one lm-eval run."""
+    """Answer ``per_category`` questions of each category of ``benchmark`` and judge them, in one lm-eval run
+    (``judge=False``: answers only; without llama-cpp-python there is no judge to ask)."""
     chosen = choose_backend(backend)
     out = Path(output_dir).expanduser().resolve()
     lm_eval_out = out / "lm_eval"
     out.mkdir(parents=True, exist_ok=True)
-    judged = importlib.util.find_spec("llama_cpp") is not None
+    installed = importlib.util.find_spec("llama_cpp") is not None
+    judged = judge and installed
     metadata: dict[str, object] = {"prompt_style": DEMO_PROMPT_STYLE}
     if judged:
         metadata |= {"judge": "embedded", "judge_workspace": str(out / "workspace" / "store.sqlite")}
@@ -138,7 +141,7 @@ def run_demo(
     sample_files = lm_eval_sample_files(lm_eval_out)
     scores, example = _judgments(sample_files)
     judgment_files = sorted((out / "workspace" / "judgments").rglob("*.jsonl")) if judged else []
-    judged_with = ("embedded judge (smoke test)" if judged else
+    judged_with = ("embedded judge (smoke test)" if judged else "not judged (--no-judge)" if installed else
                    "not judged: the embedded judge needs llama-cpp-python (pip install 'jp-bench[local]')")
     return DemoResult(output_dir=out, sample_files=sample_files, answers=answers, backend=chosen, scores=scores,
                       judged_with=judged_with, judgment_files=judgment_files, example=example)
