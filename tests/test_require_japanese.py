@@ -129,7 +129,7 @@ def test_with_the_flag_english_answers_are_never_sent(setup, monkeypatch: pytest
     assert ("not Japanese (under 0.5 of their letters in kana/kanji): english 4 answer(s), english2 3 answer(s); "
             "scored as the lowest score / a loss without calling the judge (--require-japanese)") in printed
     assert "reasoning removed before judging (<think>…</think>): nihongo 1 answer(s)" in printed
-    assert "to call now: 5 " in printed
+    assert "to call now: 5 (7 scored by --require-japanese, the rest in the store)" in printed
 
 
 @pytest.mark.integration

@@ -25,7 +25,9 @@ def print_plan(outcome: JudgeOutcome, *, brief: bool = False) -> None:
               "are skipped")
     for line in answer_check_lines(outcome):
         print(line)
-    print(f"to call now: {estimate.calls} (the rest are in the store); estimated ~{estimate.input_tokens:,} input + "
+    ruled = len({task.key for task in plan.tasks if outcome.japanese.ruling(task) is not None})
+    rest = f"{ruled} scored by --require-japanese, the rest in the store" if ruled else "the rest are in the store"
+    print(f"to call now: {estimate.calls} ({rest}); estimated ~{estimate.input_tokens:,} input + "
           f"~{estimate.output_tokens:,} output tokens, ~${estimate.cost_usd:.2f}")
     if brief:
         return

@@ -61,7 +61,8 @@ def answer_check_notes(judge: str, entries: list[dict[str, Any]], threshold: flo
         if entry.get("non_japanese_answers"):
             notes.append(f"{judge}: {entry['non_japanese_answers']} of {entry['measured_answers']} answer(s) of "
                          f"{entry['model']!r} are under the Japanese threshold ({threshold:g} of their letters in "
-                         "kana/kanji); `jp-bench judge --require-japanese` scores such answers as losses")
+                         "kana/kanji); judged with `jp-bench judge --require-japanese`, such answers get the lowest "
+                         "score or lose without a judge call")
         if entry.get("reasoning_removed"):
             notes.append(f"{judge}: {entry['reasoning_removed']} answer(s) of {entry['model']!r} carried reasoning "
                          "(<think>…</think>), removed before judging")
