@@ -20,6 +20,7 @@ from __future__ import annotations
 from itertools import combinations
 from typing import Any
 
+from jp_bench._util.figures import interval_text, number
 from jp_bench._util.text_table import render_table
 from jp_bench.experiment.config import ExperimentConfig
 from jp_bench.experiment.steps import Comparison, ModelPlan
@@ -92,13 +93,11 @@ def _head_to_head(entry: dict[str, Any]) -> dict[str, Any]:
 
 
 def _rate(value: float | None) -> str:
-    return "–" if value is None else f"{value:.3f}"
+    return number(value, missing="–")
 
 
 def _ci(ci: list[float | None] | None) -> str:
-    if not ci or ci[0] is None or ci[1] is None:
-        return "–"
-    return f"[{ci[0]:.3f}, {ci[1]:.3f}]"
+    return interval_text(ci, missing="–")
 
 
 def _markdown_table(headers: list[str], rows: list[list[str]]) -> str:

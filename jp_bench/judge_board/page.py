@@ -22,6 +22,7 @@ from jp_bench.judge_board.render import (
     reference_line,
     table_rows,
 )
+from jp_bench.reporting.leaderboard import csv_cell, md_escape
 
 PAGE_FILES = ("JUDGES.md", "judges.csv", "judges.html", "judges_agreement_cost.png")
 TEMPLATE = "judges.html.j2"
@@ -36,33 +37,25 @@ EXPLANATION = ("Each judge is scored against the reference on the items both jud
                "(calls) as the workspace store measured them.")
 
 
-def _md_cell(text: str) -> str:
-    from jp_bench.reporting.leaderboard import md_escape
-
-    return md_escape(text)
-
-
 def render_markdown(board: dict[str, Any], plot_name: str | None) -> str:
     headers, rows = table_rows(board)
-    lines = ["# Which judge?", "", _md_cell(reference_line(board["reference"])) + "."]
+    lines = ["# Which judge?", "", md_escape(reference_line(board["reference"])) + "."]
     bias = reference_bias_line(board["reference"])
     if bias:
-        lines += ["", _md_cell(bias) + "."]
-    lines += ["", _md_cell(EXPLANATION), ""]
-    lines.append("| " + " | ".join(_md_cell(h) for h in headers) + " |")
+        lines += ["", md_escape(bias) + "."]
+    lines += ["", md_escape(EXPLANATION), ""]
+    lines.append("| " + " | ".join(md_escape(h) for h in headers) + " |")
     lines.append("|" + "|".join([":---", *["---:"] * (len(headers) - 1)]) + "|")
-    lines += ["| " + " | ".join(_md_cell(cell) for cell in row) + " |" for row in rows]
+    lines += ["| " + " | ".join(md_escape(cell) for cell in row) + " |" for row in rows]
     if plot_name:
         lines += ["", f"![agreement against cost per 1,000 judgments]({plot_name})"]
     if board["notes"]:
-        lines += ["", "## Notes", ""] + [f"- {_md_cell(note)}" for note in board["notes"]]
+        lines += ["", "## Notes", ""] + [f"- {md_escape(note)}" for note in board["notes"]]
     return "\n".join(lines) + "\n"
 
 
 def render_csv(board: dict[str, Any]) -> str:
     """``judges.csv`` (``\\n`` line ends; floats as Python writes them; text protected from spreadsheets)."""
-    from jp_bench.reporting.leaderboard import csv_cell
-
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)

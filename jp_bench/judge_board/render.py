@@ -11,22 +11,17 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from jp_bench._util.figures import interval_text, number
+
 Entry = dict[str, Any]
-
-
-def number(value: float | None, digits: int = 3, signed: bool = False) -> str:
-    if value is None:
-        return "-"
-    return f"{value:+.{digits}f}" if signed else f"{value:.{digits}f}"
 
 
 def with_ci(value: float | None, ci: list | None, digits: int = 3) -> str:
     """``0.800 [0.738, 0.856]``; the value alone when there is no interval."""
     if value is None:
         return "-"
-    if not ci or ci[0] is None:
-        return number(value, digits)
-    return f"{number(value, digits)} [{number(ci[0], digits)}, {number(ci[1], digits)}]"
+    shown = interval_text(ci, digits)
+    return number(value, digits) if shown == "-" else f"{number(value, digits)} {shown}"
 
 
 def _get(entry: Entry, *path: str) -> Any:

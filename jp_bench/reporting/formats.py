@@ -7,29 +7,22 @@ import io
 import json
 from typing import Any
 
+from jp_bench._util.figures import interval_text, number
 from jp_bench._util.text_table import render_table
 from jp_bench.reporting.scales import ScoreScale, score_label
 
 FORMATS = ("table", "md", "csv", "json")
 
 
-def _num(value: Any, digits: int = 3) -> str:
-    return "-" if value is None else f"{value:.{digits}f}"
-
-
-def _ci(ci: Any, digits: int = 3) -> str:
-    if not ci or ci[0] is None:
-        return "-"
-    return f"[{ci[0]:.{digits}f}, {ci[1]:.{digits}f}]"
 
 
 def _pairwise_rows(entries: list[dict[str, Any]], turns: list[str]) -> list[list[str]]:
     """One row per model and baseline; with several turns, each turn's adjusted win rate after them."""
     return [[e["judge"], str(e["model"]), str(e["baseline"]), str(e["n"]), str(e["win"]), str(e["loss"]),
-             str(e["tie"]), str(e["inconsistent"]), str(e["errors"]), _num(e["win_rate"]),
-             _num(e["adjusted_win_rate"]), _ci(e["ci95"]), _num(e.get("length_controlled_win_rate")),
-             _num((e.get("style_controlled") or {}).get("win_rate")), *_answer_cells(e),
-             *(_num((e.get("by_turn") or {}).get(t, {}).get("adjusted_win_rate")) for t in turns)]
+             str(e["tie"]), str(e["inconsistent"]), str(e["errors"]), number(e["win_rate"]),
+             number(e["adjusted_win_rate"]), interval_text(e["ci95"]), number(e.get("length_controlled_win_rate")),
+             number((e.get("style_controlled") or {}).get("win_rate")), *_answer_cells(e),
+             *(number((e.get("by_turn") or {}).get(t, {}).get("adjusted_win_rate")) for t in turns)]
             for e in entries]
 
 
@@ -41,7 +34,7 @@ SINGLE_HEADERS = ["judge", "model", "n", "mean", "95% CI", "errors", "ja share",
 def _answer_cells(entry: dict[str, Any]) -> list[str]:
     """The model's mean Japanese share and its answers under the threshold (``-``: not measured)."""
     measured = entry.get("japanese_share") is not None
-    return [_num(entry.get("japanese_share"), 2), str(entry.get("non_japanese_answers", 0)) if measured else "-"]
+    return [number(entry.get("japanese_share"), 2), str(entry.get("non_japanese_answers", 0)) if measured else "-"]
 
 
 def pandas_figures(values: list[float | None]) -> list[str]:
@@ -76,8 +69,8 @@ def _single_rows(entries: list[dict[str, Any]], turns: list[str]) -> list[list[s
         means = pandas_figures([e["mean"] for e in group])
         per_turn = [pandas_figures([(e.get("by_turn") or {}).get(t, {}).get("mean") for e in group]) for t in turns]
         for i, e in enumerate(group):
-            rows.append([e["judge"], str(e["model"]), str(e["n"]), means[i], _ci(e["ci95"], 2), str(e["errors"]),
-                         *_answer_cells(e), *(column[i] for column in per_turn)])
+            rows.append([e["judge"], str(e["model"]), str(e["n"]), means[i], interval_text(e["ci95"], 2),
+                         str(e["errors"]), *_answer_cells(e), *(column[i] for column in per_turn)])
     return rows
 
 
@@ -90,7 +83,7 @@ def _mt_bench_rows(entries: list[dict[str, Any]], turns: list[str]) -> tuple[lis
     for e in entries:
         cells = [e["by_category"].get(c, {}).get("mean") for c in categories]
         cells += [(e.get("by_turn") or {}).get(t, {}).get("mean") for t in turns]
-        rows.append([e["judge"], str(e["model"]), *(_num(v, 2) for v in cells), _num(e["mean"], 2)])
+        rows.append([e["judge"], str(e["model"]), *(number(v, 2) for v in cells), number(e["mean"], 2)])
     return ["judge", "model", *categories, *(f"turn {t}" for t in turns), "average"], rows
 
 
@@ -121,7 +114,7 @@ def _category_rows(report: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
     rows = []
     for e in report["pairwise"]:
         cells = [e["by_category"].get(c, {}).get("adjusted_win_rate") for c in categories]
-        rows.append([e["judge"], f"{e['model']} vs {e['baseline']}", *(_num(v, 2) for v in cells)])
+        rows.append([e["judge"], f"{e['model']} vs {e['baseline']}", *(number(v, 2) for v in cells)])
     return ["judge", "model", *categories], rows
 
 
@@ -129,8 +122,8 @@ def _diagnostic_rows(report: dict[str, Any]) -> list[list[str]]:
     rows = []
     for judge, d in report["diagnostics"].items():
         length = d.get("length") or {}
-        rows.append([judge, _num(d.get("position_consistency")), _num(d.get("first_slot_preference")),
-                     _num(length.get("spearman")), _num(length.get("longer_win_rate"))])
+        rows.append([judge, number(d.get("position_consistency")), number(d.get("first_slot_preference")),
+                     number(length.get("spearman")), number(length.get("longer_win_rate"))])
     return rows
 
 
@@ -143,7 +136,8 @@ def _style_rows(report: dict[str, Any]) -> list[list[str]]:
     rows = []
     for judge, d in report["diagnostics"].items():
         for feature, c in ((d.get("style") or {}).get("coefficients") or {}).items():
-            rows.append([judge, feature, _num(c.get("beta")), _ci(c.get("ci95")), _num(c.get("win_prob_plus_1sd"))])
+            rows.append([judge, feature, number(c.get("beta")), interval_text(c.get("ci95")),
+                         number(c.get("win_prob_plus_1sd"))])
     return rows
 
 
@@ -158,8 +152,9 @@ def _ranking_rows(report: dict[str, Any]) -> list[list[str]]:
         styled = {m["model"]: m for m in (ranking.get("style_controlled") or {}).get("models") or []}
         for m in ranking.get("models", []):
             sc = styled.get(m["model"], {})
-            rows.append([ranking["judge"], str(m.get("rank")), str(m["model"]), _num(m.get("rating"), 0),
-                         _ci(m.get("ci95"), 0), _num(sc.get("rating"), 0), _ci(sc.get("ci95"), 0)])
+            rows.append([ranking["judge"], str(m.get("rank")), str(m["model"]), number(m.get("rating"), 0),
+                         interval_text(m.get("ci95"), 0), number(sc.get("rating"), 0),
+                         interval_text(sc.get("ci95"), 0)])
     return rows
 
 
@@ -192,7 +187,7 @@ def render(report: dict[str, Any], fmt: str) -> str:
                          _ranking_rows(report)))
         for ranking in report["rankings"]:
             sep = ranking.get("separability")
-            sections.append((f"{ranking['judge']}: separability {_num(sep, 2)} "
+            sections.append((f"{ranking['judge']}: separability {number(sep, 2)} "
                              f"(share of model pairs whose CIs do not overlap)", [], []))
     if report["diagnostics"]:
         sections.append(("Judge diagnostics", DIAGNOSTIC_HEADERS, _diagnostic_rows(report)))

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from jp_bench._util.figures import interval_text, number
 from jp_bench.stats.common import CLUSTER_COLUMN, resampling_units, sorted_unique, to_plain
 from jp_bench.stats.judge_noise import sample_matrix, two_level_bootstrap
 
@@ -297,12 +298,6 @@ def _pairwise_values_any(rows: pd.DataFrame, model: Any) -> list[tuple[Any, int,
 # ------------------------------------------------------------------------------------- text report
 
 
-def _num(value: Any, digits: int = 3) -> str:
-    return "-" if value is None else f"{value:.{digits}f}"
-
-
-def _ci(ci: Any) -> str:
-    return "-" if not ci else f"[{ci[0]:.3f}, {ci[1]:.3f}]"
 
 
 def text_sections(report: dict[str, Any]) -> list[tuple[str, list[str], list[list[str]]]]:
@@ -312,21 +307,22 @@ def text_sections(report: dict[str, Any]) -> list[tuple[str, list[str], list[lis
     weighted += [e for e in report["single"] if e.get("weighted_mean") is not None]
     if weighted:
         rows = [[e["judge"], str(e["model"]), str(e.get("baseline") or "-"),
-                 _num(e.get("adjusted_win_rate", e.get("mean"))), _ci(e.get("ci95")),
-                 _num(e.get("weighted_win_rate", e.get("weighted_mean"))), _ci(e.get("weighted_ci95"))]
+                 number(e.get("adjusted_win_rate", e.get("mean"))), interval_text(e.get("ci95")),
+                 number(e.get("weighted_win_rate", e.get("weighted_mean"))), interval_text(e.get("weighted_ci95"))]
                 for e in weighted]
         sections.append(("Hard and probability-weighted results (adj. win rate or mean score)",
                          ["judge", "model", "baseline", "hard", "95% CI", "weighted", "95% CI"], rows))
     noisy = [e for e in report["pairwise"] + report["single"] if (e.get("samples") or 1) > 1]
     if noisy:
-        rows = [[e["judge"], str(e["model"]), str(e["samples"]), _num(e.get("adjusted_win_rate", e.get("mean"))),
-                 _ci(e.get("ci95")), _num(e.get("judge_sd")), _num(e.get("judge_share"), 2)] for e in noisy]
+        rows = [[e["judge"], str(e["model"]), str(e["samples"]), number(e.get("adjusted_win_rate", e.get("mean"))),
+                 interval_text(e.get("ci95")), number(e.get("judge_sd")), number(e.get("judge_share"), 2)]
+                for e in noisy]
         sections.append(("Judge noise (two-level bootstrap over questions, then judge samples)",
                          ["judge", "model", "samples", "value", "95% CI", "judge SD per item", "judge share of var"],
                          rows))
     for jury in report.get("juries", []):
-        rows = [[p["judge_1"], p["judge_2"], str(p.get("n", "-")), _num(p.get("kappa")),
-                 _num(p.get("kappa_without_ties")), _num(p.get("mean_abs_score_difference"), 2)]
+        rows = [[p["judge_1"], p["judge_2"], str(p.get("n", "-")), number(p.get("kappa")),
+                 number(p.get("kappa_without_ties")), number(p.get("mean_abs_score_difference"), 2)]
                 for p in jury["pairs"]]
         sections.append((f"Jury {jury['jury']}: judge-judge agreement (pooled as {jury['jury']})",
                          ["judge", "judge", "n", "kappa", "kappa w/o ties", "mean |score diff|"], rows))
